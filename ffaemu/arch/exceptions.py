@@ -1,0 +1,225 @@
+"""The AArch64 exception model that Unicorn leaves to us: routing, syndrome, entry.
+
+Unicorn (QEMU's TCG) decides *whether* an instruction raises and hands us only a
+QEMU exception number (`UcIntr`); the ESR, ELR, SPSR, SP banking, PSTATE and the
+vector are built here, following the Arm ARM:
+
+- routing of SVC/HVC/SMC/BRK/UNDEFINED: D1.10 (exception entry), D1.3 and the
+  SMC/HVC descriptions in C6.2 (SCR_EL3.HCE/SMD, HCR_EL2.TSC/TGE);
+- the syndrome ESR_ELx = EC:IL:ISS: D17.2.37 (ESR_ELx), ISS = imm16 for
+  SVC/HVC/SMC/BRK, 0 for an unknown reason;
+- the preferred return address: D1.10.2 (SVC/HVC/untrapped SMC: next instruction;
+  trapped SMC, UNDEFINED, BRK, illegal state: the instruction itself);
+- the vector offset: D1.10.2, table "Vector offsets from vector table base address".
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from .bits import Field
+from .sysregs import (DAIF_ALL, HCR, PSTATE, SCR, mode_bits, mode_name, pstate_el,
+                      pstate_uses_spx)
+
+
+class EC(enum.IntEnum):
+    """Exception classes, ESR_ELx.EC (Arm ARM D17.2.37)."""
+
+    UNKNOWN = 0x00
+    WFX = 0x01
+    FP_ACCESS = 0x07
+    ILLEGAL_STATE = 0x0E
+    SVC64 = 0x15
+    HVC64 = 0x16
+    SMC64 = 0x17
+    SYSREG = 0x18
+    INSN_ABORT_LOWER = 0x20
+    INSN_ABORT = 0x21
+    PC_ALIGN = 0x22
+    DATA_ABORT_LOWER = 0x24
+    DATA_ABORT = 0x25
+    SP_ALIGN = 0x26
+    BRK64 = 0x3C
+
+
+ESR_EC = Field(31, 26)
+ESR_IL = Field(25, 25)
+ESR_ISS = Field(24, 0)
+ESR_ISS_IMM16 = Field(15, 0)
+INSN_IMM16 = Field(20, 5)        # imm16 of SVC/HVC/SMC/BRK/HLT (C6.2)
+INSN_BYTES = 4                   # every A64 instruction
+
+
+def esr_value(ec: EC, iss: int = 0, il: int = 1) -> int:
+    """Compose ESR_ELx; IL is 1 for every trapped A64 instruction (D17.2.37)."""
+    return ESR_EC.prep(ec) | ESR_IL.prep(il) | ESR_ISS.prep(iss)
+
+
+def describe_esr(esr: int) -> str:
+    """'SMC64 imm16=0x1234 IL=1' style rendering of a syndrome."""
+    ec = ESR_EC.get(esr)
+    name = EC(ec).name if ec in EC._value2member_map_ else f"EC_{ec:#04x}"
+    iss = ESR_ISS.get(esr)
+    if ec in (EC.SVC64, EC.HVC64, EC.SMC64, EC.BRK64):
+        return f"{name} imm16={ESR_ISS_IMM16.get(iss):#x} IL={ESR_IL.get(esr)}"
+    return f"{name} ISS={iss:#x} IL={ESR_IL.get(esr)}"
+
+
+class A64(enum.Enum):
+    """Exception-generating instruction encodings (Arm ARM C6.2): (value, mask)."""
+
+    SVC = (0xD400_0001, 0xFFE0_001F)
+    HVC = (0xD400_0002, 0xFFE0_001F)
+    SMC = (0xD400_0003, 0xFFE0_001F)
+    BRK = (0xD420_0000, 0xFFE0_001F)
+    HLT = (0xD440_0000, 0xFFE0_001F)
+
+    def matches(self, insn: int) -> bool:
+        value, mask = self.value
+        return insn & mask == value
+
+    def encode(self, imm16: int) -> int:
+        return self.value[0] | INSN_IMM16.prep(imm16)
+
+
+class UcIntr(enum.IntEnum):
+    """QEMU exception numbers as Unicorn's UC_HOOK_INTR reports them (target/arm/cpu.h)."""
+
+    UDEF = 1       # PC at the instruction
+    SWI = 2        # SVC; PC after it
+    BKPT = 7       # BRK; PC at it
+    HVC = 11       # PC after it
+    HYP_TRAP = 12  # SMC trapped to EL2 by HCR_EL2.TSC; PC at it
+    SMC = 13       # SMC taken to EL3; PC after it
+
+
+class VectorKind(enum.IntEnum):
+    """Offsets within a vector block (D1.10.2)."""
+
+    SYNC = 0x000
+    IRQ = 0x080
+    FIQ = 0x100
+    SERROR = 0x180
+
+
+VECTOR_CURRENT_SP0 = 0x000
+VECTOR_CURRENT_SPX = 0x200
+VECTOR_LOWER_A64 = 0x400
+VECTOR_LOWER_A32 = 0x600
+VECTOR_TABLE_SIZE = 0x800
+
+
+class UnsupportedState(Exception):
+    """The CPU reached a state ffaemu does not model (e.g. a lower EL in AArch32)."""
+
+
+@dataclass(frozen=True)
+class Routing:
+    """Where a synchronous exception goes and why (the 'why' is for traces)."""
+
+    ec: EC
+    iss: int
+    from_el: int
+    to_el: int
+    elr: int
+    reason: str
+
+    @property
+    def esr(self) -> int:
+        return esr_value(self.ec, self.iss)
+
+
+def vector_offset(from_el: int, to_el: int, pstate: int) -> int:
+    """Offset of the synchronous vector from VBAR_ELt (D1.10.2)."""
+    if from_el < to_el:
+        return VECTOR_LOWER_A64
+    return VECTOR_CURRENT_SPX if pstate_uses_spx(pstate) else VECTOR_CURRENT_SP0
+
+
+def _el0_target(scr: int, hcr: int) -> int:
+    """EL0 exceptions go to EL2 when HCR_EL2.TGE is effective (Non-secure), else EL1."""
+    return 2 if (hcr & HCR.TGE and scr & SCR.NS) else 1
+
+
+def route(intno: int, pstate: int, pc: int, insn: int, scr: int, hcr: int) -> Routing:
+    """Route the exception Unicorn reported as `intno` (UC_HOOK_INTR).
+
+    `pc` is the PC Unicorn reports and `insn` the instruction word that raised
+    (read at the preferred return address for UDEF/BRK/trapped SMC, at PC-4 for
+    SVC/HVC/untrapped SMC). QEMU already chose between "taken" and UNDEFINED; this
+    function supplies target EL, syndrome and the reason.
+    """
+    if pstate & PSTATE.nRW:
+        raise UnsupportedState("the CPU is executing in AArch32 state; only AArch64 is modelled")
+    el = pstate_el(pstate)
+    imm16 = INSN_IMM16.get(insn)
+    if intno == UcIntr.SWI:
+        to_el = el if el else _el0_target(scr, hcr)
+        why = "HCR_EL2.TGE" if el == 0 and to_el == 2 else "SVC"
+        return Routing(EC.SVC64, imm16, el, to_el, pc, why)
+    if intno == UcIntr.HVC:
+        return Routing(EC.HVC64, imm16, el, 3 if el == 3 else 2, pc, "HVC (SCR_EL3.HCE=1)")
+    if intno == UcIntr.HYP_TRAP:
+        return Routing(EC.SMC64, imm16, el, 2, pc, "HCR_EL2.TSC")
+    if intno == UcIntr.SMC:
+        return Routing(EC.SMC64, imm16, el, 3, pc, "SMC")
+    to_el = el if el else _el0_target(scr, hcr)
+    if intno == UcIntr.BKPT:
+        return Routing(EC.BRK64, imm16, el, to_el, pc, "BRK")
+    if intno == UcIntr.UDEF:
+        if pstate & PSTATE.IL:
+            return Routing(EC.ILLEGAL_STATE, 0, el, to_el, pc, "PSTATE.IL (illegal exception return)")
+        return Routing(EC.UNKNOWN, 0, el, to_el, pc, _undef_reason(insn, el, scr, hcr))
+    raise UnsupportedState(f"QEMU exception number {intno} is not modelled (no interrupts or aborts)")
+
+
+def _undef_reason(insn: int, el: int, scr: int, hcr: int) -> str:
+    """Why an instruction was UNDEFINED, for the trace (C6.2 SMC/HVC pseudocode)."""
+    if A64.HVC.matches(insn):
+        if el == 0:
+            return "HVC at EL0"
+        if not scr & SCR.HCE:
+            return "HVC with SCR_EL3.HCE=0"
+        return "HVC at Secure EL1"
+    if A64.SMC.matches(insn):
+        return "SMC at EL0" if el == 0 else "SMC with SCR_EL3.SMD=1"
+    if A64.HLT.matches(insn):
+        return "HLT (halting debug not enabled)"
+    return "UNDEFINED instruction"
+
+
+def syndrome_insn_address(intno: int, pc: int) -> int:
+    """Address of the instruction that raised, given Unicorn's PC for `intno`."""
+    if intno in (UcIntr.SWI, UcIntr.HVC, UcIntr.SMC):
+        return pc - INSN_BYTES
+    return pc
+
+
+def entry_pstate(to_el: int) -> int:
+    """PSTATE on entry to ELt: ELth, D/A/I/F masked, SS=IL=0, NZCV kept 0 (D1.10.4)."""
+    return mode_bits(to_el, spx=True) | DAIF_ALL
+
+
+def enter(cpu, r: Routing, *, pc: int | None = None) -> int:
+    """Take the exception `r` on `cpu` as the hardware would (D1.10.4); return the new PC.
+
+    Writes SPSR_ELt (the interrupted PSTATE), ELR_ELt, ESR_ELt, banks SP (the current
+    SP goes to SP_EL0 or SP_ELc; SP_ELt becomes SP), sets PSTATE to ELth with DAIF
+    masked, and branches to VBAR_ELt + offset, unless `pc` overrides the target.
+    """
+    pstate = cpu.pstate
+    cur_sp_el = pstate_el(pstate) if pstate_uses_spx(pstate) else 0
+    cpu.bank_sp(save_to=cur_sp_el, load_from=r.to_el)
+    cpu.set_el_regs(r.to_el, elr=r.elr, esr=r.esr)
+    cpu.set_pstate_and_spsr(entry_pstate(r.to_el), r.to_el, spsr=pstate)
+    target = cpu.vbar(r.to_el) + vector_offset(r.from_el, r.to_el, pstate) if pc is None else pc
+    cpu.pc = target
+    return target
+
+
+def describe_routing(r: Routing, spsr: int) -> str:
+    """One-line account: 'SMC64 #0x0 at EL1 -> EL2 (HCR_EL2.TSC) ESR=... ELR=... SPSR=...'."""
+    imm = f" #{r.iss:#x}" if r.ec in (EC.SVC64, EC.HVC64, EC.SMC64, EC.BRK64) else ""
+    return (f"{r.ec.name}{imm} at EL{r.from_el} -> EL{r.to_el} ({r.reason}) "
+            f"ESR_EL{r.to_el}={r.esr:#010x} ELR_EL{r.to_el}={r.elr:#x} "
+            f"SPSR_EL{r.to_el}={spsr:#x} ({mode_name(spsr)})")

@@ -1,0 +1,332 @@
+"""Assemble `.S` sources with keystone, with `.include`, labels and file:line errors.
+
+keystone (LLVM MC, 0.9.2) reports neither the line of an error nor the symbol table,
+and rejects GNU as idioms that hand-written stubs use. This module adds:
+- `.include "file"` (relative to the including file);
+- GNU `.macro name arg, arg=default` ... `.endm` expansion with `\arg`, `\@` and `\()`;
+- numeric local labels (`1:` with `1b`/`1f` references), renamed to unique symbols;
+- errors located by assembling growing prefixes of the source, reported as file:line;
+- label addresses, read back from a second assembly with a trailer of `.quad label`.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from keystone import KS_ARCH_ARM64, KS_MODE_LITTLE_ENDIAN, Ks, KsError
+
+from .errors import AsmError
+
+_INCLUDE = re.compile(r'^\s*(?:\.include|#include)\s+"([^"]+)"\s*$')
+_LABEL = re.compile(r'^\s*([A-Za-z_.$][\w.$]*)\s*:')
+_BLOCK_OPEN = re.compile(r'^\s*\.(rept|irp|irpc)\b')
+_BLOCK_CLOSE = re.compile(r'^\s*\.endr\b')
+_MACRO = re.compile(r'^\s*\.macro\s+([A-Za-z_.$][\w.$]*)\s*,?\s*(.*?)\s*$')
+_ENDM = re.compile(r'^\s*\.endm\b')
+_NUM_LABEL_DEF = re.compile(r'^(\s*)(\d+):')
+_NUM_LABEL_REF = re.compile(r'(?<![\w.$])(\d+)([fb])(?![\w.$])')
+_MAX_EXPANSION_DEPTH = 32
+_SYMBOL_MISSING = 144   # KS_ERR_ASM_SYMBOL_MISSING
+_TRAILER_MAGIC = int.from_bytes(b"FFAESYMS", "little")
+
+
+@dataclass
+class Line:
+    """One source line after `.include` expansion, with where it came from."""
+
+    text: str
+    file: str
+    lineno: int
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.lineno}"
+
+
+@dataclass
+class Assembled:
+    """Machine code placed at `base`, with the label addresses."""
+
+    code: bytes
+    base: int
+    labels: dict[str, int] = field(default_factory=dict)
+
+
+def _expand(text: str, filename: str, seen: tuple[str, ...] = ()) -> list[Line]:
+    lines: list[Line] = []
+    for n, raw in enumerate(text.splitlines(), 1):
+        m = _INCLUDE.match(raw)
+        if not m:
+            lines.append(Line(raw, filename, n))
+            continue
+        inc = Path(filename).parent / m.group(1)
+        if str(inc) in seen:
+            raise AsmError(f"{filename}:{n}: recursive .include of {m.group(1)}")
+        try:
+            inc_text = inc.read_text()
+        except OSError as e:
+            raise AsmError(f"{filename}:{n}: cannot include {m.group(1)}: {e.strerror}") from None
+        lines.extend(_expand(inc_text, str(inc), seen + (str(inc),)))
+    return lines
+
+
+@dataclass
+class _Macro:
+    params: list[tuple[str, str | None]]
+    body: list[Line]
+
+
+def _split_args(text: str) -> list[str]:
+    """Macro arguments: comma-separated, or blank-separated when there is no comma."""
+    text = text.strip()
+    if not text:
+        return []
+    parts, cur, quoted = [], "", False
+    for ch in text:
+        if ch == '"':
+            quoted = not quoted
+        if ch == "," and not quoted:
+            parts.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    parts.append(cur.strip())
+    if len(parts) == 1 and '"' not in text:
+        parts = text.split()
+    return [p[1:-1] if len(p) >= 2 and p[0] == p[-1] == '"' else p for p in parts]
+
+
+def _expand_macros(lines: list[Line]) -> list[Line]:
+    """Expand GNU-style .macro definitions (keystone has no `\\@`, and local labels need it)."""
+    macros: dict[str, _Macro] = {}
+    counter = [0]
+
+    def expand(src: list[Line], depth: int) -> list[Line]:
+        out: list[Line] = []
+        i = 0
+        while i < len(src):
+            ln = src[i]
+            m = _MACRO.match(ln.text)
+            if m:
+                body, i = [], i + 1
+                while i < len(src) and not _ENDM.match(src[i].text):
+                    body.append(src[i])
+                    i += 1
+                if i == len(src):
+                    raise AsmError(f"{ln.where}: .macro {m.group(1)} has no .endm")
+                params = []
+                for p in _split_args(m.group(2)):
+                    name, _, default = p.partition("=")
+                    params.append((name.strip(), default.strip() if _ else None))
+                macros[m.group(1)] = _Macro(params, body)
+                i += 1
+                continue
+            label, rest = _split_label(_strip_comment(ln.text))
+            head = rest.split(None, 1)
+            if head and head[0] in macros:
+                if depth >= _MAX_EXPANSION_DEPTH:
+                    raise AsmError(f"{ln.where}: macro {head[0]} expands too deeply (recursion?)")
+                if label:
+                    out.append(Line(label + ":", ln.file, ln.lineno))
+                out.extend(expand(_invoke(macros[head[0]], head[0], head[1:], ln, counter), depth + 1))
+            else:
+                out.append(ln)
+            i += 1
+        return out
+
+    return expand(lines, 0)
+
+
+def _strip_comment(text: str) -> str:
+    """Drop a `//` comment that is outside string literals."""
+    quoted = False
+    for i, ch in enumerate(text):
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and text.startswith("//", i):
+            return text[:i]
+    return text
+
+
+def _split_label(text: str) -> tuple[str, str]:
+    m = _LABEL.match(text)
+    if m and not text[m.end():].startswith(":"):
+        return m.group(1), text[m.end():]
+    return "", text
+
+
+def _invoke(macro: _Macro, name: str, rest: list[str], at: Line, counter: list[int]) -> list[Line]:
+    args = _split_args(rest[0] if rest else "")
+    if len(args) > len(macro.params):
+        raise AsmError(f"{at.where}: macro {name} takes {len(macro.params)} arguments, got {len(args)}")
+    values = {}
+    for n, (pname, default) in enumerate(macro.params):
+        if n < len(args) and args[n] != "":
+            values[pname] = args[n]
+        elif default is not None:
+            values[pname] = default
+        else:
+            raise AsmError(f"{at.where}: macro {name} needs a value for '{pname}'")
+    counter[0] += 1
+    unique = str(counter[0])
+    names = sorted(values, key=len, reverse=True)
+
+    def subst(text: str) -> str:
+        text = text.replace("\\@", unique)
+        for pname in names:
+            text = text.replace("\\" + pname, values[pname])
+        return text.replace("\\()", "")
+
+    # Errors inside an expansion point at the invocation line.
+    return [Line(subst(b.text), at.file, at.lineno) for b in macro.body]
+
+
+def _rename_local_labels(lines: list[Line]) -> list[Line]:
+    """Give numeric local labels (`1:`, `1b`, `1f`) unique names keystone accepts."""
+    defs: dict[str, list[int]] = {}
+    for i, ln in enumerate(lines):
+        m = _NUM_LABEL_DEF.match(ln.text)
+        if m:
+            defs.setdefault(m.group(2), []).append(i)
+
+    def name(num: str, idx: int) -> str:
+        return f".Lffaemu_local_{num}_{idx}"
+
+    out = []
+    for i, ln in enumerate(lines):
+        text = ln.text
+        m = _NUM_LABEL_DEF.match(text)
+        if m:
+            text = f"{m.group(1)}{name(m.group(2), i)}:" + text[m.end():]
+        code, sep, comment = text.partition("//")
+
+        def ref(mr, i=i, ln=ln):
+            num, way = mr.group(1), mr.group(2)
+            targets = defs.get(num, [])
+            pick = [t for t in targets if t <= i] if way == "b" else [t for t in targets if t > i]
+            if not pick:
+                raise AsmError(f"{ln.where}: local label {num}{way} has no "
+                               f"{'preceding' if way == 'b' else 'following'} '{num}:'")
+            return name(num, pick[-1] if way == "b" else pick[0])
+
+        prefix = f"{m.group(1)}{name(m.group(2), i)}:" if m else ""
+        pieces = code[len(prefix):].split('"')       # leave string literals alone
+        pieces[::2] = [_NUM_LABEL_REF.sub(ref, p) for p in pieces[::2]]
+        code = prefix + '"'.join(pieces)
+        out.append(Line(code + sep + comment, ln.file, ln.lineno))
+    return out
+
+
+def _ks() -> Ks:
+    return Ks(KS_ARCH_ARM64, KS_MODE_LITTLE_ENDIAN)
+
+
+def _try(src: str, base: int, record_missing: bool = False) -> tuple[bytes | None, KsError | None, list[str]]:
+    """Assemble; return (code, error, symbols keystone asked for).
+
+    keystone's sym_resolver callback breaks unrelated instructions (`stp ..., [sp, #-16]!`
+    fails with "Unknown error" while one is installed), so it is installed only to name
+    a missing symbol after a plain assembly has already failed for that reason.
+    """
+    ks = _ks()
+    missing: list[str] = []
+    if record_missing:
+        def resolver(sym, value):
+            missing.append(sym.decode() if isinstance(sym, bytes) else sym)
+            return False
+        ks.sym_resolver = resolver
+    try:
+        enc, _ = ks.asm(src, base)
+    except KsError as e:
+        return None, e, missing
+    return bytes(enc or b""), None, missing
+
+
+def _cut_points(lines: list[Line]) -> list[int]:
+    """Prefix lengths that do not end inside a .macro/.rept block."""
+    depth, points = 0, []
+    for i, ln in enumerate(lines):
+        if _BLOCK_OPEN.match(ln.text):
+            depth += 1
+        elif _BLOCK_CLOSE.match(ln.text):
+            depth = max(0, depth - 1)
+        if depth == 0:
+            points.append(i + 1)
+    return points
+
+
+def _locate(lines: list[Line], base: int) -> int:
+    """Index of the first line whose inclusion makes keystone fail (binary search)."""
+    points = _cut_points(lines)
+    lo, hi = 0, len(points) - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        _, err, _ = _try("\n".join(l.text for l in lines[:points[mid]]), base)
+        if err is None or err.errno == _SYMBOL_MISSING:     # forward references are fine here
+            lo = mid + 1
+        else:
+            hi = mid
+    end = points[lo] if points else len(lines)
+    start = points[lo - 1] if lo else 0
+    # The failing prefix ends at `end`; report its last non-blank line.
+    for i in range(end - 1, start - 1, -1):
+        if lines[i].text.strip():
+            return i
+    return end - 1
+
+
+def _first_use(lines: list[Line], name: str) -> Line | None:
+    pat = re.compile(rf"(?<![\w.$]){re.escape(name)}(?![\w.$])")
+    return next((ln for ln in lines if pat.search(ln.text.split("//")[0])), None)
+
+
+def _message(err: KsError) -> str:
+    text = str(err)
+    return re.sub(r"\s*\(KS_ERR_\w+\)", "", text) if "Unknown error" not in text else \
+        "keystone cannot encode this (unsupported operand or immediate)"
+
+
+def assemble(text: str, base: int, filename: str = "<asm>") -> Assembled:
+    """Assemble `text` at `base`; raise AsmError naming file:line on any failure."""
+    lines = _rename_local_labels(_expand_macros(_expand(text, filename)))
+    src = "\n".join(ln.text for ln in lines)
+    code, err, _ = _try(src, base)
+    if err is not None:
+        missing = _try(src, base, record_missing=True)[2] if err.errno == _SYMBOL_MISSING else []
+        if missing:
+            use = _first_use(lines, missing[0])
+            where = use.where if use else filename
+            raise AsmError(f"{where}: undefined symbol '{missing[0]}'")
+        ln = lines[_locate(lines, base)]
+        raise AsmError(f"{ln.where}: {_message(err)}: {ln.text.strip()}")
+    if not code:
+        raise AsmError(f"{filename}: no code or data was assembled")
+    return Assembled(code, base, _labels(lines, src, base))
+
+
+def _labels(lines: list[Line], src: str, base: int) -> dict[str, int]:
+    names = [m.group(1) for ln in lines if (m := _LABEL.match(ln.text)) and "\\" not in ln.text]
+    names = list(dict.fromkeys(names))
+    if not names:
+        return {}
+    trailer = f"\n.balign 8\n.quad {_TRAILER_MAGIC:#x}\n" + "\n".join(f".quad {n}" for n in names)
+    code, err, _ = _try(src + trailer, base)
+    magic = _TRAILER_MAGIC.to_bytes(8, "little")
+    start = code.find(magic) if code else -1
+    while start % 8 and start >= 0:
+        start = code.find(magic, start + 1)
+    if err is not None or start < 0:
+        return {}
+    start += 8
+    words = [int.from_bytes(code[start + 8 * i:start + 8 * i + 8], "little") for i in range(len(names))]
+    return dict(zip(names, words))
+
+
+def assemble_file(path: str | Path, base: int) -> Assembled:
+    """Assemble a `.S` file; unreadable files raise AsmError."""
+    try:
+        text = Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as e:
+        raise AsmError(f"{path}: cannot read: {getattr(e, 'strerror', None) or e}") from None
+    return assemble(text, base, str(path))

@@ -1,0 +1,121 @@
+"""`ffaemu` command line: `ffaemu run IMAGE ...`.
+
+Exit status: 0 when the run ends by semihosting SYS_EXIT(0) or PSCI SYSTEM_OFF,
+1 for any other end of the run, 2 for bad input (a one-line error, no traceback).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .errors import FfaemuError
+from .loader import load_image
+from .machine import CPU_MODELS, DEFAULT_MAX_INSNS, Machine, RunResult
+from .memmap import DEFAULT_RAM_SIZE
+
+EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad command line in one line and exits 2."""
+
+    def error(self, message: str):
+        raise FfaemuError(message)
+
+
+def _address(text: str) -> int:
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not an address (e.g. 0x40100000)") from None
+    if not 0 <= value < 1 << 48:
+        raise argparse.ArgumentTypeError(f"address {text} is outside the 48-bit physical space")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text.replace("_", ""), 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"'{text}' must be positive")
+    return value
+
+
+def _size(text: str) -> int:
+    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+    t = text.strip().lower().rstrip("ib")
+    scale = units.get(t[-1:], 1)
+    number = t[:-1] if t[-1:] in units else t
+    try:
+        return int(number, 0) * scale
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a size (e.g. 512M)") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="ffaemu", description="Run AArch64 EL3/EL2/EL1 images with exact "
+                "SMC/HVC trapping on Unicorn.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    run = sub.add_parser("run", help="run an image from EL3 (.S, ELF or raw .bin)")
+    run.add_argument("image", help="a .S source, an AArch64 ELF, or a raw .bin")
+    run.add_argument("--base", type=_address, help="load address of .S/raw images (default 0x40100000)")
+    run.add_argument("--entry", type=_address, help="entry point (default: ELF entry or --base)")
+    run.add_argument("--cpu", choices=sorted(CPU_MODELS), default="a72", help="CPU model")
+    run.add_argument("--max-insns", type=_count, default=DEFAULT_MAX_INSNS,
+                     help="instruction budget (default 100M)")
+    run.add_argument("--ram-size", type=_size, default=DEFAULT_RAM_SIZE, help="RAM size (default 512M)")
+    run.add_argument("--json", action="store_true", help="print one JSON object with the result")
+    run.add_argument("--trace", action="store_true", help="print a line for every exception taken")
+    return p
+
+
+def result_json(res: RunResult) -> dict:
+    return {
+        "exit": {"reason": res.reason.value, "code": res.code, "message": res.message},
+        "console": res.console,
+        "el": res.el,
+        "regs": {k: hex(v) for k, v in res.regs.items()},
+        "exceptions": [e.as_json() for e in res.exceptions],
+    }
+
+
+def _stream(text: str) -> None:
+    sys.stdout.write(text)
+    if "\n" in text:
+        sys.stdout.flush()
+
+
+def _trace_line(line: str) -> None:
+    sys.stdout.write(line + "\n")
+
+
+def cmd_run(args) -> int:
+    machine = Machine(cpu=args.cpu, ram_size=args.ram_size, max_insns=args.max_insns,
+                      console=None if args.json else _stream,
+                      trace=_trace_line if args.trace and not args.json else None)
+    machine.load(load_image(args.image, args.base, args.entry))
+    res = machine.run()
+    if args.json:
+        json.dump(result_json(res), sys.stdout)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.flush()
+        code = "" if res.code is None else f" (code {res.code})"
+        print(f"[ffaemu] {res.reason.value}{code}: {res.message}", file=sys.stderr)
+    return EXIT_OK if res.ok else EXIT_RUN_FAILED
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return cmd_run(args)
+    except FfaemuError as e:
+        print(f"ffaemu: error: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

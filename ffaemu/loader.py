@@ -1,0 +1,176 @@
+"""Images: `.S` (keystone), ELF (pyelftools) and raw binaries, and an ELF writer.
+
+The ELF writer exists so that an assembled image can be handed, byte for byte, to
+both ffaemu and qemu-system-aarch64 (`-device loader,file=IMAGE.elf`).
+"""
+from __future__ import annotations
+
+import io
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from elftools.common.exceptions import ELFError
+from elftools.elf.constants import P_FLAGS
+from elftools.elf.elffile import ELFFile
+
+from .assembler import assemble_file
+from .errors import FfaemuError, ImageError
+
+DEFAULT_BASE = 0x4010_0000
+EM_AARCH64 = 183
+ASM_SUFFIXES = (".S", ".s", ".asm")
+RAW_SUFFIXES = (".bin", ".raw", ".img")
+
+
+@dataclass
+class Segment:
+    addr: int
+    data: bytes
+    memsz: int = 0           # bytes to occupy (>= len(data)); the rest is zero
+
+    def __post_init__(self):
+        self.memsz = max(self.memsz, len(self.data))
+
+    @property
+    def end(self) -> int:
+        return self.addr + self.memsz
+
+
+@dataclass
+class Image:
+    """What to place in memory, where to start, and the symbols for traces."""
+
+    segments: list[Segment]
+    entry: int
+    symbols: dict[str, int] = field(default_factory=dict)
+    name: str = "<image>"
+
+    def symbolize(self, addr: int) -> str | None:
+        """'label+0x10' for the nearest symbol at or below `addr`, if any."""
+        best = None
+        for name, value in self.symbols.items():
+            if value <= addr and (best is None or value > best[1]):
+                best = (name, value)
+        if best is None:
+            return None
+        off = addr - best[1]
+        return best[0] if off == 0 else f"{best[0]}+{off:#x}"
+
+
+def load_asm(path: str | Path, base: int = DEFAULT_BASE, entry: int | None = None) -> Image:
+    a = assemble_file(path, base)
+    return Image([Segment(base, a.code)], base if entry is None else entry, a.labels, str(path))
+
+
+def load_raw(path: str | Path, base: int = DEFAULT_BASE, entry: int | None = None) -> Image:
+    data = _read(path)
+    if not data:
+        raise ImageError(f"{path}: empty image")
+    return Image([Segment(base, data)], base if entry is None else entry, {}, str(path))
+
+
+def _read(path: str | Path) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as e:
+        raise ImageError(f"{path}: cannot read: {e.strerror}") from None
+
+
+def load_elf(path: str | Path, entry: int | None = None) -> Image:
+    """Load PT_LOAD segments at their physical addresses, like QEMU's generic loader."""
+    data = _read(path)
+    if data[:4] != b"\x7fELF":
+        raise ImageError(f"{path}: not an ELF file (no ELF magic); use a .S or .bin name for other images")
+    try:
+        elf = ELFFile(io.BytesIO(data))
+        if elf.elfclass != 64 or elf["e_machine"] != "EM_AARCH64":
+            raise ImageError(f"{path}: ELF is for {elf['e_machine']} ({elf.elfclass}-bit), not AArch64")
+        segs = []
+        for seg in elf.iter_segments():
+            if seg["p_type"] != "PT_LOAD" or seg["p_memsz"] == 0:
+                continue
+            body = seg.data()
+            if len(body) != seg["p_filesz"]:
+                raise ImageError(f"{path}: truncated ELF: segment at {seg['p_paddr']:#x} wants "
+                                 f"{seg['p_filesz']} bytes, file has {len(body)}")
+            segs.append(Segment(seg["p_paddr"], body, seg["p_memsz"]))
+        symbols = _elf_symbols(elf)
+        start = elf["e_entry"] if entry is None else entry
+    except ImageError:
+        raise
+    except (ELFError, struct.error, ValueError, KeyError, IndexError, OSError) as e:
+        raise ImageError(f"{path}: truncated or corrupt ELF: {e}") from None
+    if not segs:
+        raise ImageError(f"{path}: ELF has no loadable (PT_LOAD) segment")
+    return Image(segs, start, symbols, str(path))
+
+
+def _elf_symbols(elf: ELFFile) -> dict[str, int]:
+    tab = elf.get_section_by_name(".symtab")
+    if tab is None:
+        return {}
+    out = {}
+    for sym in tab.iter_symbols():
+        if sym.name and sym["st_info"]["type"] in ("STT_FUNC", "STT_NOTYPE", "STT_OBJECT") \
+                and sym["st_shndx"] != "SHN_UNDEF":
+            out[sym.name] = sym["st_value"]
+    return out
+
+
+def load_image(path: str | Path, base: int | None = None, entry: int | None = None) -> Image:
+    """Load by kind: `.S` assembled at base, raw `.bin` at base, anything else as ELF."""
+    path = Path(path)
+    if not path.exists():
+        raise FfaemuError(f"{path}: no such file")
+    if path.suffix in ASM_SUFFIXES:
+        return load_asm(path, DEFAULT_BASE if base is None else base, entry)
+    if path.suffix in RAW_SUFFIXES:
+        return load_raw(path, DEFAULT_BASE if base is None else base, entry)
+    if base is not None:
+        raise FfaemuError(f"{path}: --base applies to .S and raw images; an ELF carries its addresses")
+    return load_elf(path, entry)
+
+
+def write_elf(path: str | Path, image: Image) -> None:
+    """Write `image` as a static AArch64 ELF64 executable with a symbol table."""
+    Path(path).write_bytes(elf_bytes(image))
+
+
+def elf_bytes(image: Image) -> bytes:
+    ehsize, phentsize, shentsize = 64, 56, 64
+    nseg = len(image.segments)
+    off = ehsize + phentsize * nseg
+    phdrs, bodies = b"", b""
+    for seg in image.segments:
+        pad = (-off) % 16
+        bodies += b"\0" * pad
+        off += pad
+        flags = P_FLAGS.PF_R | P_FLAGS.PF_W | P_FLAGS.PF_X
+        phdrs += struct.pack("<IIQQQQQQ", 1, flags, off, seg.addr, seg.addr,
+                             len(seg.data), seg.memsz, 16)
+        bodies += seg.data
+        off += len(seg.data)
+    strtab = b"\0"
+    syms = struct.pack("<IBBHQQ", 0, 0, 0, 0, 0, 0)
+    for name, value in sorted(image.symbols.items(), key=lambda kv: kv[1]):
+        syms += struct.pack("<IBBHQQ", len(strtab), 0x10, 0, 0xFFF1, value, 0)  # GLOBAL NOTYPE, ABS
+        strtab += name.encode() + b"\0"
+    shstrtab = b"\0.symtab\0.strtab\0.shstrtab\0"
+    blobs = [(syms, 2, 24, 2, 1), (strtab, 3, 0, 0, 0), (shstrtab, 3, 0, 0, 0)]
+    names = [1, 9, 17]
+    sections, shdrs = b"", struct.pack("<IIQQQQIIQQ", *([0] * 10))
+    for (blob, kind, entsize, link, info), name in zip(blobs, names):
+        pad = (-off) % 8
+        sections += b"\0" * pad
+        off += pad
+        shdrs += struct.pack("<IIQQQQIIQQ", name, kind, 0, 0, off, len(blob), link,
+                             info, 8, entsize)
+        sections += blob
+        off += len(blob)
+    pad = (-off) % 8
+    shoff = off + pad
+    ident = b"\x7fELF" + bytes([2, 1, 1, 0]) + b"\0" * 8
+    ehdr = ident + struct.pack("<HHIQQQIHHHHHH", 2, EM_AARCH64, 1, image.entry, ehsize, shoff,
+                               0, ehsize, phentsize, nseg, shentsize, 4, 3)
+    return ehdr + phdrs + bodies + sections + b"\0" * pad + shdrs

@@ -1,0 +1,452 @@
+"""The Unicorn machine: memory map, loading, reset at EL3, the run loop and its hooks.
+
+One dispatcher per Unicorn hook type. Every exception Unicorn reports goes through
+`_on_intr`: semihosting is served, then the exception is routed
+(`arch.exceptions.route`) and either handed to a Python handler attached to the
+target EL or taken architecturally into the vector table (`arch.exceptions.enter`).
+"""
+from __future__ import annotations
+
+import enum
+import inspect
+import sys
+from dataclasses import dataclass, field
+from typing import Callable
+
+from unicorn import (UC_ARCH_ARM64, UC_HOOK_CODE, UC_HOOK_INTR, UC_HOOK_MEM_FETCH_UNMAPPED,
+                     UC_HOOK_MEM_READ_UNMAPPED, UC_HOOK_MEM_WRITE_PROT,
+                     UC_HOOK_MEM_WRITE_UNMAPPED, UC_MEM_FETCH_UNMAPPED, UC_MEM_READ_UNMAPPED,
+                     UC_MEM_WRITE_PROT, UC_MODE_ARM, UC_PROT_EXEC, UC_PROT_READ, Uc, UcError)
+from unicorn import arm64_const as uca
+
+from . import memmap, semihosting
+from .arch.cpu import Cpu
+from .arch.exceptions import (A64, EC, INSN_BYTES, Routing, UcIntr, UnsupportedState,
+                              describe_routing, enter, entry_pstate, route,
+                              syndrome_insn_address)
+from .arch.sysregs import DAIF_ALL, PSTATE, mode_bits, pstate_el
+from .errors import FfaemuError, ImageError
+from .loader import Image
+from .trap import SMCCC_ARG_REGS, Forward, Result, Return, Stop, Trap, Vector
+
+CPU_MODELS = {"a72": uca.UC_CPU_ARM64_A72, "max": uca.UC_CPU_ARM64_MAX}
+DEFAULT_MAX_INSNS = 100_000_000
+STOP_NEVER = 0xFFFF_FFFF_FFFF_FFFC      # an `until` address no program reaches
+# Reset: EL3h with DAIF masked (Arm ARM D1.9). NZCV are UNKNOWN at reset; QEMU (the
+# reference) starts with Z=1 because its inverted ZF field is zeroed, and so do we.
+RESET_PSTATE = mode_bits(3, spx=True) | DAIF_ALL | PSTATE.Z
+
+# Harness layout inside memmap.HARNESS_BASE .. +HARNESS_SIZE.
+TRAMPOLINE = memmap.HARNESS_BASE + 0x1000        # smc #0 ; eret  (EL2 model -> EL3)
+RESUME = TRAMPOLINE + INSN_BYTES                  # where EL3's ERET lands
+UNHANDLED_VECTORS = {3: memmap.HARNESS_BASE + 0x2000, 2: memmap.HARNESS_BASE + 0x2800,
+                     1: memmap.HARNESS_BASE + 0x3000}
+UNHANDLED_IMM = 0xFFA0                             # hlt #0xffa0 fills the harness vectors
+HARNESS_CODE = (memmap.HARNESS_BASE, memmap.HARNESS_BASE + 0x4000)
+
+
+class StopReason(str, enum.Enum):
+    SEMIHOST_EXIT = "semihost-exit"
+    SYSTEM_OFF = "system-off"
+    BUDGET = "budget"
+    FAULT = "fault"
+
+
+class ModelError(FfaemuError):
+    """A Python handler answered something that is not an action."""
+
+
+@dataclass
+class ExceptionRecord:
+    """One exception as taken: for traces and `run --json`."""
+
+    from_el: int
+    to_el: int
+    ec: EC
+    esr: int
+    elr: int
+    spsr: int
+    reason: str
+    handler: str          # "vector" or "python"
+
+    def as_json(self) -> dict:
+        return {"from_el": self.from_el, "to_el": self.to_el, "class": self.ec.name,
+                "esr": hex(self.esr), "elr": hex(self.elr), "spsr": hex(self.spsr)}
+
+
+@dataclass
+class RunResult:
+    reason: StopReason
+    code: int | None
+    message: str
+    el: int
+    regs: dict[str, int]
+    console: str
+    exceptions: list[ExceptionRecord] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return (self.reason == StopReason.SEMIHOST_EXIT and self.code == 0) or \
+            self.reason == StopReason.SYSTEM_OFF
+
+
+class _Halt(Exception):
+    """Raised inside a hook after a Stop action, to unwind a model's generator."""
+
+
+Handler = Callable[[Trap], object]
+
+
+class Machine:
+    """An AArch64 CPU with EL3/EL2/EL1 on a QEMU-virt-like memory map."""
+
+    def __init__(self, cpu: str = "a72", ram_size: int = memmap.DEFAULT_RAM_SIZE,
+                 max_insns: int = DEFAULT_MAX_INSNS, console: Callable[[str], None] | None = None,
+                 trace: Callable[[str], None] | None = None):
+        if cpu not in CPU_MODELS:
+            raise FfaemuError(f"unknown CPU model '{cpu}' (choose from: {', '.join(CPU_MODELS)})")
+        if max_insns <= 0:
+            raise FfaemuError(f"--max-insns must be positive, not {max_insns}")
+        if ram_size <= 0 or ram_size % 0x1000 or memmap.RAM_BASE + ram_size > 1 << 40:
+            raise FfaemuError(f"RAM size {ram_size:#x} must be a positive multiple of 4 KiB")
+        self.uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
+        self.uc.ctl_set_cpu_model(CPU_MODELS[cpu])
+        self.cpu = Cpu(self.uc)
+        self.ram_size = ram_size
+        self.max_insns = max_insns
+        self.console = bytearray()
+        self._console_sink = console
+        self._trace = trace
+        self.exceptions: list[ExceptionRecord] = []
+        self.images: list[Image] = []
+        self._handlers: dict[int, Handler] = {}
+        self._stop: Stop | None = None
+        self._last_vector: tuple[int, Routing] | None = None
+        self._pending = None            # (trap, generator) while EL3 assembly runs
+        self._harness_ready = False
+        self._map()
+        self._hooks()
+
+    # Set-up -------------------------------------------------------------------------
+    def _map(self) -> None:
+        self.uc.mem_map(memmap.FLASH_BASE, memmap.FLASH_SIZE, UC_PROT_READ | UC_PROT_EXEC)
+        self.uc.mmio_map(memmap.UART_BASE, memmap.UART_SIZE, self._uart_read, None,
+                         self._uart_write, None)
+        self.uc.mem_map(memmap.RAM_BASE, self.ram_size)
+
+    def _hooks(self) -> None:
+        self.uc.hook_add(UC_HOOK_INTR, self._on_intr)
+        self.uc.hook_add(UC_HOOK_MEM_READ_UNMAPPED | UC_HOOK_MEM_WRITE_UNMAPPED |
+                         UC_HOOK_MEM_FETCH_UNMAPPED | UC_HOOK_MEM_WRITE_PROT, self._on_bad_access)
+        self.uc.hook_add(UC_HOOK_CODE, self._on_resume, begin=RESUME, end=RESUME)
+
+    def load(self, image: Image) -> Image:
+        """Place an image's segments in memory; raise ImageError if one does not fit."""
+        for seg in image.segments:
+            self._check_fits(seg.addr, seg.memsz, image.name)
+        for seg in image.segments:
+            self.uc.mem_write(seg.addr, seg.data)
+        self.images.append(image)
+        return image
+
+    def _check_fits(self, addr: int, size: int, what: str) -> None:
+        ok = [r for r in memmap.regions(self.ram_size) if r.name != "uart" and r.contains(addr, size)]
+        if not ok:
+            raise ImageError(f"{what}: segment {addr:#x}-{addr + size - 1:#x} does not fit the "
+                             f"memory map ({memmap.describe(self.ram_size)})")
+        if self._harness_ready and addr < HARNESS_CODE[1] and addr + size > HARNESS_CODE[0]:
+            raise ImageError(f"{what}: segment {addr:#x}-{addr + size - 1:#x} overlaps the harness "
+                             f"region {HARNESS_CODE[0]:#x}-{HARNESS_CODE[1] - 1:#x}")
+
+    def write_harness(self, addr: int, code: bytes) -> None:
+        """Place harness code (boot stubs, trampolines); never inside the user range."""
+        if not (memmap.HARNESS_BASE <= addr and addr + len(code) <= memmap.HARNESS_BASE + memmap.HARNESS_SIZE):
+            raise ValueError(f"harness code at {addr:#x} is outside the harness region")
+        for image in self.images:
+            for seg in image.segments:
+                if seg.addr < addr + len(code) and addr < seg.end:
+                    raise ImageError(f"{image.name}: segment {seg.addr:#x}-{seg.end - 1:#x} overlaps "
+                                     f"the harness region {memmap.HARNESS_BASE:#x}-{memmap.USER_BASE - 1:#x}")
+        self.uc.mem_write(addr, code)
+
+    def _install_harness(self) -> None:
+        if self._harness_ready:
+            return
+        smc0 = A64.SMC.encode(0).to_bytes(4, "little")
+        eret = (0xD69F03E0).to_bytes(4, "little")
+        self.write_harness(TRAMPOLINE, smc0 + eret)
+        unhandled = A64.HLT.encode(UNHANDLED_IMM).to_bytes(4, "little") * (0x800 // 4)
+        for base in UNHANDLED_VECTORS.values():
+            self.write_harness(base, unhandled)
+        self._harness_ready = True
+
+    def attach(self, el: int, handler: Handler) -> None:
+        """Have `handler` take the synchronous exceptions routed to `el` from lower ELs."""
+        if el not in (2, 3):
+            raise ValueError("Python handlers model EL2 or EL3")
+        self._install_harness()
+        self._handlers[el] = handler
+
+    def symbolize(self, addr: int) -> str | None:
+        for image in self.images:
+            name = image.symbolize(addr)
+            if name:
+                return name
+        return None
+
+    # Running --------------------------------------------------------------------------
+    def reset(self, entry: int) -> None:
+        """Reset state: EL3h, DAIF masked, PC at entry; SCR_EL3 = HCR_EL2 = 0 as Unicorn starts."""
+        self.cpu.set_pstate_and_spsr(RESET_PSTATE, 3, spsr=0)
+        self.cpu.pc = entry
+
+    def run(self, entry: int | None = None) -> RunResult:
+        """Run from EL3 at `entry` (default: the last image's entry) until a stop."""
+        if entry is None:
+            if not self.images:
+                raise FfaemuError("nothing to run: load an image first")
+            entry = self.images[-1].entry
+        self.reset(entry)
+        try:
+            self.uc.emu_start(entry, STOP_NEVER, count=self.max_insns)
+        except UcError as e:
+            if self._stop is None:
+                self._stop = Stop(StopReason.FAULT.value, None, f"{self._where()}: {e}")
+        except (UnsupportedState, semihosting.SemihostingError) as e:
+            self._stop = Stop(StopReason.FAULT.value, None, f"{self._where()}: {e}")
+        except _Halt:
+            pass
+        if self._stop is None:
+            self._stop = Stop(StopReason.BUDGET.value, None,
+                              f"instruction budget of {self.max_insns} exhausted at {self._where()} "
+                              "(runaway code? raise --max-insns)")
+        return self._result()
+
+    def _result(self) -> RunResult:
+        regs = {f"x{i}": v for i, v in enumerate(self.cpu.xs())}
+        regs.update(sp=self.cpu.sp, pc=self.cpu.pc, pstate=self.cpu.pstate)
+        return RunResult(StopReason(self._stop.reason), self._stop.code, self._stop.message,
+                         pstate_el(regs["pstate"]), regs, self.console.decode("latin-1"),
+                         self.exceptions)
+
+    def stop(self, reason: StopReason, code: int | None, message: str) -> None:
+        if self._stop is None:
+            self._stop = Stop(reason.value, code, message)
+        self.uc.emu_stop()
+
+    # Console --------------------------------------------------------------------------
+    def _emit(self, data: bytes) -> None:
+        self.console += data
+        if self._console_sink:
+            self._console_sink(data.decode("latin-1"))
+
+    _PL011_FR = 0x18
+    _PL011_FR_TXFE_RXFE = 0x90     # TX FIFO empty, RX FIFO empty (PL011 TRM 3.3.3)
+
+    def _uart_read(self, uc, offset, size, _):
+        return self._PL011_FR_TXFE_RXFE if offset == self._PL011_FR else 0
+
+    def _uart_write(self, uc, offset, size, value, _):
+        if offset == 0:                 # UARTDR
+            self._emit(bytes([value & 0xFF]))
+
+    # Diagnostics ----------------------------------------------------------------------
+    def _insn_text(self, addr: int) -> str:
+        try:
+            word = bytes(self.uc.mem_read(addr, 4))
+        except UcError:
+            return "<unmapped>"
+        from .disasm import disassemble_one
+        return disassemble_one(word, addr)
+
+    def _where(self) -> str:
+        pc, pstate = self.cpu.pc, self.cpu.pstate
+        sym = self.symbolize(pc)
+        return (f"EL{pstate_el(pstate)} PC={pc:#x}{f' <{sym}>' if sym else ''} "
+                f"`{self._insn_text(pc)}`")
+
+    def _on_bad_access(self, uc, access, addr, size, value, _):
+        pc = self.cpu.pc
+        last = self._last_vector
+        if access == UC_MEM_FETCH_UNMAPPED and last and last[0] == addr:
+            r = last[1]
+            msg = (f"exception vector unmapped: {r.ec.name} from EL{r.from_el} to EL{r.to_el} "
+                   f"branched to VBAR_EL{r.to_el}+{addr - self.cpu.vbar(r.to_el):#x} = {addr:#x}")
+        elif access == UC_MEM_FETCH_UNMAPPED:
+            msg = f"EL{self.cpu.el}: instruction fetch from unmapped address {addr:#x}"
+        else:
+            kind = {UC_MEM_READ_UNMAPPED: "read of unmapped", UC_MEM_WRITE_PROT:
+                    "write to read-only flash at"}.get(access, "write to unmapped")
+            msg = f"{self._where()}: {size}-byte {kind} address {addr:#x}"
+        self._stop = Stop(StopReason.FAULT.value, None, msg)
+        return False
+
+    # Exceptions -----------------------------------------------------------------------
+    def _read32(self, addr: int) -> int:
+        return int.from_bytes(self.uc.mem_read(addr, 4), "little")
+
+    def _on_intr(self, uc, intno, _):
+        cpu = self.cpu
+        pc = cpu.pc
+        pstate = cpu.pstate
+        insn_addr = syndrome_insn_address(intno, pc)
+        insn = self._read32(insn_addr)
+        el = pstate_el(pstate)
+        if intno == UcIntr.UDEF and not pstate & PSTATE.IL:
+            if insn == semihosting.HLT_SEMIHOSTING and el >= 1:
+                return self._semihost()
+            if insn == A64.HLT.encode(UNHANDLED_IMM) and self._harness_ready:
+                return self._unhandled(pc)
+        r = route(intno, pstate, pc, insn, cpu.scr_el3, cpu.hcr_el2)
+        handler = self._handlers.get(r.to_el) if r.from_el < r.to_el else None
+        if handler is not None and not (r.to_el == 3 and self._pending and pc == RESUME):
+            trap = Trap(r, pstate, cpu.xs(SMCCC_ARG_REGS), insn_addr)
+            rec = self._record(r, pstate, "python")
+            try:
+                self._dispatch(trap, handler, rec)
+            except _Halt:
+                self.uc.emu_stop()
+            return
+        self._vector(r, pstate, pc)
+
+    def _record(self, r: Routing, spsr: int, how: str) -> ExceptionRecord:
+        rec = ExceptionRecord(r.from_el, r.to_el, r.ec, r.esr, r.elr, spsr, r.reason, how)
+        self.exceptions.append(rec)
+        if self._trace:
+            self._trace(f"[exception] {describe_routing(r, spsr)} -> "
+                        f"{'Python model' if how == 'python' else 'vector'}")
+        return rec
+
+    def _vector(self, r: Routing, pstate: int, pc: int) -> None:
+        last = self._last_vector
+        if r.ec == EC.UNKNOWN and last and last[0] == pc:
+            prev = last[1]
+            self.stop(StopReason.FAULT, None,
+                      f"no exception handler: {prev.ec.name} taken from EL{prev.from_el} to "
+                      f"EL{prev.to_el} vectored to {pc:#x} (VBAR_EL{prev.to_el}="
+                      f"{self.cpu.vbar(prev.to_el):#x}), which is not valid code "
+                      f"(`{self._insn_text(pc)}`)")
+            return
+        self._record(r, pstate, "vector")
+        target = enter(self.cpu, r)
+        self._last_vector = (target, r)
+
+    def _unhandled(self, pc: int) -> None:
+        el = next(e for e, base in UNHANDLED_VECTORS.items() if base <= pc < base + 0x800)
+        self.stop(StopReason.FAULT, None,
+                  f"exception to EL{el} at vector offset {pc - UNHANDLED_VECTORS[el]:#x} "
+                  f"(ESR_EL{el}={self.cpu.esr(el):#x}, ELR_EL{el}={self.cpu.elr(el):#x}) "
+                  f"was not handled by the EL{el} model")
+
+    # Python handlers -------------------------------------------------------------------
+    def _dispatch(self, trap: Trap, handler: Handler, rec: ExceptionRecord) -> None:
+        act = handler(trap)
+        if inspect.isgenerator(act):
+            self._drive(trap, rec, act, None, entered=False)
+        else:
+            self._finish(trap, rec, act, entered=False)
+
+    def _drive(self, trap: Trap, rec: ExceptionRecord, gen, send, entered: bool) -> None:
+        """Run a generator handler until it returns, forwarding each yielded call to EL3."""
+        while True:
+            try:
+                act = gen.send(send)
+            except StopIteration as done:
+                return self._finish(trap, rec, done.value, entered)
+            if not isinstance(act, Forward):
+                raise ModelError(f"a handler may only yield trap.forward(), not {act!r}")
+            send = self._forward_to_python(act)
+            if send is None:
+                return self._forward_to_asm(trap, rec, gen, act, entered)
+
+    def _forward_to_python(self, act: Forward) -> Result | None:
+        """Deliver a forwarded SMC to a Python EL3 handler; None if there is none or it declines."""
+        handler = self._handlers.get(3)
+        if handler is None:
+            return None
+        r = Routing(EC.SMC64, 0, 2, 3, RESUME, "SMC (from the EL2 model)")
+        xs = [act.values.get(n, 0) for n in range(SMCCC_ARG_REGS)]
+        trap3 = Trap(r, entry_pstate(2), xs, TRAMPOLINE)
+        answer = handler(trap3)
+        if answer is None or isinstance(answer, Vector):
+            return None
+        self._record(r, entry_pstate(2), "python")
+        if isinstance(answer, Stop):
+            self.stop(StopReason(answer.reason), answer.code, answer.message)
+            raise _Halt
+        if not isinstance(answer, Return):
+            raise ModelError(f"EL3 handler answered {answer!r}; expected trap.ret() or trap.stop()")
+        for n, v in answer.values.items():
+            xs[n] = v & 0xFFFF_FFFF_FFFF_FFFF
+        return Result(xs)
+
+    def _forward_to_asm(self, trap: Trap, rec: ExceptionRecord, gen, act: Forward,
+                        entered: bool) -> None:
+        """Really execute `smc #0` at EL2 (the harness trampoline) into EL3 assembly."""
+        if not entered:
+            enter(self.cpu, trap.routing, pc=TRAMPOLINE)
+        else:
+            self.cpu.pc = TRAMPOLINE
+        for n, v in act.values.items():
+            self.cpu.set_x(n, v)
+        self._pending = (trap, rec, gen)
+
+    def _on_resume(self, uc, addr, size, _):
+        """EL3 returned to the trampoline: hand the results to the waiting EL2 handler."""
+        if self._pending is None:
+            self.stop(StopReason.FAULT, None, f"unexpected return to the harness trampoline {addr:#x}")
+            return
+        trap, rec, gen = self._pending
+        self._pending = None
+        try:
+            self._drive(trap, rec, gen, Result(self.cpu.xs(SMCCC_ARG_REGS)), entered=True)
+        except _Halt:
+            self.uc.emu_stop()
+
+    def _finish(self, trap: Trap, rec: ExceptionRecord, act, entered: bool) -> None:
+        cpu = self.cpu
+        if isinstance(act, Return):
+            for n, v in act.values.items():
+                cpu.set_x(n, v)
+            if entered:             # ERET from the trampoline, natively
+                cpu.set_elr(2, act.pc)
+                cpu.pc = RESUME
+            else:
+                cpu.pc = act.pc
+        elif isinstance(act, Stop):
+            self.stop(StopReason(act.reason), act.code, act.message)
+        elif act is None or isinstance(act, Vector):
+            if entered:
+                raise ModelError("a handler that forwarded to EL3 must end with trap.ret() "
+                                 "or trap.stop(), not by vectoring")
+            rec.handler = "vector"
+            self._last_vector = (enter(cpu, trap.routing), trap.routing)
+        else:
+            raise ModelError(f"handler answered {act!r}; expected trap.ret(), trap.forward(), "
+                             "trap.vector() or trap.stop()")
+
+    # Semihosting ----------------------------------------------------------------------
+    def _semihost(self) -> None:
+        cpu = self.cpu
+        op, arg = cpu.x(0) & 0xFFFF_FFFF, cpu.x(1)
+        read = self.uc.mem_read
+        try:
+            if op == semihosting.Op.SYS_WRITEC:
+                self._emit(bytes(read(arg, 1)))
+            elif op == semihosting.Op.SYS_WRITE0:
+                self._emit(semihosting.read_cstring(read, arg))
+            elif op in (semihosting.Op.SYS_EXIT, semihosting.Op.SYS_EXIT_EXTENDED):
+                block = bytes(read(arg, 16))
+                reason = int.from_bytes(block[:8], "little")
+                code = semihosting.exit_code(reason, int.from_bytes(block[8:], "little"))
+                self.stop(StopReason.SEMIHOST_EXIT, code, f"semihosting SYS_EXIT with code {code}")
+                return
+            else:
+                self.stop(StopReason.FAULT, None,
+                          f"{self._where()}: unsupported semihosting operation {op:#x}")
+                return
+        except UcError:
+            self.stop(StopReason.FAULT, None,
+                      f"{self._where()}: semihosting operation {op:#x} points at unmapped {arg:#x}")
+            return
+        cpu.pc = cpu.pc + INSN_BYTES

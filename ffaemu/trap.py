@@ -1,0 +1,126 @@
+"""What a Python trap handler (a "model") sees and what it may answer.
+
+A handler attached to EL2 or EL3 is called with a `Trap` for each synchronous
+exception taken to its EL from a lower EL. It returns one action:
+
+- `trap.ret(x0, x1, ...)`: resume the caller as an ERET to the preferred return
+  address would (plus 4 for a trapped SMC, which a hypervisor completes:
+  Hafnium's `next_pc_increment`); unnamed registers keep the caller's values.
+- `trap.forward(...)` (EL2 only, from a generator handler: `res = yield trap.forward()`):
+  issue `SMC #0` from EL2 to EL3 with the given x0-x17, so that EL3's handler,
+  Python or assembly, sees exactly the registers and syndrome firmware would see.
+- `trap.vector()` or None: take the exception into assembly at VBAR_ELx.
+- `trap.stop(reason, code)`: end the run (e.g. PSCI SYSTEM_OFF at EL3).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .arch.bits import s32, w
+from .arch.exceptions import EC, INSN_BYTES, Routing
+
+SMCCC_ARG_REGS = 18          # x0-x17 carry SMCCC v1.2 arguments and results (DEN0028 §2.6)
+
+
+@dataclass
+class Return:
+    values: dict[int, int]
+    pc: int
+
+
+@dataclass
+class Forward:
+    values: dict[int, int]
+
+
+@dataclass
+class Vector:
+    pass
+
+
+@dataclass
+class Stop:
+    reason: str
+    code: int | None
+    message: str
+
+
+class Regs:
+    """Register values with explicit 64-bit (`x`) and 32-bit (`w`) views."""
+
+    __slots__ = ("_x",)
+
+    def __init__(self, xs: list[int]):
+        self._x = xs
+
+    def x(self, n: int) -> int:
+        return self._x[n]
+
+    def w(self, n: int) -> int:
+        return w(self._x[n])
+
+    def s32(self, n: int) -> int:
+        return s32(self._x[n])
+
+    @property
+    def xs(self) -> list[int]:
+        return list(self._x)
+
+
+def _values(positional: tuple[int, ...], named: dict[str, int]) -> dict[int, int]:
+    out = dict(enumerate(positional))
+    for key, value in named.items():
+        if not (key.startswith("x") and key[1:].isdigit() and int(key[1:]) < SMCCC_ARG_REGS):
+            raise TypeError(f"result register must be x0..x{SMCCC_ARG_REGS - 1}, not {key!r}")
+        out[int(key[1:])] = value
+    for n in out:
+        if n >= SMCCC_ARG_REGS:
+            raise TypeError(f"at most {SMCCC_ARG_REGS} result registers")
+    return out
+
+
+class Trap(Regs):
+    """A synchronous exception delivered to a Python handler, with the caller's x0-x17."""
+
+    __slots__ = ("routing", "spsr", "insn_addr")
+
+    def __init__(self, routing: Routing, spsr: int, xs: list[int], insn_addr: int):
+        super().__init__(xs)
+        self.routing = routing
+        self.spsr = spsr
+        self.insn_addr = insn_addr
+
+    ec = property(lambda self: self.routing.ec)
+    esr = property(lambda self: self.routing.esr)
+    elr = property(lambda self: self.routing.elr)
+    from_el = property(lambda self: self.routing.from_el)
+    to_el = property(lambda self: self.routing.to_el)
+    imm16 = property(lambda self: self.routing.iss & 0xFFFF)
+
+    @property
+    def completes_insn(self) -> bool:
+        """True when returning must skip the trapping instruction (ELR points at it)."""
+        return self.elr == self.insn_addr and self.ec in (EC.SMC64, EC.HVC64, EC.SVC64)
+
+    def ret(self, *values: int, advance: bool | None = None, **named: int) -> Return:
+        """Return to the caller with x0.. set from `values` (and `x5=...` style names)."""
+        skip = self.completes_insn if advance is None else advance
+        return Return(_values(values, named), self.elr + (INSN_BYTES if skip else 0))
+
+    def forward(self, *values: int, **named: int) -> Forward:
+        """SMC #0 from EL2 to EL3 with x0.. from `values`, defaulting to the caller's x0-x17."""
+        if self.to_el != 2:
+            raise TypeError("only an EL2 handler can forward a call to EL3")
+        regs = dict(enumerate(self._x[:SMCCC_ARG_REGS]))
+        regs.update(_values(values, named))
+        return Forward(regs)
+
+    def vector(self) -> Vector:
+        return Vector()
+
+    def stop(self, reason: str, code: int | None = None, message: str = "") -> Stop:
+        return Stop(reason, code, message)
+
+
+class Result(Regs):
+    """Registers x0-x17 as EL3 left them when a forwarded SMC returned to EL2."""

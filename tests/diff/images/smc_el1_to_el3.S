@@ -1,0 +1,12 @@
+// SMC at NS-EL1 without HCR_EL2.TSC goes to EL3, ELR = next instruction.
+.include "../../../asm/lib/diag.S"
+test_main:
+    ldr x0, =0x501
+    msr scr_el3, x0
+    ldr x0, =0x80000000
+    msr hcr_el2, x0
+    ERET_FROM 3, el1, 0x3c5
+el1:
+    smc #0x3
+    bl report
+    EXIT
