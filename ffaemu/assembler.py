@@ -1,4 +1,4 @@
-"""Assemble `.S` sources with keystone, with `.include`, labels and file:line errors.
+r"""Assemble `.S` sources with keystone, with `.include`, labels and file:line errors.
 
 keystone (LLVM MC, 0.9.2) reports neither the line of an error nor the symbol table,
 and rejects GNU as idioms that hand-written stubs use. This module adds:
@@ -306,7 +306,8 @@ def assemble(text: str, base: int, filename: str = "<asm>") -> Assembled:
 
 
 def _labels(lines: list[Line], src: str, base: int) -> dict[str, int]:
-    names = [m.group(1) for ln in lines if (m := _LABEL.match(ln.text)) and "\\" not in ln.text]
+    names = [m.group(1) for ln in lines if (m := _LABEL.match(ln.text)) and "\\" not in ln.text
+             and not m.group(1).startswith(".L")]      # .L names are assembler-local (GNU as)
     names = list(dict.fromkeys(names))
     if not names:
         return {}

@@ -13,6 +13,8 @@ from .errors import FfaemuError
 from .loader import load_image
 from .machine import CPU_MODELS, DEFAULT_MAX_INSNS, Machine, RunResult
 from .memmap import DEFAULT_RAM_SIZE
+from .models.fw import FIRMWARE
+from .models.hyp import HYPERVISORS
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -59,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="ffaemu", description="Run AArch64 EL3/EL2/EL1 images with exact "
                 "SMC/HVC trapping on Unicorn.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub.add_parser("list", help="list the firmware and hypervisor models")
     run = sub.add_parser("run", help="run an image from EL3 (.S, ELF or raw .bin)")
     run.add_argument("image", help="a .S source, an AArch64 ELF, or a raw .bin")
     run.add_argument("--base", type=_address, help="load address of .S/raw images (default 0x40100000)")
@@ -67,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-insns", type=_count, default=DEFAULT_MAX_INSNS,
                      help="instruction budget (default 100M)")
     run.add_argument("--ram-size", type=_size, default=DEFAULT_RAM_SIZE, help="RAM size (default 512M)")
+    run.add_argument("--el3", metavar="MODEL", help="EL3 firmware model; IMAGE is then an EL1 "
+                     "guest booted by real EL3/EL2 stubs (see `ffaemu list`)")
+    run.add_argument("--el2", metavar="MODEL", help="EL2 hypervisor model with --el3 (default: none)")
     run.add_argument("--json", action="store_true", help="print one JSON object with the result")
     run.add_argument("--trace", action="store_true", help="print a line for every exception taken")
     return p
@@ -96,8 +102,16 @@ def cmd_run(args) -> int:
     machine = Machine(cpu=args.cpu, ram_size=args.ram_size, max_insns=args.max_insns,
                       console=None if args.json else _stream,
                       trace=_trace_line if args.trace and not args.json else None)
-    machine.load(load_image(args.image, args.base, args.entry))
-    res = machine.run()
+    image = machine.load(load_image(args.image, args.base, args.entry))
+    entry = image.entry
+    if args.el3:
+        firmware = FIRMWARE.create(args.el3)
+        hyp = HYPERVISORS.create(args.el2 or "none")
+        entry = machine.boot_guest(image.entry, el3=firmware, el2=hyp.handler,
+                                   traps_smc=hyp.traps_smc)
+    elif args.el2:
+        raise FfaemuError("--el2 needs --el3: a hypervisor model runs under a firmware model")
+    res = machine.run(entry)
     if args.json:
         json.dump(result_json(res), sys.stdout)
         sys.stdout.write("\n")
@@ -108,10 +122,18 @@ def cmd_run(args) -> int:
     return EXIT_OK if res.ok else EXIT_RUN_FAILED
 
 
+def cmd_list(_args) -> int:
+    for registry in (FIRMWARE, HYPERVISORS):
+        print(f"{registry.role} models (--{'el3' if registry is FIRMWARE else 'el2'}):")
+        for name, summary in registry.summaries():
+            print(f"  {name:<12} {summary}")
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        return cmd_run(args)
+        return {"run": cmd_run, "list": cmd_list}[args.command](args)
     except FfaemuError as e:
         print(f"ffaemu: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -24,7 +24,7 @@ from .arch.cpu import Cpu
 from .arch.exceptions import (A64, EC, INSN_BYTES, Routing, UcIntr, UnsupportedState,
                               describe_routing, enter, entry_pstate, route,
                               syndrome_insn_address)
-from .arch.sysregs import DAIF_ALL, PSTATE, mode_bits, pstate_el
+from .arch.sysregs import DAIF_ALL, HCR, PSTATE, mode_bits, pstate_el
 from .errors import FfaemuError, ImageError
 from .loader import Image
 from .trap import SMCCC_ARG_REGS, Forward, Result, Return, Stop, Trap, Vector
@@ -187,6 +187,29 @@ class Machine:
         self._install_harness()
         self._handlers[el] = handler
 
+    def boot_guest(self, guest_entry: int, *, el3: Handler | None = None,
+                   el2: Handler | None = None, traps_smc: bool = False,
+                   vbar_el3: int | None = None, vbar_el2: int | None = None) -> int:
+        """Install the EL3->EL2->EL1 boot stubs for an EL1 guest; return the entry to run.
+
+        The stubs run as real instructions; `el3`/`el2` Python handlers (if any) then
+        take the exceptions routed to their EL. HCR_EL2.TSC is set when `traps_smc`.
+        `vbar_el3`/`vbar_el2` point at assembly vector tables (default: the harness's,
+        which report any exception a Python model does not take as a fault).
+        """
+        from .boot import BOOT_BASE, BootConfig, boot_code
+        self._install_harness()
+        for el, handler in ((3, el3), (2, el2)):
+            if handler is not None:
+                self.attach(el, handler)
+        hcr = HCR.RW | (HCR.TSC if traps_smc else 0)
+        stub = boot_code(BootConfig(guest_entry, vbar_el3 or UNHANDLED_VECTORS[3],
+                                    vbar_el2 or UNHANDLED_VECTORS[2], hcr))
+        if BOOT_BASE + len(stub.code) > TRAMPOLINE:
+            raise AssertionError("boot stub overflows into the trampoline")
+        self.write_harness(BOOT_BASE, stub.code)
+        return BOOT_BASE
+
     def symbolize(self, addr: int) -> str | None:
         for image in self.images:
             name = image.symbolize(addr)
@@ -313,7 +336,8 @@ class Machine:
         rec = ExceptionRecord(r.from_el, r.to_el, r.ec, r.esr, r.elr, spsr, r.reason, how)
         self.exceptions.append(rec)
         if self._trace:
-            self._trace(f"[exception] {describe_routing(r, spsr)} -> "
+            sym = self.symbolize(r.elr)
+            self._trace(f"[exception] {describe_routing(r, spsr)}{f' <{sym}>' if sym else ''} -> "
                         f"{'Python model' if how == 'python' else 'vector'}")
         return rec
 
@@ -408,9 +432,10 @@ class Machine:
         if isinstance(act, Return):
             for n, v in act.values.items():
                 cpu.set_x(n, v)
-            if entered:             # ERET from the trampoline, natively
+            if entered:
+                # We are in the code hook at RESUME, whose `eret` runs next, natively.
+                # (Writing PC here would restart at RESUME and re-enter this hook.)
                 cpu.set_elr(2, act.pc)
-                cpu.pc = RESUME
             else:
                 cpu.pc = act.pc
         elif isinstance(act, Stop):

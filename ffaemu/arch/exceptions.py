@@ -158,6 +158,12 @@ def route(intno: int, pstate: int, pc: int, insn: int, scr: int, hcr: int) -> Ro
         why = "HCR_EL2.TGE" if el == 0 and to_el == 2 else "SVC"
         return Routing(EC.SVC64, imm16, el, to_el, pc, why)
     if intno == UcIntr.HVC:
+        if el == 1 and not scr & SCR.NS:
+            # C6.2 HVC: UNDEFINED at Secure EL1 without Secure EL2. QEMU's pre_hvc helper
+            # ignores the security state ("FIXME: Use actual secure state"), so Unicorn
+            # reports an HVC; the hardware takes an UNDEFINED exception at EL1 instead.
+            return Routing(EC.UNKNOWN, 0, el, 1, pc - INSN_BYTES, "HVC at Secure EL1")
+        # AArch64.CallHypervisor: taken to EL3 when executed at EL3, else to EL2.
         return Routing(EC.HVC64, imm16, el, 3 if el == 3 else 2, pc, "HVC (SCR_EL3.HCE=1)")
     if intno == UcIntr.HYP_TRAP:
         return Routing(EC.SMC64, imm16, el, 2, pc, "HCR_EL2.TSC")

@@ -4,5 +4,6 @@ test_main:
     ldr x0, =0x501
     msr scr_el3, x0
     hvc #0x4b3
+after_hvc:
     bl report
     EXIT

@@ -8,6 +8,7 @@ test_main:
     msr hcr_el2, x0
     ERET_FROM 3, el1, 0x3c5
 el1:
+hvc_insn:
     hvc #0x11
     bl report
     EXIT

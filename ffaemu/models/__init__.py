@@ -1,0 +1,43 @@
+"""Behaviour of real implementations: firmware (EL3) and hypervisor (EL2) models.
+
+Models are chosen by name with options, `NAME[:key=value,...]`. Each registry maps a
+name to a factory taking the parsed options.
+"""
+from __future__ import annotations
+
+from ..errors import FfaemuError
+
+
+def parse_spec(spec: str) -> tuple[str, dict[str, str]]:
+    """Split `name:key=value,key=value` into the name and its options."""
+    name, _, rest = spec.partition(":")
+    options: dict[str, str] = {}
+    for item in filter(None, rest.split(",")):
+        key, eq, value = item.partition("=")
+        if not eq or not key:
+            raise FfaemuError(f"model option '{item}' in '{spec}' is not key=value")
+        options[key.strip()] = value.strip()
+    return name.strip(), options
+
+
+class ModelRegistry:
+    """Named model factories for one role (EL3 firmware or EL2 hypervisor)."""
+
+    def __init__(self, role: str):
+        self.role = role
+        self._factories: dict[str, tuple[object, str]] = {}
+
+    def register(self, name: str, factory, summary: str) -> None:
+        self._factories[name] = (factory, summary)
+
+    def names(self) -> list[str]:
+        return sorted(self._factories)
+
+    def summaries(self) -> list[tuple[str, str]]:
+        return [(n, self._factories[n][1]) for n in self.names()]
+
+    def create(self, spec: str):
+        name, options = parse_spec(spec)
+        if name not in self._factories:
+            raise FfaemuError(f"unknown {self.role} model '{name}' (valid: {', '.join(self.names())})")
+        return self._factories[name][0](**options) if options else self._factories[name][0]()
