@@ -7,6 +7,8 @@ STAMP   = $(VENV)/.installed
 .PHONY: demo test venv clean
 
 $(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { \
+	  echo "error: $(PYTHON) has no venv/ensurepip module; on Debian: apt-get install python3-venv" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
@@ -15,7 +17,11 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 demo: $(STAMP)
+	@echo "== All-assembly EL3 -> EL2 -> EL1 boot; an SMC trapped by HCR_EL2.TSC and forwarded to EL3"
 	$(VENV)/bin/ffaemu run asm/demo/trapped_smc.S --trace
+	@echo
+	@echo "== An EL1 guest booted by real EL3/EL2 stubs; a Python PSCI firmware model answers at EL3"
+	$(VENV)/bin/ffaemu run asm/el1/psci_off.S --el3 psci --trace
 
 test: $(STAMP)
 	$(PY) -m pytest -n auto -q

@@ -144,8 +144,8 @@ class Machine:
         """Place an image's segments in memory; raise ImageError if one does not fit."""
         for seg in image.segments:
             self._check_fits(seg.addr, seg.memsz, image.name)
-        for seg in image.segments:
-            self.uc.mem_write(seg.addr, seg.data)
+        for seg in image.segments:          # bytes past p_filesz up to p_memsz are zero (bss)
+            self.uc.mem_write(seg.addr, seg.data + bytes(seg.memsz - len(seg.data)))
         self.images.append(image)
         return image
 

@@ -1,0 +1,93 @@
+"""The keystone front end: includes, GNU macros, local labels, labels, file:line errors."""
+from __future__ import annotations
+
+import pytest
+
+from ffaemu.assembler import assemble, assemble_file
+from ffaemu.errors import AsmError
+
+NOP = bytes.fromhex("1f2003d5")
+BASE = 0x4010_0000
+
+
+def words(code: bytes) -> list[int]:
+    return [int.from_bytes(code[i:i + 4], "little") for i in range(0, len(code), 4)]
+
+
+def test_labels_literal_pool_and_data():
+    a = assemble("start: nop\nfoo: ldr x0, =0x84000063\nmsg: .asciz \"hi\"\n.balign 8\nq: .quad msg\n",
+                 BASE)
+    assert a.labels == {"start": BASE, "foo": BASE + 4, "msg": BASE + 8, "q": BASE + 16}
+    # ldr x0, =imm puts a 64-bit literal after the code: 0x84000063 read at the pool.
+    assert int.from_bytes(a.code[16:24], "little") == BASE + 8
+    assert 0x84000063 in [int.from_bytes(a.code[i:i + 8], "little") for i in range(0, len(a.code) - 7, 4)]
+
+
+def test_numeric_local_labels():
+    a = assemble("1: nop\n b 1b\n b 1f\n1: nop\n b 1b\n", BASE)
+    w = words(a.code)
+    assert w[1] == 0x17FF_FFFF           # b -4  (to the first 1:)
+    assert w[2] == 0x1400_0001           # b +4  (to the second 1:)
+    assert w[4] == 0x17FF_FFFF           # b -4  (to the second 1:)
+
+
+def test_macros_with_defaults_unique_labels_and_strings():
+    src = """
+.macro PUT text, reg=x0
+    adr \\reg, 1f
+    b 2f
+1:  .asciz "\\text"
+    .balign 4
+2:
+.endm
+    PUT "ab"
+    PUT "cd", x1
+"""
+    a = assemble(src, BASE)
+    w = words(a.code)
+    assert w[0] == 0x1000_0040           # adr x0, +8
+    assert a.code[8:11] == b"ab\0"
+    assert w[1] == 0x1400_0002           # b +8, over "ab\0" and its padding
+    assert w[3] == 0x1000_0041           # adr x1, +8 (second expansion, own labels)
+    assert a.code[20:23] == b"cd\0"
+
+
+def test_macro_arguments_with_trailing_comment():
+    a = assemble(".macro M v\n mov x0, #\\v\n.endm\n M 5 // five\n", BASE)
+    assert words(a.code) == [0xD280_00A0]
+
+
+def test_include_relative_to_file(tmp_path):
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "defs.S").write_text(".equ ANSWER, 42\n")
+    (tmp_path / "main.S").write_text('.include "lib/defs.S"\nmov x0, #ANSWER\n')
+    assert words(assemble_file(tmp_path / "main.S", BASE).code) == [0xD280_0540]
+
+
+@pytest.mark.parametrize("src, message", [
+    ("nop\n\n  frob x1\n", "t.S:3: Invalid mnemonic: frob x1"),
+    ("nop\nmov x0, #1, #2\n", "t.S:2: Invalid operand: mov x0, #1, #2"),
+    ("nop\nb nowhere\n", "t.S:2: undefined symbol 'nowhere'"),
+    ("b 3f\n", "t.S:1: local label 3f has no following '3:'"),
+    (".macro M a\n nop\n", "t.S:1: .macro M has no .endm"),
+    (".macro M a\n nop\n.endm\n M\n", "t.S:4: macro M needs a value for 'a'"),
+    (".macro M\n M\n.endm\n M\n", "t.S:4: macro M expands too deeply (recursion?)"),
+    ('.include "missing.S"\n', "t.S:1: cannot include missing.S: No such file or directory"),
+    ("// only a comment\n", "t.S: no code or data was assembled"),
+])
+def test_errors_name_file_and_line(src, message):
+    with pytest.raises(AsmError) as e:
+        assemble(src, BASE, "t.S")
+    assert str(e.value) == message
+
+
+def test_error_inside_included_file(tmp_path):
+    (tmp_path / "inc.S").write_text("nop\nnop\nbad_insn\n")
+    (tmp_path / "main.S").write_text('nop\n.include "inc.S"\n')
+    with pytest.raises(AsmError, match=r"inc\.S:3: Invalid mnemonic: bad_insn"):
+        assemble_file(tmp_path / "main.S", BASE)
+
+
+def test_stp_pre_index_assembles():
+    """keystone fails this when a sym_resolver is installed; we only install one on demand."""
+    assert words(assemble("stp x29, x30, [sp, #-16]!\n", BASE).code) == [0xA9BF_7BFD]
