@@ -122,7 +122,7 @@ def _expand_macros(lines: list[Line]) -> list[Line]:
                 macros[m.group(1)] = _Macro(params, body)
                 i += 1
                 continue
-            label, rest = _split_label(_strip_comment(ln.text))
+            label, rest = _split_label(ln.text)
             head = rest.split(None, 1)
             if head and head[0] in macros:
                 if depth >= _MAX_EXPANSION_DEPTH:
@@ -138,15 +138,35 @@ def _expand_macros(lines: list[Line]) -> list[Line]:
     return expand(lines, 0)
 
 
-def _strip_comment(text: str) -> str:
-    """Drop a `//` comment that is outside string literals."""
-    quoted = False
-    for i, ch in enumerate(text):
-        if ch == '"':
-            quoted = not quoted
-        elif not quoted and text.startswith("//", i):
-            return text[:i]
-    return text
+def _strip_comments(lines: list[Line]) -> list[Line]:
+    """Remove `//` and `/* */` comments outside strings, keeping one Line per source line.
+
+    keystone mis-parses some commented lines (`nop // mov r0, r0` fails with "Unknown
+    token in expression"), so it never sees a comment.
+    """
+    out, in_block = [], False
+    for ln in lines:
+        text, keep, i, quoted = ln.text, [], 0, False
+        while i < len(text):
+            if in_block:
+                end = text.find("*/", i)
+                if end < 0:
+                    i = len(text)
+                    break
+                in_block, i = False, end + 2
+                continue
+            ch = text[i]
+            if ch == '"' and (i == 0 or text[i - 1] != "\\"):
+                quoted = not quoted
+            elif not quoted and text.startswith("//", i):
+                break
+            elif not quoted and text.startswith("/*", i):
+                in_block, i = True, i + 2
+                continue
+            keep.append(ch)
+            i += 1
+        out.append(Line("".join(keep).rstrip(), ln.file, ln.lineno))
+    return out
 
 
 def _split_label(text: str) -> tuple[str, str]:
@@ -199,7 +219,7 @@ def _rename_local_labels(lines: list[Line]) -> list[Line]:
         m = _NUM_LABEL_DEF.match(text)
         if m:
             text = f"{m.group(1)}{name(m.group(2), i)}:" + text[m.end():]
-        code, sep, comment = text.partition("//")
+        code = text
 
         def ref(mr, i=i, ln=ln):
             num, way = mr.group(1), mr.group(2)
@@ -214,7 +234,7 @@ def _rename_local_labels(lines: list[Line]) -> list[Line]:
         pieces = code[len(prefix):].split('"')       # leave string literals alone
         pieces[::2] = [_NUM_LABEL_REF.sub(ref, p) for p in pieces[::2]]
         code = prefix + '"'.join(pieces)
-        out.append(Line(code + sep + comment, ln.file, ln.lineno))
+        out.append(Line(code, ln.file, ln.lineno))
     return out
 
 
@@ -278,7 +298,7 @@ def _locate(lines: list[Line], base: int) -> int:
 
 def _first_use(lines: list[Line], name: str) -> Line | None:
     pat = re.compile(rf"(?<![\w.$]){re.escape(name)}(?![\w.$])")
-    return next((ln for ln in lines if pat.search(ln.text.split("//")[0])), None)
+    return next((ln for ln in lines if pat.search(ln.text)), None)
 
 
 def _message(err: KsError) -> str:
@@ -289,7 +309,7 @@ def _message(err: KsError) -> str:
 
 def assemble(text: str, base: int, filename: str = "<asm>") -> Assembled:
     """Assemble `text` at `base`; raise AsmError naming file:line on any failure."""
-    lines = _rename_local_labels(_expand_macros(_expand(text, filename)))
+    lines = _rename_local_labels(_expand_macros(_strip_comments(_expand(text, filename))))
     src = "\n".join(ln.text for ln in lines)
     code, err, _ = _try(src, base)
     if err is not None:

@@ -21,8 +21,9 @@ from unicorn import arm64_const as uca
 
 from . import memmap, semihosting
 from .arch.cpu import Cpu
-from .arch.exceptions import (A64, EC, INSN_BYTES, Routing, UcIntr, UnsupportedState,
-                              describe_routing, enter, entry_pstate, route,
+from .arch.exceptions import (A64, EC, ERET, INSN_BYTES, Routing, UcIntr, UnsupportedState,
+                              describe_routing, enter, entry_pstate, eret_to_aarch32,
+                              illegal_return, illegal_return_pstate, route,
                               syndrome_insn_address)
 from .arch.sysregs import DAIF_ALL, HCR, PSTATE, mode_bits, pstate_el
 from .errors import FfaemuError, ImageError
@@ -146,8 +147,20 @@ class Machine:
             self._check_fits(seg.addr, seg.memsz, image.name)
         for seg in image.segments:          # bytes past p_filesz up to p_memsz are zero (bss)
             self.uc.mem_write(seg.addr, seg.data + bytes(seg.memsz - len(seg.data)))
+            self._hook_erets(seg)
         self.images.append(image)
         return image
+
+    def _hook_erets(self, seg) -> None:
+        """Watch every ERET in loaded code (see `_on_eret`); legal ones still run natively."""
+        word = ERET.to_bytes(4, "little")
+        data = seg.data
+        at = data.find(word)
+        while at >= 0:
+            if at % 4 == 0:
+                addr = seg.addr + at
+                self.uc.hook_add(UC_HOOK_CODE, self._on_eret, begin=addr, end=addr)
+            at = data.find(word, at + 1)
 
     def _check_fits(self, addr: int, size: int, what: str) -> None:
         ok = [r for r in memmap.regions(self.ram_size) if r.name != "uart" and r.contains(addr, size)]
@@ -173,7 +186,7 @@ class Machine:
         if self._harness_ready:
             return
         smc0 = A64.SMC.encode(0).to_bytes(4, "little")
-        eret = (0xD69F03E0).to_bytes(4, "little")
+        eret = ERET.to_bytes(4, "little")
         self.write_harness(TRAMPOLINE, smc0 + eret)
         unhandled = A64.HLT.encode(UNHANDLED_IMM).to_bytes(4, "little") * (0x800 // 4)
         for base in UNHANDLED_VECTORS.values():
@@ -331,6 +344,37 @@ class Machine:
                 self.uc.emu_stop()
             return
         self._vector(r, pstate, pc)
+
+    def _on_eret(self, uc, addr, size, _):
+        """Before an ERET: carry out an illegal return exactly, refuse AArch32 targets.
+
+        Unicorn's QEMU core ignores PSTATE.IL when translating, so after an illegal
+        return (D1.11.3) the instruction at ELR would simply run. On hardware (and QEMU
+        7.2) that instruction raises an Illegal Execution state exception (EC 0x0E)
+        before executing, so it is taken here: SPSR holds the illegal-return PSTATE
+        (IL=1, EL and SP unchanged), ELR the return address.
+        """
+        cpu = self.cpu
+        pstate = cpu.pstate
+        el = pstate_el(pstate)
+        if el == 0:
+            return                                 # ERET at EL0 is UNDEFINED: QEMU raises it
+        spsr = cpu.spsr(el)
+        if eret_to_aarch32(spsr):
+            self.stop(StopReason.FAULT, None,
+                      f"{self._where()}: ERET to AArch32 (SPSR_EL{el}={spsr:#x}); only AArch64 "
+                      "is modelled")
+            return
+        why = illegal_return(spsr, el, cpu.scr_el3, cpu.hcr_el2)
+        if why is None:
+            return
+        if self._trace:
+            self._trace(f"[eret] illegal exception return at EL{el} ({addr:#x}): {why}; "
+                        "PSTATE.IL is set and EL stays the same")
+        after = illegal_return_pstate(pstate, spsr)
+        cpu.set_pstate_and_spsr(after, el, spsr)
+        target = cpu.elr(el)
+        self._vector(route(UcIntr.UDEF, after, target, 0, cpu.scr_el3, cpu.hcr_el2), after, target)
 
     def _record(self, r: Routing, spsr: int, how: str) -> ExceptionRecord:
         rec = ExceptionRecord(r.from_el, r.to_el, r.ec, r.esr, r.elr, spsr, r.reason, how)

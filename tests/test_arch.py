@@ -84,3 +84,28 @@ def test_syndrome_instruction_address():
     # SVC/HVC/untrapped SMC report PC after the instruction; the others at it.
     assert [syndrome_insn_address(i, 0x104) for i in (UcIntr.SWI, UcIntr.HVC, UcIntr.SMC)] == [0x100] * 3
     assert [syndrome_insn_address(i, 0x104) for i in (UcIntr.UDEF, UcIntr.BKPT, UcIntr.HYP_TRAP)] == [0x104] * 3
+
+
+@pytest.mark.parametrize("spsr, el, scr, hcr, why", [
+    (0x3C5, 2, NS, HCR.RW, None),                                  # EL2 -> EL1h, all fine
+    (0x3C9, 3, NS, 0, None),                                       # EL3 -> EL2h
+    (0x3C5, 2, NS, 0, "SPSR targets AArch64 EL1 but HCR_EL2.RW=0 makes it AArch32"),
+    (0x3C9, 3, SCR.NS | SCR.HCE, 0, "SPSR targets AArch64 EL2 but SCR_EL3.RW=0 makes it AArch32"),
+    (0x3C9, 1, NS, HCR.RW, "SPSR targets EL2, above the current EL1"),
+    (0x3C9, 3, SCR.RW, 0, "SPSR targets EL2 in Secure state (no Secure EL2)"),
+    (0x3C5, 2, NS, HCR.RW | HCR.TGE, "SPSR targets EL1 while HCR_EL2.TGE=1"),
+    (0x001, 1, NS, HCR.RW, "SPSR.M=0b0001 is not a valid AArch64 mode"),
+    (0x3C7, 3, NS, HCR.RW, "SPSR.M=0b0111 is not a valid AArch64 mode"),
+    (0x000, 2, NS, HCR.TGE, None),                                 # TGE: RW reads as 1 for EL0
+    (0x1D3, 3, NS, 0, None),                                       # AArch32 target: reported elsewhere
+])
+def test_illegal_return_rules(spsr, el, scr, hcr, why):
+    """AArch64.ExceptionReturn / IllegalExceptionReturn (Arm ARM D1.11.3)."""
+    from ffaemu.arch.exceptions import illegal_return
+    assert illegal_return(spsr, el, scr, hcr) == why
+
+
+def test_illegal_return_pstate_keeps_el_and_sets_il():
+    from ffaemu.arch.exceptions import illegal_return_pstate
+    # At EL2h with nothing set; SPSR brings N and DAIF=0b1010 but asks for EL1h.
+    assert illegal_return_pstate(0x3C9, 0x8000_0285) == 0x8010_0289

@@ -91,3 +91,16 @@ def test_error_inside_included_file(tmp_path):
 def test_stp_pre_index_assembles():
     """keystone fails this when a sym_resolver is installed; we only install one on demand."""
     assert words(assemble("stp x29, x30, [sp, #-16]!\n", BASE).code) == [0xA9BF_7BFD]
+
+
+def test_comments_are_removed_before_keystone():
+    """keystone alone rejects `nop // mov r0, r0`; block comments may span lines."""
+    src = 'nop // mov r0, r0\n/* a\n b */ nop /* c */\n.asciz "//not a comment"\n'
+    a = assemble(src, BASE)
+    assert a.code[:8] == NOP * 2
+    assert a.code[8:24] == b"//not a comment\0"
+
+
+def test_error_line_after_block_comment():
+    with pytest.raises(AsmError, match=r"^t\.S:4: Invalid mnemonic: frob"):
+        assemble("/*\n\n*/\nfrob\n", BASE, "t.S")

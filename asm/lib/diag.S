@@ -4,7 +4,8 @@
 //   VBAR_EL3/EL2/EL1 = vectors_el3/el2/el1, SP_EL3/EL2/EL1/EL0 = STACK_ELn.
 // At every vector entry the handler prints
 //   "EL<n> V<offset> ESR=<hex> ELR=<hex> SPSR=<hex> SP=<hex> DAIF=<hex>"
-// and then returns: SVC/HVC/untrapped SMC to ELR, everything else to ELR+4.
+// and then returns: SVC/HVC/untrapped SMC to ELR, an illegal-state exception to
+// ELR with SPSR.IL cleared, everything else to ELR+4.
 // Special cases: `svc #0xffff` ends the run (semihosting exit from the handler's
 // EL); a trapped SMC at EL2 is forwarded to EL3 with `smc #0` when the word
 // `forward_smc` is non-zero.
@@ -19,6 +20,8 @@
 .equ EC_SVC,       0x15
 .equ EC_HVC,       0x16
 .equ EC_SMC,       0x17
+.equ EC_ILLEGAL,   0x0e
+.equ SPSR_IL,      0x100000
 .equ SVC_EXIT,     0xffff
 
 _start:
@@ -162,7 +165,9 @@ vcommon_el\el:
     cmp x0, x2
     b.ne 5f
     EXIT
-4:  cmp x1, #EC_HVC
+4:  cmp x1, #EC_ILLEGAL
+    b.eq 7f
+    cmp x1, #EC_HVC
     b.eq 5f
     cmp x1, #EC_SMC
     b.ne 6f
@@ -177,6 +182,10 @@ vcommon_el\el:
 6:  mrs x0, elr_el\el
     add x0, x0, #4
     msr elr_el\el, x0
+    b 5f
+7:  mrs x0, spsr_el\el             // illegal state: clear SPSR.IL, retry at ELR
+    bic x0, x0, #SPSR_IL
+    msr spsr_el\el, x0
 5:  ldp x29, x30, [sp], #16
     ldp x0, x1, [sp]
     ldp x2, x3, [sp, #16]

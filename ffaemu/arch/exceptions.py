@@ -18,8 +18,8 @@ import enum
 from dataclasses import dataclass
 
 from .bits import Field
-from .sysregs import (DAIF_ALL, HCR, PSTATE, SCR, mode_bits, mode_name, pstate_el,
-                      pstate_uses_spx)
+from .sysregs import (DAIF_ALL, HCR, PSTATE, PSTATE_DAIF, PSTATE_NZCV, SCR, mode_bits,
+                      mode_name, pstate_el, pstate_uses_spx)
 
 
 class EC(enum.IntEnum):
@@ -113,6 +113,28 @@ class UnsupportedState(Exception):
     """The CPU reached a state ffaemu does not model (e.g. a lower EL in AArch32)."""
 
 
+ERET = 0xD69F_03E0
+AARCH32_MESSAGE = ("the CPU is executing AArch32 code (an ERET with SPSR.M[4]=1, or to an EL "
+                   "whose SCR_EL3.RW/HCR_EL2.RW is 0); only AArch64 is modelled")
+# The instruction each QEMU exception number must have come from, if the CPU is in AArch64.
+_EXPECTED_INSN = {UcIntr.SWI: A64.SVC, UcIntr.HVC: A64.HVC, UcIntr.HYP_TRAP: A64.SMC,
+                  UcIntr.SMC: A64.SMC, UcIntr.BKPT: A64.BRK}
+
+
+def check_aarch64(intno: int, insn: int, el: int) -> None:
+    """Raise UnsupportedState when the CPU is evidently not executing A64 code.
+
+    In AArch32 state Unicorn's PSTATE and PC registers keep their last AArch64 values
+    (pstate_read and env->pc go stale), so the state is inferred: the word at the
+    syndrome address must be the instruction that raised, and an UNDEFINED reported
+    on an ERET at EL1 or above is the ERET that left AArch64.
+    """
+    expected = _EXPECTED_INSN.get(intno)
+    if (expected is not None and not expected.matches(insn)) or \
+            (intno == UcIntr.UDEF and insn == ERET and el > 0):
+        raise UnsupportedState(AARCH32_MESSAGE)
+
+
 @dataclass(frozen=True)
 class Routing:
     """Where a synchronous exception goes and why (the 'why' is for traces)."""
@@ -149,9 +171,10 @@ def route(intno: int, pstate: int, pc: int, insn: int, scr: int, hcr: int) -> Ro
     SVC/HVC/untrapped SMC). QEMU already chose between "taken" and UNDEFINED; this
     function supplies target EL, syndrome and the reason.
     """
-    if pstate & PSTATE.nRW:
-        raise UnsupportedState("the CPU is executing in AArch32 state; only AArch64 is modelled")
     el = pstate_el(pstate)
+    if pstate & PSTATE.nRW:
+        raise UnsupportedState(AARCH32_MESSAGE)
+    check_aarch64(intno, insn, el)
     imm16 = INSN_IMM16.get(insn)
     if intno == UcIntr.SWI:
         to_el = el if el else _el0_target(scr, hcr)
@@ -221,6 +244,58 @@ def enter(cpu, r: Routing, *, pc: int | None = None) -> int:
     target = cpu.vbar(r.to_el) + vector_offset(r.from_el, r.to_el, pstate) if pc is None else pc
     cpu.pc = target
     return target
+
+
+SPSR_M_RESERVED = 0b0010         # M[1] set: reserved for AArch64 (ELFromM invalid)
+
+
+def _uses_aarch32(el: int, scr: int, hcr: int) -> bool:
+    """ELUsingAArch32 for a lower EL, from SCR_EL3.RW and HCR_EL2.RW (Arm ARM D1.11.2).
+
+    With HCR_EL2.TGE=1 (Non-secure, E2H=0) HCR_EL2.RW behaves as 1 for EL0.
+    """
+    if not scr & SCR.RW:
+        return True
+    if el == 2 or not scr & SCR.NS:
+        return False
+    if el == 0 and hcr & HCR.TGE:
+        return False
+    return not hcr & HCR.RW
+
+
+def illegal_return(spsr: int, el: int, scr: int, hcr: int) -> str | None:
+    """Why an ERET at `el` with this SPSR is an illegal exception return, else None.
+
+    Follows AArch64.ExceptionReturn / IllegalExceptionReturn (Arm ARM D1.11.3): an
+    invalid SPSR.M, a target above the current EL, EL2 in Secure state (no Secure EL2),
+    EL1 while HCR_EL2.TGE=1, or an AArch64 target that SCR_EL3.RW/HCR_EL2.RW make AArch32.
+    """
+    if spsr & PSTATE.nRW:
+        return None                       # an AArch32 target: see `eret_to_aarch32`
+    target = pstate_el(spsr)
+    if spsr & SPSR_M_RESERVED or (target == 0 and spsr & PSTATE.SP):
+        return f"SPSR.M={spsr & 0x1F:#06b} is not a valid AArch64 mode"
+    if target > el:
+        return f"SPSR targets EL{target}, above the current EL{el}"
+    if target == 2 and not scr & SCR.NS:
+        return "SPSR targets EL2 in Secure state (no Secure EL2)"
+    if target == 1 and scr & SCR.NS and hcr & HCR.TGE:
+        return "SPSR targets EL1 while HCR_EL2.TGE=1"
+    if target < el and _uses_aarch32(target, scr, hcr):
+        rw = "SCR_EL3.RW=0" if not scr & SCR.RW else "HCR_EL2.RW=0"
+        return f"SPSR targets AArch64 EL{target} but {rw} makes it AArch32"
+    return None
+
+
+def illegal_return_pstate(pstate: int, spsr: int) -> int:
+    """PSTATE after an illegal return: EL, SP and nRW kept, NZCV/DAIF from SPSR, IL set."""
+    keep = PSTATE_NZCV.mask | PSTATE_DAIF.mask
+    return (pstate & ~keep) | (spsr & keep) | PSTATE.IL
+
+
+def eret_to_aarch32(spsr: int) -> bool:
+    """True when the ERET's SPSR.M[4] asks for AArch32, which ffaemu does not model."""
+    return bool(spsr & PSTATE.nRW)
 
 
 def describe_routing(r: Routing, spsr: int) -> str:
