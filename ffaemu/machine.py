@@ -123,7 +123,7 @@ class Machine:
         self._handlers: dict[int, Handler] = {}
         self._stop: Stop | None = None
         self._last_vector: tuple[int, Routing] | None = None
-        self._pending = None            # (trap, generator) while EL3 assembly runs
+        self._pending = None            # (trap, record, generator) while EL3 assembly runs
         self._harness_ready = False
         self._map()
         self._hooks()
@@ -237,7 +237,12 @@ class Machine:
         self.cpu.pc = entry
 
     def run(self, entry: int | None = None) -> RunResult:
-        """Run from EL3 at `entry` (default: the last image's entry) until a stop."""
+        """Run from EL3 at `entry` (default: the last image's entry) until a stop.
+
+        A Machine runs once: its memory and registers are left as the run ended them.
+        """
+        if self._stop is not None:
+            raise FfaemuError("this machine has already run; create a new Machine")
         if entry is None:
             if not self.images:
                 raise FfaemuError("nothing to run: load an image first")
@@ -302,7 +307,6 @@ class Machine:
                 f"`{self._insn_text(pc)}`")
 
     def _on_bad_access(self, uc, access, addr, size, value, _):
-        pc = self.cpu.pc
         last = self._last_vector
         if access == UC_MEM_FETCH_UNMAPPED and last and last[0] == addr:
             r = last[1]

@@ -114,3 +114,11 @@ def test_unknown_cpu_model():
     from ffaemu.errors import FfaemuError
     with pytest.raises(FfaemuError, match="unknown CPU model 'm1' \\(choose from: a72, max\\)"):
         Machine(cpu="m1")
+
+
+def test_machine_runs_once(tmp_path):
+    from ffaemu.errors import FfaemuError
+    m, _, res = run_source("b .\n", tmp_path, max_insns=10)
+    assert res.reason.value == "budget"
+    with pytest.raises(FfaemuError, match="already run"):
+        m.run()
