@@ -20,8 +20,8 @@ demo: $(STAMP)
 	@echo "== All-assembly EL3 -> EL2 -> EL1 boot; an SMC trapped by HCR_EL2.TSC and forwarded to EL3"
 	$(VENV)/bin/ffaemu run asm/demo/trapped_smc.S --trace
 	@echo
-	@echo "== An EL1 guest booted by real EL3/EL2 stubs; a Python PSCI firmware model answers at EL3"
-	$(VENV)/bin/ffaemu run asm/el1/psci_off.S --el3 psci --trace
+	@echo "== An EL1 guest booted by real EL3/EL2 stubs; a Python TF-A firmware model answers at EL3"
+	$(VENV)/bin/ffaemu run asm/el1/psci_off.S --el3 tfa --trace
 
 test: $(STAMP)
 	$(PY) -m pytest -n auto -q

@@ -10,6 +10,7 @@ import json
 import sys
 
 from .errors import FfaemuError
+from .ffa.conv import UpperPolicy
 from .loader import load_image
 from .machine import CPU_MODELS, DEFAULT_MAX_INSNS, Machine, RunResult
 from .memmap import DEFAULT_RAM_SIZE
@@ -46,6 +47,10 @@ def _count(text: str) -> int:
     return value
 
 
+def _count_or_zero(text: str) -> int:
+    return 0 if text.strip() in ("0", "0x0") else _count(text)
+
+
 def _size(text: str) -> int:
     units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
     t = text.strip().lower().rstrip("ib")
@@ -73,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--el3", metavar="MODEL", help="EL3 firmware model; IMAGE is then an EL1 "
                      "guest booted by real EL3/EL2 stubs (see `ffaemu list`)")
     run.add_argument("--el2", metavar="MODEL", help="EL2 hypervisor model with --el3 (default: none)")
+    run.add_argument("--fw-upper", choices=[p.value for p in UpperPolicy], default="real",
+                     help="how the firmware fills bits [63:32] of SMC32 results (default: real)")
+    run.add_argument("--seed", type=_count_or_zero, default=0, help="seed for --fw-upper garbage")
     run.add_argument("--json", action="store_true", help="print one JSON object with the result")
     run.add_argument("--trace", action="store_true", help="print a line for every exception taken")
     return p
@@ -105,7 +113,7 @@ def cmd_run(args) -> int:
     image = machine.load(load_image(args.image, args.base, args.entry))
     entry = image.entry
     if args.el3:
-        firmware = FIRMWARE.create(args.el3)
+        firmware = FIRMWARE.create(args.el3, upper=args.fw_upper, seed=args.seed)
         hyp = HYPERVISORS.create(args.el2 or "none")
         entry = machine.boot_guest(image.entry, el3=firmware, el2=hyp.handler,
                                    traps_smc=hyp.traps_smc)

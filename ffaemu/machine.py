@@ -28,6 +28,7 @@ from .arch.exceptions import (A64, EC, ERET, INSN_BYTES, Routing, UcIntr, Unsupp
 from .arch.sysregs import DAIF_ALL, HCR, PSTATE, mode_bits, pstate_el
 from .errors import FfaemuError, ImageError
 from .loader import Image
+from .memory import PhysicalMemory
 from .trap import SMCCC_ARG_REGS, Forward, Result, Return, Stop, Trap, Vector
 
 CPU_MODELS = {"a72": uca.UC_CPU_ARM64_A72, "max": uca.UC_CPU_ARM64_MAX}
@@ -113,6 +114,7 @@ class Machine:
         self.uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
         self.uc.ctl_set_cpu_model(CPU_MODELS[cpu])
         self.cpu = Cpu(self.uc)
+        self.memory = PhysicalMemory(self.uc, ram_size)
         self.ram_size = ram_size
         self.max_insns = max_insns
         self.console = bytearray()
@@ -340,7 +342,7 @@ class Machine:
         r = route(intno, pstate, pc, insn, cpu.scr_el3, cpu.hcr_el2)
         handler = self._handlers.get(r.to_el) if r.from_el < r.to_el else None
         if handler is not None and not (r.to_el == 3 and self._pending and pc == RESUME):
-            trap = Trap(r, pstate, cpu.xs(SMCCC_ARG_REGS), insn_addr)
+            trap = Trap(r, pstate, cpu.xs(SMCCC_ARG_REGS), insn_addr, self.memory)
             rec = self._record(r, pstate, "python")
             try:
                 self._dispatch(trap, handler, rec)
@@ -438,7 +440,7 @@ class Machine:
             return None
         r = Routing(EC.SMC64, 0, 2, 3, RESUME, "SMC (from the EL2 model)")
         xs = [act.values.get(n, 0) for n in range(SMCCC_ARG_REGS)]
-        trap3 = Trap(r, entry_pstate(2), xs, TRAMPOLINE)
+        trap3 = Trap(r, entry_pstate(2), xs, TRAMPOLINE, self.memory)
         answer = handler(trap3)
         if answer is None or isinstance(answer, Vector):
             return None

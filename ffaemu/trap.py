@@ -82,13 +82,14 @@ def _values(positional: tuple[int, ...], named: dict[str, int]) -> dict[int, int
 class Trap(Regs):
     """A synchronous exception delivered to a Python handler, with the caller's x0-x17."""
 
-    __slots__ = ("routing", "spsr", "insn_addr")
+    __slots__ = ("routing", "spsr", "insn_addr", "mem")
 
-    def __init__(self, routing: Routing, spsr: int, xs: list[int], insn_addr: int):
+    def __init__(self, routing: Routing, spsr: int, xs: list[int], insn_addr: int, mem=None):
         super().__init__(xs)
         self.routing = routing
         self.spsr = spsr
         self.insn_addr = insn_addr
+        self.mem = mem          # PhysicalMemory: what the model may read and write
 
     ec = property(lambda self: self.routing.ec)
     esr = property(lambda self: self.routing.esr)

@@ -72,7 +72,7 @@ def test_exceptions_list_in_json(capsys):
 
 
 def test_system_off_is_status_0(capsys):
-    status, doc, _ = run_json(capsys, "run", str(ROOT / "asm/el1/psci_off.S"), "--el3", "psci")
+    status, doc, _ = run_json(capsys, "run", str(ROOT / "asm/el1/psci_off.S"), "--el3", "tfa")
     assert status == 0
     assert doc["exit"]["reason"] == "system-off" and doc["exit"]["code"] is None
     assert doc["console"] == "P1\n"           # PSCI 1.1 reported through w0
@@ -195,10 +195,10 @@ def test_bad_image(case, capsys, tmp_path):
     (["--max-insns", "lots"], "argument --max-insns: 'lots' is not a number"),
     (["--base", "0xZZ"], "argument --base: '0xZZ' is not an address"),
     (["--base", "0x7000000000000"], "outside the 48-bit physical space"),
-    (["--el3", "nosuchfw"], "unknown firmware model 'nosuchfw' (valid: psci)"),
-    (["--el3", "psci", "--el2", "kvm"], "unknown hypervisor model 'kvm' (valid: none)"),
-    (["--el3", "psci:x=1"], "firmware model 'psci' takes no options (got x)"),
-    (["--el3", "psci:junk"], "model option 'junk' in 'psci:junk' is not key=value"),
+    (["--el3", "nosuchfw"], "unknown firmware model 'nosuchfw' (valid: optee, tfa, tfa-el3-spmc, tfa-spmd)"),
+    (["--el3", "tfa", "--el2", "kvm"], "unknown hypervisor model 'kvm' (valid: none)"),
+    (["--el3", "tfa:x=1"], "firmware model 'tfa' has no option 'x' (valid: none)"),
+    (["--el3", "tfa:junk"], "model option 'junk' in 'tfa:junk' is not key=value"),
     (["--el2", "none"], "--el2 needs --el3"),
 ])
 def test_bad_options(argv, expected, capsys, exit_image):

@@ -7,7 +7,7 @@ from ffaemu.assembler import assemble
 from ffaemu.boot import STACK_EL3
 from ffaemu.loader import Image, Segment
 from ffaemu.machine import RESUME, Machine, ModelError
-from ffaemu.models.fw.psci import PsciFirmware
+from ffaemu.models.fw.tfa import Tfa
 
 GUEST = """
 _start:
@@ -59,7 +59,7 @@ def test_el2_handler_returns_like_eret():
             return trap.ret(0x10002, 0, x3=7)
         return (yield trap.forward())
 
-    m, labels, entry = guest_machine(el2=hyp, el3=PsciFirmware())
+    m, labels, entry = guest_machine(el2=hyp, el3=Tfa())
     res = m.run(entry)
     assert res.reason.value == "system-off"
     # ESR/ELR/SPSR as ARCH.md measured for a trapped `smc #0` from EL1h with DAIF masked.
@@ -116,7 +116,7 @@ def test_forward_to_assembly_el3_runs_real_smc_and_eret():
 
 
 def test_declined_trap_vectors_and_is_reported():
-    m, labels, entry = guest_machine(el2=lambda trap: None, el3=PsciFirmware())
+    m, labels, entry = guest_machine(el2=lambda trap: None, el3=Tfa())
     res = m.run(entry)
     assert res.reason.value == "fault"
     assert res.message == ("exception to EL2 at vector offset 0x400 (ESR_EL2=0x5e000000, "
@@ -124,13 +124,13 @@ def test_declined_trap_vectors_and_is_reported():
 
 
 def test_bad_answer_is_a_model_error():
-    m, _, entry = guest_machine(el2=lambda trap: 42, el3=PsciFirmware())
+    m, _, entry = guest_machine(el2=lambda trap: 42, el3=Tfa())
     with pytest.raises(ModelError, match="handler answered 42"):
         m.run(entry)
 
 
 def test_el3_only_python_firmware():
-    m, _, entry = guest_machine(el3=PsciFirmware())
+    m, _, entry = guest_machine(el3=Tfa())
     res = m.run(entry)
     assert res.reason.value == "system-off"
     assert res.regs["x19"] == 0xFFFF_FFFF_FFFF_FFFF    # unknown FID: -1, sign-extended (TF-A)
@@ -139,7 +139,7 @@ def test_el3_only_python_firmware():
 
 def test_boot_runs_real_instructions():
     """The EL3->EL2->EL1 boot is executed, not faked: its MSRs are visible in the CPU."""
-    m, _, entry = guest_machine(el3=PsciFirmware())
+    m, _, entry = guest_machine(el3=Tfa())
     m.run(entry)
     from ffaemu.arch.sysregs import HCR, SCR
     scr_fields = SCR.NS | SCR.RW | SCR.HCE | SCR.SMD    # bits [5:4] read as RES1

@@ -36,8 +36,9 @@ class ModelRegistry:
     def summaries(self) -> list[tuple[str, str]]:
         return [(n, self._factories[n][1]) for n in self.names()]
 
-    def create(self, spec: str):
+    def create(self, spec: str, **common):
+        """Build the model `spec` names; `common` are settings every model takes (e.g. upper)."""
         name, options = parse_spec(spec)
         if name not in self._factories:
             raise FfaemuError(f"unknown {self.role} model '{name}' (valid: {', '.join(self.names())})")
-        return self._factories[name][0](**options) if options else self._factories[name][0]()
+        return self._factories[name][0](**common, **options)

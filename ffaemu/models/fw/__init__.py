@@ -1,6 +1,12 @@
-"""EL3 firmware models."""
+"""EL3 firmware models, by CLI name (`--el3 NAME[:key=value,...]`)."""
 from .. import ModelRegistry
-from .psci import PsciFirmware
+from .optee import Optee
+from .tfa import Tfa
+from .tfa_el3_spmc import TfaEl3Spmc
+from .tfa_spmd import TfaSpmd
 
 FIRMWARE = ModelRegistry("firmware")
-FIRMWARE.register("psci", PsciFirmware, "PSCI only (VERSION, SYSTEM_OFF); other SMCs: -1 sign-extended")
+FIRMWARE.register("tfa", Tfa, "TF-A without SPMD: PSCI; FF-A IDs are unknown SMCs (-1, sign-extended)")
+FIRMWARE.register("tfa-spmd", TfaSpmd, "TF-A SPMD + Hafnium-like SPMC, FF-A 1.3 (option spmc=absent)")
+FIRMWARE.register("tfa-el3-spmc", TfaEl3Spmc, "TF-A with the EL3 SPMC, FF-A 1.2")
+FIRMWARE.register("optee", Optee, "TF-A SPMD + OP-TEE SPMC, FF-A 1.2")

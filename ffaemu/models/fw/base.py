@@ -1,0 +1,334 @@
+"""What every EL3 firmware model shares: PSCI, result widths, and the FF-A services
+behind the negotiation rules (partitions, RX/TX buffers, direct messages, memory sharing).
+
+A concrete model (tfa_spmd.py, tfa_el3_spmc.py, ...) supplies its negotiation rules
+(`version`, `gate`) and how it extends 32-bit results (`error_ext`, `version_ns_ext`).
+Decoding what a caller put in its registers never raises: bad input yields the FF-A
+error the modelled implementation returns (DEN0077 v1.2 §13-§17).
+"""
+from __future__ import annotations
+
+import random
+import struct
+from dataclasses import dataclass, field
+
+from ...arch.bits import s32
+from ...arch.exceptions import EC
+from ...errors import FfaemuError
+from ...ffa.abi import (V1_0, V1_1, VERSION_MINOR, FfaError, FfaId, Func, ffa_fid, func_of)
+from ...ffa.conv import Call, Conv, Ext, Reply, UpperPolicy
+from ...ffa.smccc import PSCI_VERSION_1_1, SMCCC_NOT_SUPPORTED, Psci
+from ...trap import Trap
+
+PAGE = 0x1000
+SPMC_ID = 0x8000
+NS_ENDPOINT = 0x0000          # the hypervisor, or the OS when there is none
+PROP_DIRECT_REQ_RECV = 1 << 0
+PROP_DIRECT_REQ_SEND = 1 << 1
+PROP_AARCH64 = 1 << 8
+
+
+@dataclass(frozen=True)
+class Partition:
+    """A secure partition: each one here answers direct requests by echoing them."""
+
+    id: int
+    uuid: bytes
+    exec_contexts: int = 1
+
+    @property
+    def properties(self) -> int:
+        return PROP_DIRECT_REQ_RECV | PROP_DIRECT_REQ_SEND | PROP_AARCH64
+
+
+PARTITIONS = (
+    Partition(0x8001, bytes.fromhex("b4b5671e4a904fe1b81ffb13dae1dacb")),
+    Partition(0x8002, bytes.fromhex("d1582309f02347b9827c4464f5578fc8")),
+)
+
+
+@dataclass
+class Buffers:
+    """An endpoint's RX/TX pair as mapped with FFA_RXTX_MAP (DEN0077 §14.2)."""
+
+    tx: int
+    rx: int
+    pages: int
+    rx_full: bool = False     # the producer wrote RX; FFA_RX_RELEASE gives it back
+
+
+@dataclass
+class Share:
+    """A memory region shared or lent with FFA_MEM_SHARE/LEND, tracked by handle."""
+
+    sender: int
+    receivers: tuple[int, ...]
+    ranges: tuple[tuple[int, int], ...]      # (address, pages)
+    lend: bool
+
+
+# Memory transaction descriptor layouts (DEN0077 v1.1+ §10.11; v1.0 §5.11).
+MTD_V11 = struct.Struct("<HHIQQIII12x")            # sender, attrs, flags, handle, tag, ep size, ep count, ep offset
+MTD_V10 = struct.Struct("<HBxIQQ4xI")              # sender, attrs, flags, handle, tag, ep count
+EMAD = struct.Struct("<HBBI8x")                    # receiver, perms, flags, composite offset
+COMPOSITE = struct.Struct("<II8x")                 # total pages, range count
+RANGE = struct.Struct("<QI4x")                     # address, pages
+
+
+class RefusedCall(Exception):
+    """Internal: a call answered with FFA_ERROR(code)."""
+
+    def __init__(self, code: FfaError):
+        super().__init__(code.name)
+        self.code = code
+
+
+@dataclass
+class FfaServices:
+    """FF-A state held by the SPMC side of a firmware model."""
+
+    partitions: tuple[Partition, ...] = PARTITIONS
+    buffers: dict[int, Buffers] = field(default_factory=dict)
+    shares: dict[int, Share] = field(default_factory=dict)
+    next_handle: int = 1
+
+
+class Firmware:
+    """Base EL3 model: PSCI, FF-A dispatch, `--fw-upper` policy, call recording.
+
+    Subclasses set `name`, `own_version`, `error_ext`, `version_ns_ext`, and implement
+    `version(call)` (FFA_VERSION) and `gate(call)` (the negotiation rules applied to any
+    other FF-A call: None to proceed, an FfaError to refuse).
+    """
+
+    name = "firmware"
+    own_version = V1_1
+    error_ext = Ext.ZERO          # how bits [63:32] of w2 in FFA_ERROR are filled
+    version_ns_ext = Ext.ZERO     # how x0 is filled when FFA_VERSION answers NOT_SUPPORTED
+    options: dict[str, tuple[str, ...]] = {}
+
+    def __init__(self, upper: str = "real", seed: int = 0, **options: str):
+        self.upper = _choice("--fw-upper", upper, [p.value for p in UpperPolicy])
+        self.policy = UpperPolicy(self.upper)
+        self.rng = random.Random(seed)
+        self.opts = {}
+        for key, value in options.items():
+            if key not in self.options:
+                valid = ", ".join(self.options) or "none"
+                raise FfaemuError(f"firmware model '{self.name}' has no option '{key}' (valid: {valid})")
+            self.opts[key] = _choice(f"{self.name}:{key}", value, self.options[key])
+        self.ffa = FfaServices()
+        self.calls: list[tuple[Call, list[int]]] = []     # every call and the registers returned
+
+    # Entry -----------------------------------------------------------------------
+    def __call__(self, trap: Trap):
+        if trap.ec != EC.SMC64:
+            return None
+        call = Call(trap.xs[:8], caller=NS_ENDPOINT)
+        if call.fid == Psci.SYSTEM_OFF:
+            return trap.stop("system-off", None, f"PSCI SYSTEM_OFF from EL{trap.from_el}")
+        regs = self.fill(self.handle(call, trap.mem))
+        self.calls.append((call, regs))
+        return trap.ret(*regs)
+
+    def fill(self, reply: Reply) -> list[int]:
+        """The result registers under the `--fw-upper` policy."""
+        return reply.registers(self.policy, self.rng)
+
+    def handle(self, call: Call, mem) -> Reply:
+        if call.fid == Psci.VERSION:
+            return Reply([PSCI_VERSION_1_1], count=1)
+        func = func_of(call.fid)
+        if func is None:
+            return self.unknown()
+        if func is Func.VERSION:
+            return self.version(call)
+        refusal = self.gate(call, func)
+        if refusal is not None:
+            return self.error(refusal)
+        try:
+            return self.service(call, func, mem)
+        except RefusedCall as refused:
+            return self.error(refused.code)
+
+    # Answers -----------------------------------------------------------------------
+    def unknown(self) -> Reply:
+        """SMCCC "unknown function": -1 in w0 (DEN0028 §5.2); TF-A writes it sign-extended."""
+        return Reply([SMCCC_NOT_SUPPORTED], ext={0: Ext.SIGN}, count=1)
+
+    def error(self, code: FfaError) -> Reply:
+        return Reply([FfaId.FFA_ERROR, 0, code], ext={2: self.error_ext})
+
+    def success(self, *values: int, smc64: bool = False) -> Reply:
+        fid = FfaId.FFA_SUCCESS_64 if smc64 else FfaId.FFA_SUCCESS
+        return Reply([fid, 0, *values], Conv.SMC64 if smc64 else Conv.SMC32)
+
+    def version_not_supported(self) -> Reply:
+        return Reply([FfaError.NOT_SUPPORTED], ext={0: self.version_ns_ext})
+
+    # Negotiation rules (per implementation) ----------------------------------------
+    def version(self, call: Call) -> Reply:
+        raise NotImplementedError
+
+    def gate(self, call: Call, func: Func) -> FfaError | None:
+        return None
+
+    def negotiated_version(self) -> int:
+        """The version the NS caller negotiated (for descriptor layouts)."""
+        return self.own_version
+
+    # Services ------------------------------------------------------------------------
+    SUPPORTED = {Func.ERROR, Func.SUCCESS, Func.VERSION, Func.FEATURES, Func.RX_RELEASE,
+                 Func.RXTX_MAP, Func.RXTX_UNMAP, Func.PARTITION_INFO_GET, Func.ID_GET,
+                 Func.SPM_ID_GET, Func.MSG_SEND_DIRECT_REQ, Func.MEM_SHARE, Func.MEM_LEND,
+                 Func.MEM_RECLAIM}
+
+    def service(self, call: Call, func: Func, mem) -> Reply:
+        handler = {
+            Func.FEATURES: self._features, Func.ID_GET: self._id_get,
+            Func.SPM_ID_GET: self._spm_id_get, Func.RXTX_MAP: self._rxtx_map,
+            Func.RXTX_UNMAP: self._rxtx_unmap, Func.RX_RELEASE: self._rx_release,
+            Func.PARTITION_INFO_GET: self._partition_info_get,
+            Func.MSG_SEND_DIRECT_REQ: self._direct_req, Func.MEM_SHARE: self._mem_share,
+            Func.MEM_LEND: self._mem_share, Func.MEM_RECLAIM: self._mem_reclaim,
+        }.get(func)
+        if handler is None:
+            raise RefusedCall(FfaError.NOT_SUPPORTED)
+        return handler(call, mem)
+
+    def _features(self, call: Call, mem) -> Reply:
+        asked = func_of(call.w(1))
+        if asked is None or asked not in self.SUPPORTED:
+            raise RefusedCall(FfaError.NOT_SUPPORTED)
+        # FFA_RXTX_MAP: w2[1:0] = 0 means a 4 KiB minimum buffer size and alignment.
+        return self.success(0)
+
+    def _id_get(self, call: Call, mem) -> Reply:
+        return self.success(call.caller)
+
+    def _spm_id_get(self, call: Call, mem) -> Reply:
+        return self.success(SPMC_ID)
+
+    def _rxtx_map(self, call: Call, mem) -> Reply:
+        tx, rx, pages = call.arg(1), call.arg(2), call.w(3) & 0x3F
+        if call.caller in self.ffa.buffers:
+            raise RefusedCall(FfaError.DENIED)
+        size = pages * PAGE
+        if not pages or tx % PAGE or rx % PAGE or not (mem.in_ram(tx, size) and mem.in_ram(rx, size)) \
+                or abs(tx - rx) < size:
+            raise RefusedCall(FfaError.INVALID_PARAMETERS)
+        self.ffa.buffers[call.caller] = Buffers(tx, rx, pages)
+        return self.success()
+
+    def _rxtx_unmap(self, call: Call, mem) -> Reply:
+        if self.ffa.buffers.pop(call.caller, None) is None:
+            raise RefusedCall(FfaError.INVALID_PARAMETERS)
+        return self.success()
+
+    def _rx_release(self, call: Call, mem) -> Reply:
+        buf = self.ffa.buffers.get(call.caller)
+        if buf is None or not buf.rx_full:
+            raise RefusedCall(FfaError.DENIED)
+        buf.rx_full = False
+        return self.success()
+
+    def _partition_info_get(self, call: Call, mem) -> Reply:
+        uuid = b"".join(call.w(n).to_bytes(4, "little") for n in range(1, 5))
+        parts = [p for p in self.ffa.partitions if uuid == bytes(16) or p.uuid == uuid]
+        if not parts:
+            raise RefusedCall(FfaError.INVALID_PARAMETERS)
+        v10 = VERSION_MINOR.get(self.negotiated_version()) == 0
+        size = 8 if v10 else 24
+        if call.w(5) & 1:                         # flags bit 0: return the count only
+            return self.success(len(parts), 0 if v10 else size)
+        buf = self.ffa.buffers.get(call.caller)
+        if buf is None:
+            raise RefusedCall(FfaError.DENIED)
+        if buf.rx_full:
+            raise RefusedCall(FfaError.BUSY)
+        blob = b"".join(struct.pack("<HHI", p.id, p.exec_contexts, p.properties) +
+                        (b"" if v10 else p.uuid) for p in parts)
+        if not mem.write(buf.rx, blob):
+            raise RefusedCall(FfaError.INVALID_PARAMETERS)
+        buf.rx_full = True
+        return self.success(len(parts), 0 if v10 else size)
+
+    def _direct_req(self, call: Call, mem) -> Reply:
+        src, dst = call.w(1) >> 16, call.w(1) & 0xFFFF
+        if src != call.caller or dst not in {p.id for p in self.ffa.partitions}:
+            raise RefusedCall(FfaError.INVALID_PARAMETERS)
+        smc64 = call.conv is Conv.SMC64
+        resp = ffa_fid(Func.MSG_SEND_DIRECT_RESP, smc64)
+        payload = [call.arg(n) for n in range(3, 8)]       # the echo partition's answer
+        return Reply([resp, (dst << 16) | src, 0, *payload], Conv.SMC64 if smc64 else Conv.SMC32)
+
+    def _mem_share(self, call: Call, mem) -> Reply:
+        total, fragment, addr = call.w(1), call.w(2), call.arg(3)
+        buf = self.ffa.buffers.get(call.caller)
+        if addr:                                  # descriptors only through the TX buffer here
+            raise RefusedCall(FfaError.NOT_SUPPORTED)
+        if buf is None or fragment > total or not total or fragment > buf.pages * PAGE:
+            raise RefusedCall(FfaError.INVALID_PARAMETERS)
+        if fragment != total:                     # fragmented transactions are not modelled
+            raise RefusedCall(FfaError.NOT_SUPPORTED)
+        desc = mem.read(buf.tx, total)
+        if desc is None:
+            raise RefusedCall(FfaError.INVALID_PARAMETERS)
+        share = self._parse_descriptor(desc, call.caller, mem, lend=func_of(call.fid) is Func.MEM_LEND)
+        handle = self.ffa.next_handle
+        self.ffa.next_handle += 1
+        self.ffa.shares[handle] = share
+        return self.success(handle & 0xFFFF_FFFF, handle >> 32)
+
+    def _parse_descriptor(self, desc: bytes, caller: int, mem, lend: bool) -> Share:
+        bad = RefusedCall(FfaError.INVALID_PARAMETERS)
+        v10 = VERSION_MINOR.get(self.negotiated_version()) == 0
+        try:
+            if v10:
+                sender, _, _, _, _, count = MTD_V10.unpack_from(desc)
+                ep_size, ep_offset = EMAD.size, MTD_V10.size
+            else:
+                sender, _, _, _, _, ep_size, count, ep_offset = MTD_V11.unpack_from(desc)
+            if sender != caller or not count or ep_size < EMAD.size:
+                raise bad
+            receivers, composite = [], None
+            for n in range(count):
+                rid, _, _, comp = EMAD.unpack_from(desc, ep_offset + n * ep_size)
+                if rid not in {p.id for p in self.ffa.partitions}:
+                    raise bad
+                receivers.append(rid)
+                composite = comp if composite is None else composite
+            total_pages, nranges = COMPOSITE.unpack_from(desc, composite)
+            ranges = [RANGE.unpack_from(desc, composite + COMPOSITE.size + n * RANGE.size)
+                      for n in range(nranges)]
+        except struct.error:
+            raise bad from None
+        if not ranges or sum(p for _, p in ranges) != total_pages:
+            raise bad
+        for address, pages in ranges:
+            if address % PAGE or not pages or not mem.in_ram(address, pages * PAGE):
+                raise bad
+        return Share(caller, tuple(receivers), tuple(ranges), lend)
+
+    def _mem_reclaim(self, call: Call, mem) -> Reply:
+        handle = (call.w(2) << 32) | call.w(1)
+        share = self.ffa.shares.get(handle)
+        if share is None or share.sender != call.caller:
+            raise RefusedCall(FfaError.INVALID_PARAMETERS)
+        del self.ffa.shares[handle]
+        return self.success()
+
+
+def _choice(what: str, value: str, valid) -> str:
+    if value not in valid:
+        raise FfaemuError(f"invalid value '{value}' for {what} (valid: {', '.join(valid)})")
+    return value
+
+
+def is_error(regs: list[int], code: FfaError | None = None) -> bool:
+    """True when the W view of x0 is FFA_ERROR (and w2 is `code`, if given)."""
+    return (regs[0] & 0xFFFF_FFFF) == FfaId.FFA_ERROR and (code is None or s32(regs[2]) == code)
+
+
+__all__ = ["Firmware", "Partition", "PARTITIONS", "SPMC_ID", "NS_ENDPOINT", "RefusedCall",
+           "is_error", "V1_0"]
