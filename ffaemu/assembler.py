@@ -242,25 +242,49 @@ def _ks() -> Ks:
     return Ks(KS_ARCH_ARM64, KS_MODE_LITTLE_ENDIAN)
 
 
-def _try(src: str, base: int, record_missing: bool = False) -> tuple[bytes | None, KsError | None, list[str]]:
-    """Assemble; return (code, error, symbols keystone asked for).
+def _try(src: str, base: int) -> tuple[bytes | None, KsError | None]:
+    """Assemble; return (code, error).
 
-    keystone's sym_resolver callback breaks unrelated instructions (`stp ..., [sp, #-16]!`
-    fails with "Unknown error" while one is installed), so it is installed only to name
-    a missing symbol after a plain assembly has already failed for that reason.
+    keystone's sym_resolver callback is never installed: once one has been set in a
+    process, later engines fail unrelated instructions (`stp ..., [sp, #-16]!` gives
+    "Unknown error"), so missing symbols are found by `_find_missing_symbol` instead.
     """
-    ks = _ks()
-    missing: list[str] = []
-    if record_missing:
-        def resolver(sym, value):
-            missing.append(sym.decode() if isinstance(sym, bytes) else sym)
-            return False
-        ks.sym_resolver = resolver
     try:
-        enc, _ = ks.asm(src, base)
+        enc, _ = _ks().asm(src, base)
     except KsError as e:
-        return None, e, missing
-    return bytes(enc or b""), None, missing
+        return None, e
+    return bytes(enc or b""), None
+
+
+_IDENT = re.compile(r"(?<![\w.$#])([A-Za-z_.$][\w.$]*)")
+_DEFINED = re.compile(r"^\s*(?:\.equ|\.set|\.equiv)\s+([A-Za-z_.$][\w.$]*)\s*,|^\s*([A-Za-z_.$][\w.$]*)\s*=")
+_NOT_SYMBOLS = re.compile(
+    r"^(?:[xwvqdshb]\d+|sp|wsp|xzr|wzr|lr|fp|pc|eq|ne|cs|hs|cc|lo|mi|pl|vs|vc|hi|ls|ge|lt|gt|le|al|nv"
+    r"|lsl|lsr|asr|ror|[us]xt[bhwx]|msl|.*_el[0-3]\w*|s\d_\d_c\d+_c\d+_\d|nzcv|daif\w*|spsel|currentel"
+    r"|[a-z]*sh(?:ld|st)?|sy|ld|st|[a-z]*ld[a-z]*keep|[a-z]*strm|[a-z]+e\d[a-z]*)$", re.I)
+
+
+def _find_missing_symbol(lines: list[Line], src: str, base: int) -> tuple[str, Line] | None:
+    """The undefined symbol keystone complained about, and the line that first uses it."""
+    defined = {m.group(1) for ln in lines if (m := _LABEL.match(ln.text))}
+    defined |= {m.group(1) or m.group(2) for ln in lines if (m := _DEFINED.match(ln.text))}
+    candidates: dict[str, Line] = {}
+    for ln in lines:
+        body = _split_label(ln.text)[1].strip()
+        if not body:
+            continue
+        operands = body.split(None, 1)[1] if " " in body or "\t" in body else ""
+        operands = re.sub(r'"[^"]*"', "", operands)
+        for name in _IDENT.findall(operands):
+            if name not in defined and not _NOT_SYMBOLS.match(name):
+                candidates.setdefault(name, ln)
+    prefix = []
+    for name, ln in candidates.items():
+        prefix.append(f".set {name}, {base:#x}")
+        _, err = _try("\n".join(prefix) + "\n" + src, base)
+        if err is None or err.errno != _SYMBOL_MISSING:
+            return name, ln
+    return None
 
 
 def _cut_points(lines: list[Line]) -> list[int]:
@@ -282,7 +306,7 @@ def _locate(lines: list[Line], base: int) -> int:
     lo, hi = 0, len(points) - 1
     while lo < hi:
         mid = (lo + hi) // 2
-        _, err, _ = _try("\n".join(l.text for l in lines[:points[mid]]), base)
+        _, err = _try("\n".join(l.text for l in lines[:points[mid]]), base)
         if err is None or err.errno == _SYMBOL_MISSING:     # forward references are fine here
             lo = mid + 1
         else:
@@ -296,11 +320,6 @@ def _locate(lines: list[Line], base: int) -> int:
     return end - 1
 
 
-def _first_use(lines: list[Line], name: str) -> Line | None:
-    pat = re.compile(rf"(?<![\w.$]){re.escape(name)}(?![\w.$])")
-    return next((ln for ln in lines if pat.search(ln.text)), None)
-
-
 def _message(err: KsError) -> str:
     text = str(err)
     return re.sub(r"\s*\(KS_ERR_\w+\)", "", text) if "Unknown error" not in text else \
@@ -311,13 +330,11 @@ def assemble(text: str, base: int, filename: str = "<asm>") -> Assembled:
     """Assemble `text` at `base`; raise AsmError naming file:line on any failure."""
     lines = _rename_local_labels(_expand_macros(_strip_comments(_expand(text, filename))))
     src = "\n".join(ln.text for ln in lines)
-    code, err, _ = _try(src, base)
+    code, err = _try(src, base)
     if err is not None:
-        missing = _try(src, base, record_missing=True)[2] if err.errno == _SYMBOL_MISSING else []
+        missing = _find_missing_symbol(lines, src, base) if err.errno == _SYMBOL_MISSING else None
         if missing:
-            use = _first_use(lines, missing[0])
-            where = use.where if use else filename
-            raise AsmError(f"{where}: undefined symbol '{missing[0]}'")
+            raise AsmError(f"{missing[1].where}: undefined symbol '{missing[0]}'")
         ln = lines[_locate(lines, base)]
         raise AsmError(f"{ln.where}: {_message(err)}: {ln.text.strip()}")
     if not code:
@@ -332,7 +349,7 @@ def _labels(lines: list[Line], src: str, base: int) -> dict[str, int]:
     if not names:
         return {}
     trailer = f"\n.balign 8\n.quad {_TRAILER_MAGIC:#x}\n" + "\n".join(f".quad {n}" for n in names)
-    code, err, _ = _try(src + trailer, base)
+    code, err = _try(src + trailer, base)
     magic = _TRAILER_MAGIC.to_bytes(8, "little")
     start = code.find(magic) if code else -1
     while start % 8 and start >= 0:

@@ -104,3 +104,16 @@ def test_comments_are_removed_before_keystone():
 def test_error_line_after_block_comment():
     with pytest.raises(AsmError, match=r"^t\.S:4: Invalid mnemonic: frob"):
         assemble("/*\n\n*/\nfrob\n", BASE, "t.S")
+
+
+def test_undefined_symbol_among_system_operands():
+    src = "dmb ish\nmsr daifset, #2\ntlbi vmalle1\nmrs x0, esr_el2\nldr x1, =missing_thing\n"
+    with pytest.raises(AsmError, match=r"^t\.S:5: undefined symbol 'missing_thing'$"):
+        assemble(src, BASE, "t.S")
+
+
+def test_no_keystone_state_leaks_between_assemblies():
+    """An undefined-symbol error must not break later, unrelated assemblies."""
+    with pytest.raises(AsmError):
+        assemble("b nowhere\n", BASE)
+    assert words(assemble("stp x29, x30, [sp, #-16]!\n", BASE).code) == [0xA9BF_7BFD]
