@@ -7,7 +7,9 @@ writer wins until the first other call latches it) and forwards to the SPMC.
 Hafnium: incompatible (other major, or minor above 1.3) -> NOT_SUPPORTED; once
 negotiated, a different version -> NOT_SUPPORTED; otherwise records the request and
 answers 1.3. Other calls are never refused; any call but VERSION and INTERRUPT ends
-negotiation. Hafnium zero-extends every 32-bit result.
+negotiation. The normal world's version starts as Hafnium's compiled version
+(`other_world_vm->ffa_version = FFA_VERSION_COMPILED`), so after an early non-VERSION
+call only 1.3 is accepted. Hafnium zero-extends every 32-bit result.
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ class TfaSpmd(Firmware):
         super().__init__(**kw)
         self.nw_version: int | None = None      # SPMD's record of the normal world's version
         self.latched = False
-        self.spmc_version: int | None = None     # what the SPMC negotiated
+        self.spmc_version = self.own_version      # Hafnium: FFA_VERSION_COMPILED until set
         self.spmc_negotiated = False
 
     @property
@@ -57,4 +59,4 @@ class TfaSpmd(Firmware):
         return None
 
     def negotiated_version(self) -> int:
-        return self.spmc_version or self.own_version
+        return self.spmc_version
