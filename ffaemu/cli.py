@@ -93,6 +93,7 @@ def result_json(res: RunResult) -> dict:
         "el": res.el,
         "regs": {k: hex(v) for k, v in res.regs.items()},
         "exceptions": [e.as_json() for e in res.exceptions],
+        "calls": [c.as_json() for c in res.calls],
     }
 
 

@@ -29,6 +29,7 @@ from .arch.sysregs import DAIF_ALL, HCR, PSTATE, mode_bits, pstate_el
 from .errors import FfaemuError, ImageError
 from .loader import Image
 from .memory import PhysicalMemory
+from .trace import CallTracer
 from .trap import SMCCC_ARG_REGS, Forward, Result, Return, Stop, Trap, Vector
 
 CPU_MODELS = {"a72": uca.UC_CPU_ARM64_A72, "max": uca.UC_CPU_ARM64_MAX}
@@ -45,6 +46,13 @@ UNHANDLED_VECTORS = {3: memmap.HARNESS_BASE + 0x2000, 2: memmap.HARNESS_BASE + 0
                      1: memmap.HARNESS_BASE + 0x3000}
 UNHANDLED_IMM = 0xFFA0                             # hlt #0xffa0 fills the harness vectors
 HARNESS_CODE = (memmap.HARNESS_BASE, memmap.HARNESS_BASE + 0x4000)
+
+
+CALL_CLASSES = (EC.SMC64, EC.HVC64)      # exceptions that are SMCCC calls, for the call trace
+
+
+def _handler_name(handler) -> str:
+    return getattr(handler, "name", None) or getattr(handler, "__name__", "python")
 
 
 class StopReason(str, enum.Enum):
@@ -85,6 +93,7 @@ class RunResult:
     regs: dict[str, int]
     console: str
     exceptions: list[ExceptionRecord] = field(default_factory=list)
+    calls: list = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -120,6 +129,7 @@ class Machine:
         self.console = bytearray()
         self._console_sink = console
         self._trace = trace
+        self.calls = CallTracer(trace)
         self.exceptions: list[ExceptionRecord] = []
         self.images: list[Image] = []
         self._handlers: dict[int, Handler] = {}
@@ -201,6 +211,9 @@ class Machine:
             raise ValueError("Python handlers model EL2 or EL3")
         self._install_harness()
         self._handlers[el] = handler
+        bind = getattr(handler, "bind", None)
+        if bind is not None:
+            bind(self)
 
     def boot_guest(self, guest_entry: int, *, el3: Handler | None = None,
                    el2: Handler | None = None, traps_smc: bool = False,
@@ -270,7 +283,7 @@ class Machine:
         regs.update(sp=self.cpu.sp, pc=self.cpu.pc, pstate=self.cpu.pstate)
         return RunResult(StopReason(self._stop.reason), self._stop.code, self._stop.message,
                          pstate_el(regs["pstate"]), regs, self.console.decode("latin-1"),
-                         self.exceptions)
+                         self.exceptions, self.calls.records)
 
     def stop(self, reason: StopReason, code: int | None, message: str) -> None:
         if self._stop is None:
@@ -385,7 +398,7 @@ class Machine:
     def _record(self, r: Routing, spsr: int, how: str) -> ExceptionRecord:
         rec = ExceptionRecord(r.from_el, r.to_el, r.ec, r.esr, r.elr, spsr, r.reason, how)
         self.exceptions.append(rec)
-        if self._trace:
+        if self._trace and not (how == "python" and r.ec in CALL_CLASSES):
             sym = self.symbolize(r.elr)
             self._trace(f"[exception] {describe_routing(r, spsr)}{f' <{sym}>' if sym else ''} -> "
                         f"{'Python model' if how == 'python' else 'vector'}")
@@ -414,6 +427,11 @@ class Machine:
 
     # Python handlers -------------------------------------------------------------------
     def _dispatch(self, trap: Trap, handler: Handler, rec: ExceptionRecord) -> None:
+        if trap.ec in CALL_CLASSES:
+            sym = self.symbolize(trap.insn_addr)
+            where = (f"{trap.ec.name[:3].lower()} #{trap.imm16:#x} at {trap.insn_addr:#x}"
+                     f"{f' <{sym}>' if sym else ''}, {trap.routing.reason}")
+            self.calls.enter(trap.from_el, trap.to_el, _handler_name(handler), trap.xs, where)
         act = handler(trap)
         if inspect.isgenerator(act):
             self._drive(trap, rec, act, None, entered=False)
@@ -441,8 +459,10 @@ class Machine:
         r = Routing(EC.SMC64, 0, 2, 3, RESUME, "SMC (from the EL2 model)")
         xs = [act.values.get(n, 0) for n in range(SMCCC_ARG_REGS)]
         trap3 = Trap(r, entry_pstate(2), xs, TRAMPOLINE, self.memory)
+        self.calls.enter(2, 3, _handler_name(handler), xs)
         answer = handler(trap3)
         if answer is None or isinstance(answer, Vector):
+            self.calls.forget()
             return None
         self._record(r, entry_pstate(2), "python")
         if isinstance(answer, Stop):
@@ -452,6 +472,7 @@ class Machine:
             raise ModelError(f"EL3 handler answered {answer!r}; expected trap.ret() or trap.stop()")
         for n, v in answer.values.items():
             xs[n] = v & 0xFFFF_FFFF_FFFF_FFFF
+        self.calls.leave(xs)
         return Result(xs)
 
     def _forward_to_asm(self, trap: Trap, rec: ExceptionRecord, gen, act: Forward,
@@ -463,6 +484,7 @@ class Machine:
             self.cpu.pc = TRAMPOLINE
         for n, v in act.values.items():
             self.cpu.set_x(n, v)
+        self.calls.enter(2, 3, "assembly", [act.values.get(n, 0) for n in range(SMCCC_ARG_REGS)])
         self._pending = (trap, rec, gen)
 
     def _on_resume(self, uc, addr, size, _):
@@ -472,8 +494,10 @@ class Machine:
             return
         trap, rec, gen = self._pending
         self._pending = None
+        result = self.cpu.xs(SMCCC_ARG_REGS)
+        self.calls.leave(result)
         try:
-            self._drive(trap, rec, gen, Result(self.cpu.xs(SMCCC_ARG_REGS)), entered=True)
+            self._drive(trap, rec, gen, Result(result), entered=True)
         except _Halt:
             self.uc.emu_stop()
 
@@ -482,6 +506,8 @@ class Machine:
         if isinstance(act, Return):
             for n, v in act.values.items():
                 cpu.set_x(n, v)
+            if trap.ec in CALL_CLASSES:
+                self.calls.leave([act.values.get(n, trap.x(n)) for n in range(SMCCC_ARG_REGS)])
             if entered:
                 # We are in the code hook at RESUME, whose `eret` runs next, natively.
                 # (Writing PC here would restart at RESUME and re-enter this hook.)

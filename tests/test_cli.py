@@ -48,14 +48,14 @@ def exit_image(tmp_path):
 def test_json_keys_and_semihost_exit(capsys, exit_image):
     status, doc, _ = run_json(capsys, "run", exit_image(0))
     assert status == 0
-    assert set(doc) == {"exit", "console", "el", "regs", "exceptions"}
+    assert set(doc) == {"exit", "console", "el", "regs", "exceptions", "calls"}
     assert doc["exit"] == {"reason": "semihost-exit", "code": 0,
                            "message": "semihosting SYS_EXIT with code 0"}
     assert doc["console"] == "h"
     assert doc["el"] == 3
     assert set(doc["regs"]) == {f"x{i}" for i in range(31)} | {"sp", "pc", "pstate"}
     assert doc["regs"]["x0"] == "0x18" and doc["regs"]["pstate"] == hex(0x400003CD)
-    assert doc["exceptions"] == []
+    assert doc["exceptions"] == [] and doc["calls"] == []
 
 
 def test_nonzero_semihost_exit_is_status_1(capsys, exit_image):
@@ -77,6 +77,10 @@ def test_system_off_is_status_0(capsys):
     assert doc["exit"]["reason"] == "system-off" and doc["exit"]["code"] is None
     assert doc["console"] == "P1\n"           # PSCI 1.1 reported through w0
     assert [e["to_el"] for e in doc["exceptions"]] == [3, 3]
+    version, off = doc["calls"]
+    assert (version["from_el"], version["to_el"], version["handler"], version["name"]) == \
+        (1, 3, "tfa", "PSCI_VERSION")
+    assert version["ret"][0] == "0x10001" and off["ret"] is None    # SYSTEM_OFF never returns
 
 
 def test_budget(capsys, tmp_path):

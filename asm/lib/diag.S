@@ -10,7 +10,6 @@
 // EL); a trapped SMC at EL2 is forwarded to EL3 with `smc #0` when the word
 // `forward_smc` is non-zero.
 
-.equ UART_DR,      0x09000000
 .equ STACK_EL0,    0x40200000
 .equ STACK_EL1,    0x40210000
 .equ STACK_EL2,    0x40220000
@@ -51,15 +50,7 @@ _start:
     eret
 .endm
 
-// PUTS "text": print a string (clobbers x0-x4, x30).
-.macro PUTS text
-    adr x0, 1f
-    bl puts
-    b 2f
-1:  .asciz "\text"
-    .balign 4
-2:
-.endm
+.include "uart.S"
 
 // EXIT: semihosting SYS_EXIT(0); EL1 or above.
 .macro EXIT
@@ -68,36 +59,6 @@ _start:
     hlt #0xf000
 .endm
 
-// putc: w0 = character.
-putc:
-    ldr x1, =UART_DR
-    strb w0, [x1]
-    ret
-
-// puts: x0 = NUL-terminated string.
-puts:
-    ldr x1, =UART_DR
-1:  ldrb w2, [x0], #1
-    cbz w2, 2f
-    strb w2, [x1]
-    b 1b
-2:  ret
-
-// puthex: print x0 as 16 hex digits.
-puthex:
-    ldr x1, =UART_DR
-    mov x3, #60
-1:  lsr x4, x0, x3
-    and x4, x4, #0xf
-    cmp x4, #10
-    b.lt 2f
-    add x4, x4, #0x57
-    b 3f
-2:  add x4, x4, #0x30
-3:  strb w4, [x1]
-    subs x3, x3, #4
-    b.ge 1b
-    ret
 
 // report: "RET EL=<n> NZCV=<hex> SP=<hex>" for the caller (EL1 and above).
 report:

@@ -27,6 +27,8 @@ def describe_call(xs: list[int]) -> str:
     fid = w(xs[0])
     func = func_of(fid)
     name = fid_name(fid)
+    if fid in _PSCI_NAMES:
+        return f"{name}()"
     if func is None:
         return f"{name}({', '.join(f'{v:#x}' for v in xs[1:4])})"
     if func is Func.VERSION:
@@ -50,6 +52,8 @@ def describe_result(call_fid: int, xs: list[int]) -> str:
     """The result of `call_fid` as the W view says, with the width of the error registers."""
     func = func_of(call_fid)
     w0 = w(xs[0])
+    if w(call_fid) == Psci.VERSION and s32(w0) >= 0:
+        return f"PSCI {w0 >> 16}.{w0 & 0xFFFF} (w0={w0:#x})"
     if func is Func.VERSION:
         if s32(w0) < 0:
             return f"{error_name(w0)} (w0={w0:#x}, {width_note(xs[0], '0')})"

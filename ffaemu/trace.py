@@ -1,0 +1,67 @@
+"""The call trace: one line per hop of an SMC/HVC through the models, nested by depth.
+
+    EL1 -> EL2 pkvm      FFA_VERSION(1.2)  [smc #0 at 0x40100010 <ffa_probe+0x10>]
+      EL2 -> EL3 tfa-spmd  FFA_VERSION(1.2)
+      EL2 <- EL3           1.3 (w0=0x10003)
+    EL1 <- EL2           1.2 (w0=0x10002)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from .ffa.decode import describe_call, describe_result, fid_name
+
+ARG_COUNT = 8
+
+
+@dataclass
+class CallRecord:
+    from_el: int
+    to_el: int
+    handler: str
+    args: list[int]
+    ret: list[int] | None = None
+
+    @property
+    def fid(self) -> int:
+        return self.args[0] & 0xFFFF_FFFF
+
+    def as_json(self) -> dict:
+        return {"from_el": self.from_el, "to_el": self.to_el, "handler": self.handler,
+                "fid": hex(self.fid), "name": fid_name(self.fid),
+                "args": [hex(v) for v in self.args],
+                "ret": None if self.ret is None else [hex(v) for v in self.ret]}
+
+
+class CallTracer:
+    """Records every call a Python model answers; prints it when given a sink."""
+
+    def __init__(self, sink: Callable[[str], None] | None = None):
+        self.records: list[CallRecord] = []
+        self._open: list[CallRecord] = []
+        self._sink = sink
+
+    def enter(self, from_el: int, to_el: int, handler: str, xs: list[int], where: str = "") -> None:
+        rec = CallRecord(from_el, to_el, handler, list(xs[:ARG_COUNT]))
+        self.records.append(rec)
+        if self._sink:
+            pad = "  " * len(self._open)
+            head = f"EL{from_el} -> EL{to_el} {handler}"
+            self._sink(f"{pad}{head:<24} {describe_call(rec.args)}{f'  [{where}]' if where else ''}")
+        self._open.append(rec)
+
+    def forget(self) -> None:
+        """Drop the innermost open call: its handler declined it (it will be vectored)."""
+        if self._open:
+            self.records.remove(self._open.pop())
+
+    def leave(self, xs: list[int]) -> None:
+        if not self._open:
+            return
+        rec = self._open.pop()
+        rec.ret = list(xs[:ARG_COUNT])
+        if self._sink:
+            pad = "  " * len(self._open)
+            head = f"EL{rec.from_el} <- EL{rec.to_el}"
+            self._sink(f"{pad}{head:<24} {describe_result(rec.fid, rec.ret)}")
