@@ -9,7 +9,7 @@ from ffaemu.ffa.abi import FfaError, FfaId
 from ffaemu.ffa.conv import Call
 from ffaemu.machine import Machine
 from ffaemu.models.fw import FIRMWARE
-from ffaemu.models.fw.base import COMPOSITE, EMAD, MTD_V11, RANGE
+from ffaemu.ffa import memdesc
 
 TX, RX, SHARE = 0x4020_0000, 0x4020_1000, 0x4030_0000
 
@@ -37,10 +37,7 @@ def err(regs):
 
 
 def descriptor(sender=0, receiver=0x8001, address=SHARE, pages=1):
-    mtd = MTD_V11.pack(sender, 0x2F, 0, 0, 0, EMAD.size, 1, MTD_V11.size)
-    emad = EMAD.pack(receiver, 0x6, 0, MTD_V11.size + EMAD.size)
-    comp = COMPOSITE.pack(pages, 1) + RANGE.pack(address, pages)
-    return mtd + emad + comp
+    return memdesc.build(sender, receiver, address, pages)
 
 
 def test_rxtx_map_unmap(fw):

@@ -16,6 +16,7 @@ from ...arch.bits import s32
 from ...arch.exceptions import EC
 from ...errors import FfaemuError
 from ...ffa.abi import (V1_0, V1_1, VERSION_MINOR, FfaError, FfaId, Func, ffa_fid, func_of)
+from ...ffa import memdesc
 from ...ffa.conv import Call, Conv, Ext, Reply, UpperPolicy
 from ...ffa.smccc import PSCI_VERSION_1_1, SMCCC_NOT_SUPPORTED, Psci
 from ...trap import Trap
@@ -65,14 +66,6 @@ class Share:
     receivers: tuple[int, ...]
     ranges: tuple[tuple[int, int], ...]      # (address, pages)
     lend: bool
-
-
-# Memory transaction descriptor layouts (DEN0077 v1.1+ §10.11; v1.0 §5.11).
-MTD_V11 = struct.Struct("<HHIQQIII12x")            # sender, attrs, flags, handle, tag, ep size, ep count, ep offset
-MTD_V10 = struct.Struct("<HBxIQQ4xI")              # sender, attrs, flags, handle, tag, ep count
-EMAD = struct.Struct("<HBBI8x")                    # receiver, perms, flags, composite offset
-COMPOSITE = struct.Struct("<II8x")                 # total pages, range count
-RANGE = struct.Struct("<QI4x")                     # address, pages
 
 
 class RefusedCall(Exception):
@@ -281,34 +274,17 @@ class Firmware:
         return self.success(handle & 0xFFFF_FFFF, handle >> 32)
 
     def _parse_descriptor(self, desc: bytes, caller: int, mem, lend: bool) -> Share:
-        bad = RefusedCall(FfaError.INVALID_PARAMETERS)
         v10 = VERSION_MINOR.get(self.negotiated_version()) == 0
         try:
-            if v10:
-                sender, _, _, _, _, count = MTD_V10.unpack_from(desc)
-                ep_size, ep_offset = EMAD.size, MTD_V10.size
-            else:
-                sender, _, _, _, _, ep_size, count, ep_offset = MTD_V11.unpack_from(desc)
-            if sender != caller or not count or ep_size < EMAD.size:
-                raise bad
-            receivers, composite = [], None
-            for n in range(count):
-                rid, _, _, comp = EMAD.unpack_from(desc, ep_offset + n * ep_size)
-                if rid not in {p.id for p in self.ffa.partitions}:
-                    raise bad
-                receivers.append(rid)
-                composite = comp if composite is None else composite
-            total_pages, nranges = COMPOSITE.unpack_from(desc, composite)
-            ranges = [RANGE.unpack_from(desc, composite + COMPOSITE.size + n * RANGE.size)
-                      for n in range(nranges)]
-        except struct.error:
-            raise bad from None
-        if not ranges or sum(p for _, p in ranges) != total_pages:
-            raise bad
-        for address, pages in ranges:
-            if address % PAGE or not pages or not mem.in_ram(address, pages * PAGE):
-                raise bad
-        return Share(caller, tuple(receivers), tuple(ranges), lend)
+            region = memdesc.parse(desc, v10)
+        except ValueError:
+            raise RefusedCall(FfaError.INVALID_PARAMETERS) from None
+        known = {p.id for p in self.ffa.partitions}
+        if region.sender != caller or not set(region.receivers) <= known or any(
+                address % PAGE or not pages or not mem.in_ram(address, pages * PAGE)
+                for address, pages in region.ranges):
+            raise RefusedCall(FfaError.INVALID_PARAMETERS)
+        return Share(caller, region.receivers, region.ranges, lend)
 
     def _mem_reclaim(self, call: Call, mem) -> Reply:
         handle = (call.w(2) << 32) | call.w(1)

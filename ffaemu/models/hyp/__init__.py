@@ -1,19 +1,9 @@
-"""EL2 hypervisor models. `none`: EL2 only boots EL1 and traps nothing."""
+"""EL2 hypervisor models, by CLI name (`--el2 NAME[:key=value,...]`)."""
 from .. import ModelRegistry
-
-
-class NoHypervisor:
-    """No hypervisor: HCR_EL2 = RW only, so EL1's SMCs go straight to EL3."""
-
-    name = "none"
-    traps_smc = False
-    handler = None
-
-    def __init__(self, **options):
-        from ...errors import FfaemuError
-        if options:
-            raise FfaemuError(f"hypervisor model 'none' takes no options (got {', '.join(options)})")
-
+from .none import NoHypervisor
+from .pkvm import Pkvm
 
 HYPERVISORS = ModelRegistry("hypervisor")
 HYPERVISORS.register("none", NoHypervisor, "no hypervisor: EL2 boots EL1, EL1 SMCs go to EL3")
+HYPERVISORS.register("pkvm", Pkvm, "pKVM FF-A proxy (options version-check=s32|u64, "
+                     "negotiate-at-init=off|on)")
