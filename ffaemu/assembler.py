@@ -169,8 +169,12 @@ def _strip_comments(lines: list[Line]) -> list[Line]:
     return out
 
 
+_ANY_LABEL = re.compile(r'^\s*(\d+|[A-Za-z_.$][\w.$]*)\s*:')
+
+
 def _split_label(text: str) -> tuple[str, str]:
-    m = _LABEL.match(text)
+    """('label', rest) for a line that starts with a named or numeric label."""
+    m = _ANY_LABEL.match(text)
     if m and not text[m.end():].startswith(":"):
         return m.group(1), text[m.end():]
     return "", text

@@ -16,6 +16,7 @@ from .machine import CPU_MODELS, DEFAULT_MAX_INSNS, Machine, RunResult
 from .memmap import DEFAULT_RAM_SIZE
 from .models.fw import FIRMWARE
 from .models.hyp import HYPERVISORS
+from .runner import run_guest
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -108,19 +109,20 @@ def _trace_line(line: str) -> None:
 
 
 def cmd_run(args) -> int:
-    machine = Machine(cpu=args.cpu, ram_size=args.ram_size, max_insns=args.max_insns,
-                      console=None if args.json else _stream,
-                      trace=_trace_line if args.trace and not args.json else None)
-    image = machine.load(load_image(args.image, args.base, args.entry))
-    entry = image.entry
+    console = None if args.json else _stream
+    trace = _trace_line if args.trace and not args.json else None
     if args.el3:
-        firmware = FIRMWARE.create(args.el3, upper=args.fw_upper, seed=args.seed)
-        hyp = HYPERVISORS.create(args.el2 or "none")
-        entry = machine.boot_guest(image.entry, el3=firmware, el2=hyp.handler,
-                                   traps_smc=hyp.traps_smc)
+        if args.base is not None or args.entry is not None:
+            raise FfaemuError("--base/--entry apply to images run from EL3, not to --el3 guests")
+        res = run_guest(args.image, args.el3, args.el2 or "none", fw_upper=args.fw_upper,
+                        seed=args.seed, cpu=args.cpu, max_insns=args.max_insns,
+                        console=console, trace=trace).result
     elif args.el2:
         raise FfaemuError("--el2 needs --el3: a hypervisor model runs under a firmware model")
-    res = machine.run(entry)
+    else:
+        machine = Machine(cpu=args.cpu, ram_size=args.ram_size, max_insns=args.max_insns,
+                          console=console, trace=trace)
+        res = machine.run(machine.load(load_image(args.image, args.base, args.entry)).entry)
     if args.json:
         json.dump(result_json(res), sys.stdout)
         sys.stdout.write("\n")

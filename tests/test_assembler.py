@@ -117,3 +117,8 @@ def test_no_keystone_state_leaks_between_assemblies():
     with pytest.raises(AsmError):
         assemble("b nowhere\n", BASE)
     assert words(assemble("stp x29, x30, [sp, #-16]!\n", BASE).code) == [0xA9BF_7BFD]
+
+
+def test_macro_after_numeric_label():
+    a = assemble(".macro TWO\n nop\n nop\n.endm\n b 1f\n1: TWO\n b 1b\n", BASE)
+    assert words(a.code) == [0x1400_0001, 0xD503_201F, 0xD503_201F, 0x17FF_FFFE]

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from ..arch.bits import s32, upper_half, upper_kind, w
 from .abi import FfaId, Func, error_name, func_of, id_name, version_str
-from .smccc import Psci
+from .smccc import Psci, VendorHyp
 
 _PSCI_NAMES = {p.value: f"PSCI_{p.name}" for p in Psci}
+_PSCI_NAMES.update({h.value: h.name for h in VendorHyp})
 
 
 def fid_name(fid: int) -> str:
@@ -66,4 +67,6 @@ def describe_result(call_fid: int, xs: list[int]) -> str:
         return f"{fid_name(w0)}({', '.join(f'{w(v):#x}' for v in xs[1:5])})"
     if s32(w0) == -1:
         return f"-1 (w0={w0:#x}, {width_note(xs[0], '0')})"
+    if xs[0] >> 63:
+        return f"x0={xs[0] - (1 << 64)} ({xs[0]:#x})"
     return f"x0={xs[0]:#x}"

@@ -42,3 +42,9 @@ class Psci(enum.IntEnum):
 
 
 PSCI_VERSION_1_1 = 0x0001_0001
+
+
+class VendorHyp(enum.IntEnum):
+    """Vendor-specific hypervisor calls (owner 6) the models know: KVM's host hypercalls."""
+
+    PKVM_INIT = fid(0x01, Owner.VENDOR_HYP, smc64=True)     # 0xC6000001 here

@@ -32,10 +32,10 @@ from ...errors import FfaemuError
 from ...ffa.abi import (V1_0, V1_2, VERSION_MAJOR, VERSION_MINOR, FfaError, FfaId, Func,
                         func_of, version)
 from ...ffa import memdesc
-from ...ffa.smccc import SMCCC_UNKNOWN_X0, Owner, fid
+from ...ffa.smccc import SMCCC_UNKNOWN_X0, VendorHyp
 from ...trap import Trap
 
-PKVM_INIT = fid(0x01, Owner.VENDOR_HYP, smc64=True)          # 0xC6000001
+PKVM_INIT = VendorHyp.PKVM_INIT                              # 0xC6000001
 EOPNOTSUPP = -95
 HOST_FFA_ID = 0
 PAGE = 0x1000
