@@ -68,6 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
                 "SMC/HVC trapping on Unicorn.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     sub.add_parser("list", help="list the firmware and hypervisor models")
+    scen = sub.add_parser("scenario", help="the seed bugs, buggy vs fixed")
+    scen_sub = scen.add_subparsers(dest="scenario_command", required=True, parser_class=_Parser)
+    scen_sub.add_parser("list", help="list the scenarios and their variants")
+    srun = scen_sub.add_parser("run", help="run a scenario (all variants unless --variant)")
+    srun.add_argument("name")
+    srun.add_argument("--variant", help="one variant (see `ffaemu scenario list`)")
     run = sub.add_parser("run", help="run an image from EL3 (.S, ELF or raw .bin)")
     run.add_argument("image", help="a .S source, an AArch64 ELF, or a raw .bin")
     run.add_argument("--base", type=_address, help="load address of .S/raw images (default 0x40100000)")
@@ -141,10 +147,29 @@ def cmd_list(_args) -> int:
     return EXIT_OK
 
 
+def cmd_scenario(args) -> int:
+    from . import scenarios
+    if args.scenario_command == "list":
+        for name, sc in scenarios.registry().items():
+            print(f"{name}: {sc.summary}")
+            for variant, (bug, desc) in sc.variants.items():
+                print(f"  --variant {variant:<13} {desc} (expect: {'bug' if bug else 'no bug'})")
+        return EXIT_OK
+    sc = scenarios.get(args.name)
+    all_ok = True
+    for variant in scenarios.variants_to_run(sc, args.variant):
+        print(f"== {sc.name} --variant {variant}: {sc.variants[variant][1]}")
+        res = sc.run(variant, print)
+        mark = "as expected" if res.as_expected else "UNEXPECTED"
+        print(f"verdict ({variant}, {mark}): {res.verdict}\n")
+        all_ok &= res.as_expected
+    return EXIT_OK if all_ok else EXIT_RUN_FAILED
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        return {"run": cmd_run, "list": cmd_list}[args.command](args)
+        return {"run": cmd_run, "list": cmd_list, "scenario": cmd_scenario}[args.command](args)
     except FfaemuError as e:
         print(f"ffaemu: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -1,0 +1,68 @@
+"""Scenarios: the seed bugs reproduced end to end, buggy vs fixed, with a verdict each.
+
+A scenario runs one or more configurations per variant, prints their trace through
+`out`, and returns a `VariantResult` whose one-line verdict a user can act on.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from ..errors import FfaemuError
+
+ASM = Path(__file__).resolve().parent.parent.parent / "asm"
+Out = Callable[[str], None]
+
+
+@dataclass
+class VariantResult:
+    scenario: str
+    variant: str
+    verdict: str
+    bug_shown: bool
+    expects_bug: bool
+    details: dict = field(default_factory=dict)
+
+    @property
+    def as_expected(self) -> bool:
+        return self.bug_shown == self.expects_bug
+
+
+class Scenario:
+    name = ""
+    summary = ""
+    variants: dict[str, tuple[bool, str]] = {}     # variant -> (expects the bug, description)
+
+    def run(self, variant: str, out: Out) -> VariantResult:
+        raise NotImplementedError
+
+    def result(self, variant: str, verdict: str, bug_shown: bool, **details) -> VariantResult:
+        return VariantResult(self.name, variant, verdict, bug_shown, self.variants[variant][0], details)
+
+
+def registry() -> dict[str, Scenario]:
+    from .pkvm_builtin_driver import PkvmBuiltinDriver
+    from .pkvm_version_sext import PkvmVersionSext
+    scenarios = [PkvmVersionSext(), PkvmBuiltinDriver()]
+    return {s.name: s for s in scenarios}
+
+
+def get(name: str) -> Scenario:
+    scenarios = registry()
+    if name not in scenarios:
+        raise FfaemuError(f"unknown scenario '{name}' (valid: {', '.join(scenarios)})")
+    return scenarios[name]
+
+
+def variants_to_run(scenario: Scenario, variant: str | None) -> list[str]:
+    if variant is None:
+        return list(scenario.variants)
+    if variant not in scenario.variants:
+        raise FfaemuError(f"unknown variant '{variant}' for {scenario.name} "
+                          f"(valid: {', '.join(scenario.variants)})")
+    return [variant]
+
+
+def guest(name: str) -> Path:
+    return ASM / "el1" / name

@@ -1,0 +1,80 @@
+"""The pKVM seed bugs: the buggy variants show them, the fixed ones do not."""
+from __future__ import annotations
+
+import pytest
+
+from ffaemu import scenarios
+from ffaemu.scenarios.pkvm_version_sext import FIRMWARE_SPECS, UPPERS
+
+
+def run(name, variant):
+    lines = []
+    res = scenarios.get(name).run(variant, lines.append)
+    return res, lines
+
+
+@pytest.fixture(scope="module")
+def sext():
+    return {v: run("pkvm-version-sext", v)[0] for v in ("buggy", "fixed")}
+
+
+def test_u64_check_refuses_exactly_where_not_supported_is_not_sign_extended(sext):
+    cells = sext["buggy"].details["cells"]
+    assert len(cells) == len(FIRMWARE_SPECS) * len(UPPERS)
+    for (fw, upper), cell in cells.items():
+        x0 = cell["answer"]
+        says_ns = x0 & 0xFFFF_FFFF == 0xFFFF_FFFF
+        expect_refusal = says_ns and x0 != 0xFFFF_FFFF_FFFF_FFFF
+        assert (cell["status"] == "REFUSED") == expect_refusal, (fw, upper, hex(x0))
+    # The two real-world producers of each encoding (FFA.md table):
+    assert cells[("tfa", "real")]["status"] == "ok, no FF-A"          # TF-A SMC_UNK: sign-extended
+    assert cells[("tfa-spmd:spmc=absent", "real")]["status"] == "REFUSED"  # SPMD: zero-extended
+    assert sext["buggy"].bug_shown and sext["buggy"].as_expected
+    assert "EOPNOTSUPP" in sext["buggy"].verdict and "64-bit compare" in sext["buggy"].verdict
+
+
+def test_s32_check_never_refuses(sext):
+    cells = sext["fixed"].details["cells"]
+    assert not any(c["status"] == "REFUSED" for c in cells.values())
+    assert cells[("tfa-spmd:spmc=absent", "garbage")]["status"] == "ok, no FF-A"
+    assert cells[("tfa-spmd", "garbage")]["status"] == "ok, FF-A 1.2"
+    assert not sext["fixed"].bug_shown and sext["fixed"].as_expected
+
+
+def test_builtin_driver_refused_after_init():
+    res, lines = run("pkvm-builtin-driver", "buggy")
+    later = res.details["later"]
+    assert [s[0] for s in later] == ["FFA_MSG_SEND_DIRECT_REQ", "FFA_MEM_SHARE", "FFA_MEM_RECLAIM"]
+    assert all(w0 == 0x84000060 and w2 == 0xFFFFFFFE for _, w0, w2 in later)   # INVALID_PARAMETERS
+    assert res.bug_shown and res.as_expected
+    # The early FFA_VERSION reached EL3 directly: no EL2 hop in the trace before PKVM_INIT.
+    before = lines[:next(i for i, ln in enumerate(lines) if "PKVM_INIT x0" in ln)]
+    assert any("EL1 -> EL3 tfa-spmd" in ln and "FFA_VERSION" in ln for ln in before)
+    assert not any("-> EL2" in ln and "FFA_VERSION" in ln for ln in before)
+
+
+def test_rejected_fix_detects_the_bypass():
+    res, _ = run("pkvm-builtin-driver", "rejected-fix")
+    assert res.details["bypass"] is True
+    later = {name: w0 for name, w0, _ in res.details["later"]}
+    assert later["FFA_MSG_SEND_DIRECT_REQ"] == 0xC4000070      # passes: negotiated at init
+    assert "EL3 maps the host's buffers directly" in res.verdict
+    assert res.as_expected
+
+
+def test_deferred_probe_all_well():
+    res, _ = run("pkvm-builtin-driver", "fixed")
+    assert not res.bug_shown and res.as_expected
+    assert all(w0 != 0x84000060 for _, w0, _ in res.details["steps"])
+    assert len(res.details["steps"]) == 9
+
+
+def test_scenario_cli(capsys):
+    from ffaemu.cli import main
+    assert main(["scenario", "run", "pkvm-builtin-driver", "--variant", "fixed"]) == 0
+    out = capsys.readouterr().out
+    assert "verdict (fixed, as expected): all 9 FF-A calls succeeded" in out
+    assert main(["scenario", "run", "nope"]) == 2
+    assert "unknown scenario 'nope' (valid: pkvm-version-sext, pkvm-builtin-driver" in capsys.readouterr().err
+    assert main(["scenario", "run", "pkvm-version-sext", "--variant", "wrong"]) == 2
+    assert "unknown variant 'wrong' for pkvm-version-sext (valid: buggy, fixed)" in capsys.readouterr().err
