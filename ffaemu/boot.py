@@ -4,6 +4,8 @@ The stubs are assembled into the harness region and do what firmware and a
 hypervisor do at boot: set VBAR_EL3/EL2, SCR_EL3 (NS, RW, HCE), HCR_EL2 (RW, plus TSC
 when the hypervisor traps SMCs), the stacks, and `eret` down to the guest at NS-EL1h
 with DAIF masked. Python models then take the exceptions that reach their EL.
+An EL2 image (`--el2 FILE`) replaces the EL2 stub: it is entered at EL2h with x0 =
+the guest's entry and boots the guest itself.
 """
 from __future__ import annotations
 
@@ -48,6 +50,7 @@ el3_boot:
     msr elr_el3, x0
     ldr x0, ={SPSR_EL2H:#x}
     msr spsr_el3, x0
+    ldr x0, ={cfg.guest_entry:#x}       // for an EL2 image: x0 = the guest's entry
     eret
 el2_boot:
     ldr x0, ={cfg.vbar_el2:#x}

@@ -82,9 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-insns", type=_count, default=DEFAULT_MAX_INSNS,
                      help="instruction budget (default 100M)")
     run.add_argument("--ram-size", type=_size, default=DEFAULT_RAM_SIZE, help="RAM size (default 512M)")
-    run.add_argument("--el3", metavar="MODEL", help="EL3 firmware model; IMAGE is then an EL1 "
-                     "guest booted by real EL3/EL2 stubs (see `ffaemu list`)")
-    run.add_argument("--el2", metavar="MODEL", help="EL2 hypervisor model with --el3 (default: none)")
+    run.add_argument("--el3", metavar="MODEL|FILE", help="EL3 firmware model or image; IMAGE is "
+                     "then an EL1 guest booted by real EL3/EL2 stubs (see `ffaemu list`)")
+    run.add_argument("--el2", metavar="MODEL|FILE", help="EL2 hypervisor model or image, with --el3 "
+                     "(default: none)")
     run.add_argument("--fw-upper", choices=[p.value for p in UpperPolicy], default="real",
                      help="how the firmware fills bits [63:32] of SMC32 results (default: real)")
     run.add_argument("--seed", type=_count_or_zero, default=0, help="seed for --fw-upper garbage")
@@ -122,7 +123,7 @@ def cmd_run(args) -> int:
             raise FfaemuError("--base/--entry apply to images run from EL3, not to --el3 guests")
         res = run_guest(args.image, args.el3, args.el2 or "none", fw_upper=args.fw_upper,
                         seed=args.seed, cpu=args.cpu, max_insns=args.max_insns,
-                        console=console, trace=trace).result
+                        ram_size=args.ram_size, console=console, trace=trace).result
     elif args.el2:
         raise FfaemuError("--el2 needs --el3: a hypervisor model runs under a firmware model")
     else:

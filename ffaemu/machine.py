@@ -217,13 +217,15 @@ class Machine:
 
     def boot_guest(self, guest_entry: int, *, el3: Handler | None = None,
                    el2: Handler | None = None, traps_smc: bool = False,
-                   vbar_el3: int | None = None, vbar_el2: int | None = None) -> int:
+                   vbar_el3: int | None = None, vbar_el2: int | None = None,
+                   el2_entry: int | None = None) -> int:
         """Install the EL3->EL2->EL1 boot stubs for an EL1 guest; return the entry to run.
 
         The stubs run as real instructions; `el3`/`el2` Python handlers (if any) then
         take the exceptions routed to their EL. HCR_EL2.TSC is set when `traps_smc`.
         `vbar_el3`/`vbar_el2` point at assembly vector tables (default: the harness's,
-        which report any exception a Python model does not take as a fault).
+        which report any exception a Python model does not take as a fault);
+        `el2_entry` is an EL2 image's entry, run instead of the EL2 stub.
         """
         from .boot import BOOT_BASE, BootConfig, boot_code
         self._install_harness()
@@ -232,11 +234,19 @@ class Machine:
                 self.attach(el, handler)
         hcr = HCR.RW | (HCR.TSC if traps_smc else 0)
         stub = boot_code(BootConfig(guest_entry, vbar_el3 or UNHANDLED_VECTORS[3],
-                                    vbar_el2 or UNHANDLED_VECTORS[2], hcr))
+                                    vbar_el2 or UNHANDLED_VECTORS[2], hcr, el2_entry=el2_entry))
         if BOOT_BASE + len(stub.code) > TRAMPOLINE:
             raise AssertionError("boot stub overflows into the trampoline")
         self.write_harness(BOOT_BASE, stub.code)
         return BOOT_BASE
+
+    def watch(self, addr: int, callback: Callable[["Machine"], None]) -> None:
+        """Call `callback(machine)` each time the instruction at `addr` is about to run."""
+        self.uc.hook_add(UC_HOOK_CODE, lambda uc, a, size, _: callback(self), begin=addr, end=addr)
+
+    def insn_text(self, addr: int) -> str:
+        """The disassembly of the instruction at `addr` (capstone)."""
+        return self._insn_text(addr)
 
     def symbolize(self, addr: int) -> str | None:
         for image in self.images:

@@ -78,3 +78,40 @@ def test_scenario_cli(capsys):
     assert "unknown scenario 'nope' (valid: pkvm-version-sext, pkvm-builtin-driver" in capsys.readouterr().err
     assert main(["scenario", "run", "pkvm-version-sext", "--variant", "wrong"]) == 2
     assert "unknown variant 'wrong' for pkvm-version-sext (valid: buggy, fixed)" in capsys.readouterr().err
+
+
+def test_instruction_level_evidence(sext):
+    bug, fix = sext["buggy"].details["asm"], sext["fixed"].details["asm"]
+    assert bug["insn"] == "cmn x0, #1" and fix["insn"] == "cmn w0, #1"
+    # The monitor wrote `mov w0, #-1`: x0 = 0x00000000ffffffff (Arm ARM C1.2.5: a W write
+    # zeroes bits [63:32]; ARCH.md measured the same on QEMU).
+    assert bug["x0"] == fix["x0"] == 0x0000_0000_FFFF_FFFF
+    assert (bug["taken"], bug["refused"]) == (False, True)
+    assert (fix["taken"], fix["refused"]) == (True, False)
+
+
+@pytest.mark.parametrize("el2, el3, refuses", [
+    ("asm/el2/pkvm_proxy_u64.S", "asm/el3/monitor_ns_zext.S", True),
+    ("asm/el2/pkvm_proxy_u64.S", "asm/el3/monitor_ns_sext.S", False),
+    ("asm/el2/pkvm_proxy_s32.S", "asm/el3/monitor_ns_zext.S", False),
+    ("asm/el2/pkvm_proxy_s32.S", "asm/el3/monitor_ns_sext.S", False),
+])
+def test_asm_proxy_against_asm_monitor(el2, el3, refuses):
+    from conftest import ROOT
+    from ffaemu.runner import run_guest
+    out = []
+    res = run_guest(ROOT / "asm/el1/ffa_deferred.S", str(ROOT / el3), str(ROOT / el2),
+                    console=out.append).result
+    console = "".join(out)
+    assert (res.reason.value, res.code) == ("semihost-exit", 0)
+    assert ("refusing to initialise" in console) is refuses
+    assert ("PKVM_INIT x0=ffffffffffffffa1" in console) is refuses      # -EOPNOTSUPP, 64-bit
+
+
+def test_el3_image_without_vectors_is_rejected(tmp_path, capsys):
+    from ffaemu.cli import main
+    from conftest import ROOT
+    bad = tmp_path / "mon.S"
+    bad.write_text("nop\n")
+    assert main(["run", str(ROOT / "asm/el1/ffa_deferred.S"), "--el3", str(bad)]) == 2
+    assert "must define the symbol el3_vectors" in capsys.readouterr().err

@@ -6,13 +6,15 @@ is up. Buggy: `pkvm:version-check=u64`; fixed: `version-check=s32` (`(s32)w0 == 
 from __future__ import annotations
 
 from ..arch.bits import upper_kind, w
+from ..arch.sysregs import PSTATE_NZCV
 from ..ffa.conv import UpperPolicy
-from ..runner import run_guest
-from . import Out, Scenario, VariantResult, guest
+from ..runner import build_guest, run_guest
+from . import ASM, Out, Scenario, VariantResult, guest
 
 FIRMWARE_SPECS = ("tfa", "tfa-spmd", "tfa-spmd:spmc=absent", "tfa-el3-spmc", "optee")
 UPPERS = tuple(p.value for p in UpperPolicy)
 CHECKS = {"buggy": "u64", "fixed": "s32"}
+ZEXT_MONITOR = ASM / "el3" / "monitor_ns_zext.S"
 
 
 class PkvmVersionSext(Scenario):
@@ -37,6 +39,7 @@ class PkvmVersionSext(Scenario):
         for line in traces[shown]:
             out("   " + line)
         out(_table(cells))
+        asm = _instruction_level(check, out)
         if refused:
             fw, upper = refused[0]
             x0 = cells[refused[0]]["answer"]
@@ -47,7 +50,38 @@ class PkvmVersionSext(Scenario):
             verdict = (f"pKVM initialised in all {len(cells)} cells: the (s32)w0 check reads "
                        "NOT_SUPPORTED the same whether firmware zero-extends, sign-extends or "
                        "leaves garbage in bits [63:32]")
-        return self.result(variant, verdict, bool(refused), cells=cells)
+        return self.result(variant, verdict, bool(refused) or asm["refused"], cells=cells, asm=asm)
+
+
+def _instruction_level(check: str, out: Out) -> dict:
+    """The assembly proxy's compare, instruction by instruction, against `mov w0, #-1` at EL3."""
+    proxy = ASM / "el2" / f"pkvm_proxy_{check}.S"
+    console: list[str] = []
+    setup = build_guest(guest("ffa_deferred.S"), str(ZEXT_MONITOR), str(proxy),
+                        console=_console(console))
+    at = setup.hypervisor.symbols["version_check"]
+    seen = {}
+
+    def before(m):
+        seen.update(x0=m.cpu.x(0), insn=m.insn_text(at))
+
+    def after(m):
+        seen.update(nzcv=PSTATE_NZCV.get(m.cpu.pstate))
+
+    setup.machine.watch(at, before)
+    setup.machine.watch(at + 4, after)
+    setup.run()
+    refused = any("refusing to initialise" in line for line in console)
+    taken = bool(seen["nzcv"] & 0b0100)            # b.eq: Z set
+    out(f"-- instruction level: {proxy.relative_to(ASM.parent)} against "
+        f"{ZEXT_MONITOR.relative_to(ASM.parent)} (FFA_VERSION -> `mov w0, #-1`):")
+    out(f"   {at:#x} <version_check>: {seen['insn']:<14} x0={seen['x0']:#018x} "
+        f"w0={w(seen['x0']):#010x} -> NZCV={seen['nzcv']:04b}: b.eq no_ffa "
+        f"{'taken (no FF-A, continue)' if taken else 'NOT taken'}")
+    for line in console:
+        if line.startswith("| pkvm(asm)") or line.startswith("| PKVM_INIT"):
+            out("   " + line)
+    return {"insn": seen["insn"], "x0": seen["x0"], "taken": taken, "refused": refused}
 
 
 def _console(lines: list[str]):
