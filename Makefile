@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo test venv clean
+.PHONY: demo test venv clean blobs
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { \
@@ -28,3 +28,21 @@ test: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
+
+# Prebuilt EL2 proxies in C (bug 1 with the compiler's own 64-bit compare). Reproducible:
+# no build ID, no .comment, source paths mapped; `make blobs BLOB_OUT=dir` builds elsewhere.
+CROSS     ?= aarch64-linux-gnu-
+BLOB_SRC   = firmware_blobs/src
+BLOB_OUT  ?= firmware_blobs
+BLOB_FLAGS = -O2 -g -ffreestanding -nostdlib -nostartfiles -static -fno-pic -fno-pie -no-pie \
+             -mgeneral-regs-only -fno-stack-protector -fno-asynchronous-unwind-tables \
+             -ffile-prefix-map=$(CURDIR)=. -Wl,--build-id=none -Wl,-T,$(BLOB_SRC)/link.ld
+BLOB_DEPS  = $(BLOB_SRC)/start.S $(BLOB_SRC)/proxy.c $(BLOB_SRC)/link.ld
+
+blobs: $(BLOB_OUT)/pkvm_proxy_u64.elf $(BLOB_OUT)/pkvm_proxy_s32.elf
+
+$(BLOB_OUT)/pkvm_proxy_u64.elf: $(BLOB_DEPS)
+	$(CROSS)gcc $(BLOB_FLAGS) -DVERSION_CHECK_U64 -o $@ $(BLOB_SRC)/start.S $(BLOB_SRC)/proxy.c
+
+$(BLOB_OUT)/pkvm_proxy_s32.elf: $(BLOB_DEPS)
+	$(CROSS)gcc $(BLOB_FLAGS) -o $@ $(BLOB_SRC)/start.S $(BLOB_SRC)/proxy.c
