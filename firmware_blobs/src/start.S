@@ -1,3 +1,4 @@
+	.file	"start.S"
 /* EL2 entry and vectors for the C pKVM-like proxy (ffaemu `--el2 FILE` protocol):
  * entered at EL2h with x0 = the guest's entry; boots the guest at EL1h. */
 	.section .text.start, "ax"
