@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from .errors import FfaemuError
@@ -86,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
                      "then an EL1 guest booted by real EL3/EL2 stubs (see `ffaemu list`)")
     run.add_argument("--el2", metavar="MODEL|FILE", help="EL2 hypervisor model or image, with --el3 "
                      "(default: none)")
+    run.add_argument("--vms", type=_count, default=1, help="guests (VMs) under --el2 xen")
+    run.add_argument("--vcpus", type=_count, default=1, help="vCPUs per guest under --el2 xen")
     run.add_argument("--fw-upper", choices=[p.value for p in UpperPolicy], default="real",
                      help="how the firmware fills bits [63:32] of SMC32 results (default: real)")
     run.add_argument("--seed", type=_count_or_zero, default=0, help="seed for --fw-upper garbage")
@@ -123,9 +126,10 @@ def cmd_run(args) -> int:
             raise FfaemuError("--base/--entry apply to images run from EL3, not to --el3 guests")
         res = run_guest(args.image, args.el3, args.el2 or "none", fw_upper=args.fw_upper,
                         seed=args.seed, cpu=args.cpu, max_insns=args.max_insns,
-                        ram_size=args.ram_size, console=console, trace=trace).result
-    elif args.el2:
-        raise FfaemuError("--el2 needs --el3: a hypervisor model runs under a firmware model")
+                        ram_size=args.ram_size, vms=args.vms, vcpus=args.vcpus,
+                        console=console, trace=trace).result
+    elif args.el2 or args.vms > 1 or args.vcpus > 1:
+        raise FfaemuError("--el2/--vms/--vcpus need --el3: a hypervisor runs under firmware")
     else:
         machine = Machine(cpu=args.cpu, ram_size=args.ram_size, max_insns=args.max_insns,
                           console=console, trace=trace)
@@ -174,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     except FfaemuError as e:
         print(f"ffaemu: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:                 # e.g. `ffaemu run ... | head`: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_RUN_FAILED
 
 
 if __name__ == "__main__":

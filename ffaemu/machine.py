@@ -30,7 +30,7 @@ from .errors import FfaemuError, ImageError
 from .loader import Image
 from .memory import PhysicalMemory
 from .trace import CallTracer
-from .trap import SMCCC_ARG_REGS, Forward, Result, Return, Stop, Trap, Vector
+from .trap import SMCCC_ARG_REGS, Forward, Result, Resume, Return, Stop, Trap, Vector
 
 CPU_MODELS = {"a72": uca.UC_CPU_ARM64_A72, "max": uca.UC_CPU_ARM64_MAX}
 DEFAULT_MAX_INSNS = 100_000_000
@@ -524,6 +524,12 @@ class Machine:
                 cpu.set_elr(2, act.pc)
             else:
                 cpu.pc = act.pc
+        elif isinstance(act, Resume):
+            if entered:
+                raise ModelError("a handler cannot switch contexts after forwarding to EL3 assembly")
+            if trap.ec in CALL_CLASSES:
+                self.calls.leave([act.values.get(n, trap.x(n)) for n in range(SMCCC_ARG_REGS)])
+            cpu.pc = act.pc
         elif isinstance(act, Stop):
             self.stop(StopReason(act.reason), act.code, act.message)
         elif act is None or isinstance(act, Vector):

@@ -15,12 +15,13 @@ from typing import Callable
 from .errors import FfaemuError
 from .loader import ASM_SUFFIXES, RAW_SUFFIXES, Image, load_image
 from .machine import DEFAULT_MAX_INSNS, Machine, RunResult
-from .memmap import DEFAULT_RAM_SIZE
+from .memmap import DEFAULT_RAM_SIZE, USER_BASE
 from .models.fw import FIRMWARE
 from .models.hyp import HYPERVISORS
 
 EL2_BASE = 0x4E00_0000
 EL3_BASE = 0x4F00_0000
+VM_WINDOW = 0x0100_0000            # each VM's copy of the guest: USER_BASE + vm * VM_WINDOW
 IMAGE_SUFFIXES = ASM_SUFFIXES + RAW_SUFFIXES + (".elf",)
 
 
@@ -35,6 +36,17 @@ class GuestRun:
 def is_image_spec(spec: str) -> bool:
     """An `--el2/--el3` value names a file (by suffix or existence), not a model."""
     return Path(spec).suffix in IMAGE_SUFFIXES or "/" in spec or Path(spec).is_file()
+
+
+def _load_vms(machine: Machine, guest: Path, vms: int) -> list[Image]:
+    """The guest once per VM, each in its own window (a .S is assembled at each base)."""
+    if vms < 1:
+        raise FfaemuError(f"--vms must be at least 1, not {vms}")
+    if vms > 1 and guest.suffix not in ASM_SUFFIXES:
+        raise FfaemuError(f"--vms {vms} needs a .S guest (it is assembled at each VM's window)")
+    if vms == 1:
+        return [machine.load(load_image(guest))]
+    return [machine.load(load_image(guest, USER_BASE + vm * VM_WINDOW)) for vm in range(vms)]
 
 
 def _load_side_image(machine: Machine, spec: str, base: int) -> Image:
@@ -61,12 +73,13 @@ def run_guest(guest: str | Path, el3: str, el2: str = "none", **kw) -> GuestRun:
 
 def build_guest(guest: str | Path, el3: str, el2: str = "none", *, fw_upper: str = "real",
                 seed: int = 0, cpu: str = "a72", max_insns: int = DEFAULT_MAX_INSNS,
-                ram_size: int = DEFAULT_RAM_SIZE,
+                ram_size: int = DEFAULT_RAM_SIZE, vms: int = 1, vcpus: int = 1,
                 console: Callable[[str], None] | None = None,
                 trace: Callable[[str], None] | None = None) -> GuestSetup:
     """Everything `run_guest` does short of running, so callers can add watches first."""
     machine = Machine(cpu=cpu, max_insns=max_insns, ram_size=ram_size, console=console, trace=trace)
-    image = machine.load(load_image(guest))
+    images = _load_vms(machine, Path(guest), vms)
+    image = images[0]
     firmware = hypervisor = None
     fw_handler = hyp_handler = vbar_el3 = el2_entry = None
     traps_smc = False
@@ -83,6 +96,11 @@ def build_guest(guest: str | Path, el3: str, el2: str = "none", *, fw_upper: str
     else:
         hypervisor = HYPERVISORS.create(el2)
         hyp_handler, traps_smc = hypervisor.handler, hypervisor.traps_smc
+    setup_vms = getattr(hypervisor, "setup", None)
+    if setup_vms is not None:
+        setup_vms([img.entry for img in images], vcpus)
+    elif vms > 1 or vcpus > 1:
+        raise FfaemuError(f"--vms/--vcpus need a hypervisor that runs VMs (--el2 xen), not '{el2}'")
     entry = machine.boot_guest(image.entry, el3=fw_handler, el2=hyp_handler, traps_smc=traps_smc,
                                vbar_el3=vbar_el3, el2_entry=el2_entry)
     return GuestSetup(machine, entry, firmware, hypervisor)

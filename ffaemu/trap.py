@@ -11,6 +11,7 @@ exception taken to its EL from a lower EL. It returns one action:
   Python or assembly, sees exactly the registers and syndrome firmware would see.
 - `trap.vector()` or None: take the exception into assembly at VBAR_ELx.
 - `trap.stop(reason, code)`: end the run (e.g. PSCI SYSTEM_OFF at EL3).
+- `Resume(pc, values)`: the handler installed another context itself (a vCPU switch).
 """
 from __future__ import annotations
 
@@ -30,6 +31,15 @@ class Return:
 
 @dataclass
 class Forward:
+    values: dict[int, int]
+
+
+@dataclass
+class Resume:
+    """Continue at `pc` with the CPU state the handler installed (e.g. another vCPU).
+    `values` are what the trapping caller was given, for the call trace."""
+
+    pc: int
     values: dict[int, int]
 
 

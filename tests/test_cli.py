@@ -203,7 +203,7 @@ def test_bad_image(case, capsys, tmp_path):
     (["--el3", "tfa", "--el2", "kvm"], "unknown hypervisor model 'kvm' (valid: none, pkvm"),
     (["--el3", "tfa:x=1"], "firmware model 'tfa' has no option 'x' (valid: none)"),
     (["--el3", "tfa:junk"], "model option 'junk' in 'tfa:junk' is not key=value"),
-    (["--el2", "none"], "--el2 needs --el3"),
+    (["--el2", "none"], "--el2/--vms/--vcpus need --el3"),
 ])
 def test_bad_options(argv, expected, capsys, exit_image):
     status, out, err = run_cli(capsys, "run", exit_image(0), *argv)

@@ -32,6 +32,7 @@ class Call:
 
     xs: list[int]
     caller: int = 0        # the FF-A endpoint ID of the caller, as the callee knows it
+    via_hypervisor: bool = False   # from EL2: the hypervisor may speak for its VMs
 
     @property
     def fid(self) -> int:

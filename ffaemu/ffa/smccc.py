@@ -38,6 +38,7 @@ class Psci(enum.IntEnum):
     """PSCI function IDs used here (DEN0022 §5.1), SMC32."""
 
     VERSION = fid(0x00, Owner.STANDARD)
+    CPU_OFF = fid(0x02, Owner.STANDARD)
     SYSTEM_OFF = fid(0x08, Owner.STANDARD)
 
 

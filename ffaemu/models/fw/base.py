@@ -23,6 +23,7 @@ from ...trap import Trap
 
 PAGE = 0x1000
 SPMC_ID = 0x8000
+SECURE_ID_BIT = 0x8000        # endpoint IDs with bit 15 set are secure (DEN0077 §6.1)
 NS_ENDPOINT = 0x0000          # the hypervisor, or the OS when there is none
 PROP_DIRECT_REQ_RECV = 1 << 0
 PROP_DIRECT_REQ_SEND = 1 << 1
@@ -117,7 +118,7 @@ class Firmware:
     def __call__(self, trap: Trap):
         if trap.ec != EC.SMC64:
             return None
-        call = Call(trap.xs[:8], caller=NS_ENDPOINT)
+        call = Call(trap.xs[:8], caller=NS_ENDPOINT, via_hypervisor=trap.from_el == 2)
         if call.fid == Psci.SYSTEM_OFF:
             return trap.stop("system-off", None, f"PSCI SYSTEM_OFF from EL{trap.from_el}")
         regs = self.fill(self.handle(call, trap.mem))
@@ -248,7 +249,9 @@ class Firmware:
 
     def _direct_req(self, call: Call, mem) -> Reply:
         src, dst = call.w(1) >> 16, call.w(1) & 0xFFFF
-        if src != call.caller or dst not in {p.id for p in self.ffa.partitions}:
+        # A hypervisor sends on behalf of its VMs (any normal-world ID, bit 15 clear).
+        spoofed = src != call.caller and not (call.via_hypervisor and not src & SECURE_ID_BIT)
+        if spoofed or dst not in {p.id for p in self.ffa.partitions}:
             raise RefusedCall(FfaError.INVALID_PARAMETERS)
         smc64 = call.conv is Conv.SMC64
         resp = ffa_fid(Func.MSG_SEND_DIRECT_RESP, smc64)

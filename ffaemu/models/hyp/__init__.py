@@ -2,8 +2,10 @@
 from .. import ModelRegistry
 from .none import NoHypervisor
 from .pkvm import Pkvm
+from .xen import Xen
 
 HYPERVISORS = ModelRegistry("hypervisor")
 HYPERVISORS.register("none", NoHypervisor, "no hypervisor: EL2 boots EL1, EL1 SMCs go to EL3")
 HYPERVISORS.register("pkvm", Pkvm, "pKVM FF-A proxy (options version-check=s32|u64, "
                      "negotiate-at-init=off|on)")
+HYPERVISORS.register("xen", Xen, "Xen FF-A mediator, per domain (option negotiation=per-vm|legacy)")
