@@ -44,7 +44,8 @@ class Scenario:
 def registry() -> dict[str, Scenario]:
     from .pkvm_builtin_driver import PkvmBuiltinDriver
     from .pkvm_version_sext import PkvmVersionSext
-    scenarios = [PkvmVersionSext(), PkvmBuiltinDriver()]
+    from .xen_per_vm_negotiation import XenPerVmNegotiation
+    scenarios = [PkvmVersionSext(), PkvmBuiltinDriver(), XenPerVmNegotiation()]
     return {s.name: s for s in scenarios}
 
 

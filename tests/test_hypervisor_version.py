@@ -1,0 +1,132 @@
+"""FFA_VERSION of each hypervisor model against FFA.md, through the real trap path.
+
+A generated guest issues each call of a case (HVC for pKVM's init hypercall, SMC for
+the rest) and stores the full 64-bit x0 and x2 it got back, so the width of every
+answer is checked exactly. Firmware: tfa-spmd (Hafnium-like, FF-A 1.3).
+"""
+from __future__ import annotations
+
+import pytest
+
+from ffaemu.runner import run_guest
+
+FFA_VERSION, FFA_ID_GET, FFA_ERROR, FFA_SUCCESS = 0x84000063, 0x84000069, 0x84000060, 0x84000061
+PKVM_INIT = 0xC6000001
+SEXT_NS, ZEXT_NS = 0xFFFF_FFFF_FFFF_FFFF, 0x0000_0000_FFFF_FFFF
+SEXT_INVAL = 0xFFFF_FFFF_FFFF_FFFE
+V1_0, V1_1, V1_2, V1_3, V2_0, BIT31 = 0x10000, 0x10001, 0x10002, 0x10003, 0x20000, 0x8001_0002
+INIT = (PKVM_INIT, 0, "hvc")
+
+
+def V(v):
+    return (FFA_VERSION, v, "smc")
+
+
+ID_GET = (FFA_ID_GET, 0, "smc")
+
+GUEST = """
+_start:
+    ldr x19, =calls
+    ldr x20, =results
+    mov x21, #{count}
+1:  ldp x0, x1, [x19], #16
+    ldr x22, [x19], #8
+    mov x2, #0
+    mov x3, #0
+    cbnz x22, 2f
+    smc #0
+    b 3f
+2:  hvc #0
+3:  stp x0, x2, [x20], #16
+    subs x21, x21, #1
+    b.ne 1b
+    ldr x0, =0x84000008
+    smc #0
+    b .
+    .balign 8
+calls:
+{calls}
+results:
+    .space {space}
+"""
+
+
+def run_calls(tmp_path, el2: str, calls):
+    lines = "\n".join(f"    .quad {fid:#x}, {arg:#x}, {1 if how == 'hvc' else 0}" for fid, arg, how in calls)
+    src = tmp_path / "calls.S"
+    src.write_text(GUEST.format(count=len(calls), calls=lines, space=16 * len(calls)))
+    run = run_guest(src, "tfa-spmd", el2)
+    assert run.result.reason.value == "system-off", run.result.message
+    base = run.machine.images[0].symbols["results"]
+    raw = run.machine.memory.read(base, 16 * len(calls))
+    pairs = [(int.from_bytes(raw[16 * i:16 * i + 8], "little"),
+              int.from_bytes(raw[16 * i + 8:16 * i + 16], "little")) for i in range(len(calls))]
+    return pairs, run.hypervisor
+
+
+# pKVM after its init (firmware 1.3 -> hyp version 1.2); x0 of the last call, or (x0, x2).
+PKVM = {
+    "own": ([INIT, V(V1_2)], V1_2),
+    "lower minor (asks EL3, adopts 1.1)": ([INIT, V(V1_1)], V1_1),
+    "higher minor": ([INIT, V(V1_3)], V1_2),
+    "other major": ([INIT, V(V2_0)], SEXT_NS),
+    "zero": ([INIT, V(0)], SEXT_NS),
+    "bit 31 ignored": ([INIT, V(BIT31)], V1_2),
+    "after the lock, lower minor": ([INIT, V(V1_2), ID_GET, V(V1_1)], SEXT_NS),
+    "after the lock, own": ([INIT, V(V1_2), ID_GET, V(V1_2)], V1_2),
+    "non-VERSION first": ([INIT, ID_GET], (FFA_ERROR, SEXT_INVAL)),
+}
+
+
+@pytest.mark.parametrize("case", PKVM)
+def test_pkvm_version(case, tmp_path):
+    calls, expected = PKVM[case]
+    results, pkvm = run_calls(tmp_path, "pkvm", calls)
+    assert results[0] == (0, 0), "the init hypercall answers x0 = 0"
+    x0, x2 = results[-1]
+    if isinstance(expected, tuple):
+        assert (x0, x2) == expected, f"x0={x0:#x} x2={x2:#x}"
+    else:
+        assert x0 == expected, f"x0={x0:#018x}"
+
+
+# Xen, per-vm: (calls, x0 or (x0, x2) of the last call, guest_vers_tmp, guest_vers).
+XEN_PER_VM = {
+    "own": ([V(V1_2)], V1_2, V1_2, 0),
+    "lower minor": ([V(V1_1)], V1_2, V1_1, 0),
+    "higher minor": ([V(V1_3)], V1_2, V1_2, 0),
+    "other major": ([V(V2_0)], V1_2, V1_2, 0),
+    "zero": ([V(0)], V1_2, V1_2, 0),
+    "bit 31 recorded verbatim (known weakness)": ([V(0x8001_0001)], V1_2, 0x8001_0001, 0),
+    "after the lock": ([V(V1_1), ID_GET, V(V1_0)], V1_2, V1_1, V1_1),
+    "non-VERSION first": ([ID_GET], (FFA_ERROR, ZEXT_NS), 0, 0),
+}
+
+
+@pytest.mark.parametrize("case", XEN_PER_VM)
+def test_xen_per_vm_version(case, tmp_path):
+    calls, expected, tmp, published = XEN_PER_VM[case]
+    results, xen = run_calls(tmp_path, "xen", calls)
+    x0, x2 = results[-1]
+    assert (x0, x2) == expected if isinstance(expected, tuple) else x0 == expected, f"x0={x0:#018x}"
+    dom = xen.domains[0]
+    assert (dom.guest_vers_tmp, dom.guest_vers) == (tmp, published)
+
+
+XEN_LEGACY = {
+    "own": ([V(V1_2)], V1_2, V1_2),
+    "lower minor": ([V(V1_1)], V1_2, V1_1),
+    "higher minor": ([V(V1_3)], V1_2, V1_2),
+    "other major": ([V(V2_0)], ZEXT_NS, 0),
+    "renegotiation after other calls (the legacy weakness)": ([V(V1_2), ID_GET, V(V1_0)], V1_2, V1_0),
+    "non-VERSION first is served": ([ID_GET], (FFA_SUCCESS, 1), 0),
+}
+
+
+@pytest.mark.parametrize("case", XEN_LEGACY)
+def test_xen_legacy_version(case, tmp_path):
+    calls, expected, published = XEN_LEGACY[case]
+    results, xen = run_calls(tmp_path, "xen:negotiation=legacy", calls)
+    x0, x2 = results[-1]
+    assert (x0, x2) == expected if isinstance(expected, tuple) else x0 == expected, f"x0={x0:#018x}"
+    assert xen.domains[0].guest_vers == published
