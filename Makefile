@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo test venv clean blobs
+.PHONY: demo demo-core test venv clean blobs
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { \
@@ -16,12 +16,15 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# The three seed bugs, each buggy vs fixed, with a trace and a one-line verdict.
 demo: $(STAMP)
-	@echo "== All-assembly EL3 -> EL2 -> EL1 boot; an SMC trapped by HCR_EL2.TSC and forwarded to EL3"
+	$(VENV)/bin/ffaemu scenario run pkvm-version-sext
+	$(VENV)/bin/ffaemu scenario run pkvm-builtin-driver
+	$(VENV)/bin/ffaemu scenario run xen-per-vm-negotiation
+
+# The core machine on its own: EL3 -> EL2 -> EL1 in assembly, every exception explained.
+demo-core: $(STAMP)
 	$(VENV)/bin/ffaemu run asm/demo/trapped_smc.S --trace
-	@echo
-	@echo "== An EL1 guest booted by real EL3/EL2 stubs; a Python TF-A firmware model answers at EL3"
-	$(VENV)/bin/ffaemu run asm/el1/psci_off.S --el3 tfa --trace
 
 test: $(STAMP)
 	$(PY) -m pytest -n auto -q

@@ -232,3 +232,28 @@ def test_subprocess_has_no_traceback(tmp_path):
     assert "Traceback" not in proc.stderr
     assert proc.stderr == (f"ffaemu: error: {bad}:1: keystone cannot encode this (unsupported "
                            "operand or immediate): mov x0, #0x84000063\n")
+
+
+def test_trace_one_line_per_hop(capsys):
+    status, out, _ = run_cli(capsys, "run", str(ROOT / "asm/el1/ffa_deferred.S"), "--el3",
+                             "tfa-spmd:spmc=absent", "--el2", "pkvm:version-check=u64", "--trace")
+    assert status == 0
+    lines = out.splitlines()
+    i = next(n for n, ln in enumerate(lines) if "PKVM_INIT()" in ln)
+    assert lines[i].startswith("EL1 -> EL2 pkvm") and "hvc #0x0 at" in lines[i]
+    assert lines[i + 1].split() == ["EL2", "->", "EL3", "tfa-spmd", "FFA_VERSION(1.2)"]
+    assert lines[i + 2].split(None, 3)[3] == "NOT_SUPPORTED (w0=0xffffffff, x0 zero-extended)"
+    assert lines[i + 3].split(None, 3)[3] == "x0=-95 (0xffffffffffffffa1)"
+
+
+def test_json_calls(capsys):
+    status, doc, _ = run_json(capsys, "run", str(ROOT / "asm/el1/ffa_deferred.S"), "--el3",
+                              "tfa-el3-spmc", "--el2", "pkvm", "--fw-upper", "sign")
+    assert status == 0
+    version = next(c for c in doc["calls"] if c["name"] == "FFA_VERSION" and c["from_el"] == 1)
+    assert set(version) == {"from_el", "to_el", "handler", "fid", "name", "args", "ret"}
+    assert (version["to_el"], version["handler"], version["fid"]) == (2, "pkvm", "0x84000063")
+    assert version["args"][:2] == ["0x84000063", "0x10002"] and version["ret"][0] == "0x10002"
+    inner = [c for c in doc["calls"] if c["from_el"] == 2 and c["handler"] == "tfa-el3-spmc"]
+    assert inner and all(len(c["ret"]) == 8 for c in inner if c["name"] != "PSCI_SYSTEM_OFF")
+    assert [c["ret"] for c in inner if c["name"] == "PSCI_SYSTEM_OFF"] == [None]   # never returns

@@ -25,7 +25,14 @@ V1_1, V1_2, V1_3, V1_4, V2_0, BIT31 = 0x10001, 0x10002, 0x10003, 0x10004, 0x2000
 
 CASES = {
     # TF-A without SPMD: every FF-A ID is an unknown SMC, -1 sign-extended (FFA.md table).
-    ("tfa", "any version"): [(V(V1_2), SEXT_NS), (V(BIT31), SEXT_NS), (ID_GET, SEXT_NS)],
+    ("tfa", "own"): [(V(V1_2), SEXT_NS)],
+    ("tfa", "lower minor"): [(V(V1_1), SEXT_NS)],
+    ("tfa", "higher minor"): [(V(V1_4), SEXT_NS)],
+    ("tfa", "other major"): [(V(V2_0), SEXT_NS)],
+    ("tfa", "zero"): [(V(0), SEXT_NS)],
+    ("tfa", "bit 31"): [(V(BIT31), SEXT_NS)],
+    ("tfa", "after the lock"): [(ID_GET, SEXT_NS), (V(V1_2), SEXT_NS)],
+    ("tfa", "non-VERSION first"): [(ID_GET, SEXT_NS)],
     # SPMD + Hafnium 1.3.
     ("tfa-spmd", "own"): [(V(V1_3), V1_3)],
     ("tfa-spmd", "lower minor"): [(V(V1_2), V1_3)],

@@ -118,6 +118,8 @@ XEN_LEGACY = {
     "lower minor": ([V(V1_1)], V1_2, V1_1),
     "higher minor": ([V(V1_3)], V1_2, V1_2),
     "other major": ([V(V2_0)], ZEXT_NS, 0),
+    "zero": ([V(0)], ZEXT_NS, 0),
+    "bit 31 (major field 1: accepted)": ([V(0x8001_0001)], V1_2, 0x10002),
     "renegotiation after other calls (the legacy weakness)": ([V(V1_2), ID_GET, V(V1_0)], V1_2, V1_0),
     "non-VERSION first is served": ([ID_GET], (FFA_SUCCESS, 1), 0),
 }
@@ -130,3 +132,24 @@ def test_xen_legacy_version(case, tmp_path):
     x0, x2 = results[-1]
     assert (x0, x2) == expected if isinstance(expected, tuple) else x0 == expected, f"x0={x0:#018x}"
     assert xen.domains[0].guest_vers == published
+
+
+# No hypervisor: FFA_VERSION reaches the firmware (tfa-spmd: SPMD + Hafnium 1.3) as is.
+NONE = {
+    "own (firmware's 1.3)": ([V(V1_3)], V1_3),
+    "lower minor": ([V(V1_2)], V1_3),
+    "higher minor": ([V(0x10004)], ZEXT_NS),
+    "other major": ([V(V2_0)], ZEXT_NS),
+    "zero": ([V(0)], ZEXT_NS),
+    "bit 31 (the SPMD refuses it)": ([V(BIT31)], ZEXT_NS),
+    "after the lock": ([V(V1_2), ID_GET, V(V1_1)], ZEXT_NS),
+    "non-VERSION first": ([ID_GET], (FFA_SUCCESS, 0)),
+}
+
+
+@pytest.mark.parametrize("case", NONE)
+def test_no_hypervisor_passes_version_through(case, tmp_path):
+    calls, expected = NONE[case]
+    results, _ = run_calls(tmp_path, "none", calls)
+    x0, x2 = results[-1]
+    assert (x0, x2) == expected if isinstance(expected, tuple) else x0 == expected, f"x0={x0:#018x}"
