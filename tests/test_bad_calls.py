@@ -9,6 +9,7 @@ from ffaemu.ffa.abi import FfaId
 from ffaemu.ffa.conv import Call
 from ffaemu.machine import Machine
 from ffaemu.models.fw import FIRMWARE
+from conftest import run_call_table
 from ffaemu.runner import run_guest
 
 FIDS = [int(f) for f in FfaId] + [0x84000000 | n for n in range(0x60, 0x92)] + [0xC4000000 | n for n in range(0x60, 0x92)]
@@ -28,36 +29,14 @@ def test_firmware_survives_random_registers(spec):
         assert all(0 <= r < 1 << 64 for r in regs)
 
 
-GUEST = """
-_start:
-    ldr x19, =calls
-    mov x21, #{count}
-1:  ldp x0, x1, [x19], #16
-    ldp x2, x3, [x19], #16
-    ldp x4, x5, [x19], #16
-    smc #0
-    subs x21, x21, #1
-    b.ne 1b
-    ldr x0, =0x84000008
-    smc #0
-    b .
-    .balign 8
-calls:
-{calls}
-"""
-
-
 @pytest.mark.parametrize("el2", ["pkvm", "xen"])
 def test_hypervisors_survive_random_calls(el2, tmp_path):
     rng = random.Random(el2)
-    calls = [[rng.choice(FIDS)] + [rng.getrandbits(64) for _ in range(5)]
+    calls = [(rng.choice(FIDS), tuple(rng.getrandbits(64) for _ in range(5)), "smc")
              for _ in range(300)]
-    calls.insert(0, [0x84000063, 0x10002, 0, 0, 0, 0])           # negotiate, so calls get served
-    body = "\n".join("    .quad " + ", ".join(f"{v:#x}" for v in c) for c in calls)
-    src = tmp_path / "g.S"
-    src.write_text(GUEST.format(count=len(calls), calls=body))
-    res = run_guest(src, "tfa-spmd", el2).result
-    assert res.reason.value == "system-off", res.message
+    calls.insert(0, (0x84000063, (0x10002,), "smc"))            # negotiate, so calls get served
+    _, run = run_call_table(tmp_path, "tfa-spmd", el2, calls)
+    assert run.result.reason.value == "system-off", run.result.message
 
 
 def test_pkvm_refuses_descriptor_outside_host_memory(tmp_path):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from ffaemu.runner import run_guest
+from conftest import run_call_table
 
 FFA_VERSION, FFA_ID_GET, FFA_ERROR, FFA_SUCCESS = 0x84000063, 0x84000069, 0x84000060, 0x84000061
 PKVM_INIT = 0xC6000001
@@ -24,43 +24,9 @@ def V(v):
 
 ID_GET = (FFA_ID_GET, 0, "smc")
 
-GUEST = """
-_start:
-    ldr x19, =calls
-    ldr x20, =results
-    mov x21, #{count}
-1:  ldp x0, x1, [x19], #16
-    ldr x22, [x19], #8
-    mov x2, #0
-    mov x3, #0
-    cbnz x22, 2f
-    smc #0
-    b 3f
-2:  hvc #0
-3:  stp x0, x2, [x20], #16
-    subs x21, x21, #1
-    b.ne 1b
-    ldr x0, =0x84000008
-    smc #0
-    b .
-    .balign 8
-calls:
-{calls}
-results:
-    .space {space}
-"""
-
-
 def run_calls(tmp_path, el2: str, calls):
-    lines = "\n".join(f"    .quad {fid:#x}, {arg:#x}, {1 if how == 'hvc' else 0}" for fid, arg, how in calls)
-    src = tmp_path / "calls.S"
-    src.write_text(GUEST.format(count=len(calls), calls=lines, space=16 * len(calls)))
-    run = run_guest(src, "tfa-spmd", el2)
+    pairs, run = run_call_table(tmp_path, "tfa-spmd", el2, [(fid, (arg,), how) for fid, arg, how in calls])
     assert run.result.reason.value == "system-off", run.result.message
-    base = run.machine.images[0].symbols["results"]
-    raw = run.machine.memory.read(base, 16 * len(calls))
-    pairs = [(int.from_bytes(raw[16 * i:16 * i + 8], "little"),
-              int.from_bytes(raw[16 * i + 8:16 * i + 16], "little")) for i in range(len(calls))]
     return pairs, run.hypervisor
 
 

@@ -30,8 +30,17 @@ puts:
 
 // puthex: print x0 as 16 hex digits.
 puthex:
-    ldr x1, =UART_DR
     mov x3, #60
+    b puthex_digits
+
+// puthex32: print w0 as 8 hex digits.
+puthex32:
+    mov w0, w0
+    mov x3, #28
+
+// puthex_digits: print x0's nibbles from bit x3 down to bit 0.
+puthex_digits:
+    ldr x1, =UART_DR
 1:  lsr x4, x0, x3
     and x4, x4, #0xf
     cmp x4, #10
@@ -39,22 +48,6 @@ puthex:
     add x4, x4, #0x57
     b 3f
 2:  add x4, x4, #0x30
-3:  strb w4, [x1]
-    subs x3, x3, #4
-    b.ge 1b
-    ret
-
-// puthex32: print w0 as 8 hex digits.
-puthex32:
-    ldr x1, =UART_DR
-    mov x3, #28
-1:  lsr w4, w0, w3
-    and w4, w4, #0xf
-    cmp w4, #10
-    b.lt 2f
-    add w4, w4, #0x57
-    b 3f
-2:  add w4, w4, #0x30
 3:  strb w4, [x1]
     subs x3, x3, #4
     b.ge 1b
