@@ -46,11 +46,12 @@ class Line:
 
 @dataclass
 class Assembled:
-    """Machine code placed at `base`, with the label addresses."""
+    """Machine code placed at `base`, with the label addresses and a line table."""
 
     code: bytes
     base: int
     labels: dict[str, int] = field(default_factory=dict)
+    lines: dict[int, str] = field(default_factory=dict)     # address -> "file:line"
 
 
 def _expand(text: str, filename: str, seen: tuple[str, ...] = ()) -> list[Line]:
@@ -343,26 +344,53 @@ def assemble(text: str, base: int, filename: str = "<asm>") -> Assembled:
         raise AsmError(f"{ln.where}: {_message(err)}: {ln.text.strip()}")
     if not code:
         raise AsmError(f"{filename}: no code or data was assembled")
-    return Assembled(code, base, _labels(lines, src, base))
+    labels, table = _labels(lines, base)
+    return Assembled(code, base, labels, table)
 
 
-def _labels(lines: list[Line], src: str, base: int) -> dict[str, int]:
+def _labels(lines: list[Line], base: int) -> tuple[dict[str, int], dict[int, str]]:
+    """Label addresses and an address -> file:line table, from one extra assembly.
+
+    A hidden label goes before every statement line (outside .rept/.irp blocks, where
+    it would repeat) and a trailer of `.quad` words after the magic marker reads all
+    addresses back; labels do not change the code, so the addresses are the image's.
+    """
     names = [m.group(1) for ln in lines if (m := _LABEL.match(ln.text)) and "\\" not in ln.text
              and not m.group(1).startswith(".L")]      # .L names are assembler-local (GNU as)
     names = list(dict.fromkeys(names))
-    if not names:
-        return {}
-    trailer = f"\n.balign 8\n.quad {_TRAILER_MAGIC:#x}\n" + "\n".join(f".quad {n}" for n in names)
+    text, marks, depth = [], [], 0
+    for i, ln in enumerate(lines):
+        if _BLOCK_OPEN.match(ln.text):
+            depth += 1
+        elif _BLOCK_CLOSE.match(ln.text):
+            depth = max(0, depth - 1)
+        body = _split_label(ln.text)[1].strip()
+        if depth == 0 and body and not body.startswith("."):
+            text.append(f"__ffaemu_line_{i}:")
+            marks.append(i)
+        text.append(ln.text)
+    trailer = [f"__ffaemu_line_{i}" for i in marks] + names
+    words = _trailer_words("\n".join(text), trailer, base)
+    if words is None:                                    # fall back: labels without lines
+        words = _trailer_words("\n".join(ln.text for ln in lines), names, base) or []
+        return dict(zip(names, words)), {}
+    table = {addr: lines[i].where for i, addr in zip(marks, words)}
+    return dict(zip(names, words[len(marks):])), table
+
+
+def _trailer_words(src: str, symbols: list[str], base: int) -> list[int] | None:
+    if not symbols:
+        return []
+    trailer = f"\n.balign 8\n.quad {_TRAILER_MAGIC:#x}\n" + "\n".join(f".quad {n}" for n in symbols)
     code, err = _try(src + trailer, base)
     magic = _TRAILER_MAGIC.to_bytes(8, "little")
     start = code.find(magic) if code else -1
     while start % 8 and start >= 0:
         start = code.find(magic, start + 1)
     if err is not None or start < 0:
-        return {}
+        return None
     start += 8
-    words = [int.from_bytes(code[start + 8 * i:start + 8 * i + 8], "little") for i in range(len(names))]
-    return dict(zip(names, words))
+    return [int.from_bytes(code[start + 8 * i:start + 8 * i + 8], "little") for i in range(len(symbols))]
 
 
 def assemble_file(path: str | Path, base: int) -> Assembled:

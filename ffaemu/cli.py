@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 
 from .errors import FfaemuError
 from .ffa.conv import UpperPolicy
@@ -17,7 +18,7 @@ from .machine import CPU_MODELS, DEFAULT_MAX_INSNS, Machine, RunResult
 from .memmap import DEFAULT_RAM_SIZE
 from .models.fw import FIRMWARE
 from .models.hyp import HYPERVISORS
-from .runner import run_guest
+from .runner import build_guest
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -64,6 +65,28 @@ def _size(text: str) -> int:
         raise argparse.ArgumentTypeError(f"'{text}' is not a size (e.g. 512M)") from None
 
 
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    """The options `run` and `debug` share."""
+    p.add_argument("image", help="a .S source, an AArch64 ELF, or a raw .bin")
+    p.add_argument("--base", type=_address, help="load address of .S/raw images (default 0x40100000)")
+    p.add_argument("--entry", type=_address, help="entry point (default: ELF entry or --base)")
+    p.add_argument("--cpu", choices=sorted(CPU_MODELS), default="a72", help="CPU model")
+    p.add_argument("--max-insns", type=_count, default=DEFAULT_MAX_INSNS,
+                     help="instruction budget (default 100M)")
+    p.add_argument("--ram-size", type=_size, default=DEFAULT_RAM_SIZE, help="RAM size (default 512M)")
+    p.add_argument("--el3", metavar="MODEL|FILE", help="EL3 firmware model or image; IMAGE is "
+                     "then an EL1 guest booted by real EL3/EL2 stubs (see `ffaemu list`)")
+    p.add_argument("--el2", metavar="MODEL|FILE", help="EL2 hypervisor model or image, with --el3 "
+                     "(default: none)")
+    p.add_argument("--vms", type=_count, default=1, help="guests (VMs) under --el2 xen")
+    p.add_argument("--vcpus", type=_count, default=1, help="vCPUs per guest under --el2 xen")
+    p.add_argument("--fw-upper", choices=[p.value for p in UpperPolicy], default="real",
+                     help="how the firmware fills bits [63:32] of SMC32 results (default: real)")
+    p.add_argument("--seed", type=_count_or_zero, default=0, help="seed for --fw-upper garbage")
+    p.add_argument("--json", action="store_true", help="print one JSON object with the result")
+    p.add_argument("--trace", action="store_true", help="print a line for every exception taken")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="ffaemu", description="Run AArch64 EL3/EL2/EL1 images with exact "
                 "SMC/HVC trapping on Unicorn.")
@@ -76,24 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
     srun.add_argument("name")
     srun.add_argument("--variant", help="one variant (see `ffaemu scenario list`)")
     run = sub.add_parser("run", help="run an image from EL3 (.S, ELF or raw .bin)")
-    run.add_argument("image", help="a .S source, an AArch64 ELF, or a raw .bin")
-    run.add_argument("--base", type=_address, help="load address of .S/raw images (default 0x40100000)")
-    run.add_argument("--entry", type=_address, help="entry point (default: ELF entry or --base)")
-    run.add_argument("--cpu", choices=sorted(CPU_MODELS), default="a72", help="CPU model")
-    run.add_argument("--max-insns", type=_count, default=DEFAULT_MAX_INSNS,
-                     help="instruction budget (default 100M)")
-    run.add_argument("--ram-size", type=_size, default=DEFAULT_RAM_SIZE, help="RAM size (default 512M)")
-    run.add_argument("--el3", metavar="MODEL|FILE", help="EL3 firmware model or image; IMAGE is "
-                     "then an EL1 guest booted by real EL3/EL2 stubs (see `ffaemu list`)")
-    run.add_argument("--el2", metavar="MODEL|FILE", help="EL2 hypervisor model or image, with --el3 "
-                     "(default: none)")
-    run.add_argument("--vms", type=_count, default=1, help="guests (VMs) under --el2 xen")
-    run.add_argument("--vcpus", type=_count, default=1, help="vCPUs per guest under --el2 xen")
-    run.add_argument("--fw-upper", choices=[p.value for p in UpperPolicy], default="real",
-                     help="how the firmware fills bits [63:32] of SMC32 results (default: real)")
-    run.add_argument("--seed", type=_count_or_zero, default=0, help="seed for --fw-upper garbage")
-    run.add_argument("--json", action="store_true", help="print one JSON object with the result")
-    run.add_argument("--trace", action="store_true", help="print a line for every exception taken")
+    add_run_options(run)
+    debug = sub.add_parser("debug", help="step through a run: breakpoints on SMC/HVC/SVC/ERET, "
+                           "exception entries, registers (x and w views), system registers")
+    add_run_options(debug)
+    debug.add_argument("--commands", metavar="FILE", help="read debugger commands from FILE")
     return p
 
 
@@ -118,22 +128,29 @@ def _trace_line(line: str) -> None:
     sys.stdout.write(line + "\n")
 
 
-def cmd_run(args) -> int:
-    console = None if args.json else _stream
-    trace = _trace_line if args.trace and not args.json else None
+def prepare(args, console, trace) -> tuple[Machine, int, int]:
+    """The machine `run`/`debug` asked for: (machine, reset entry, first user instruction)."""
     if args.el3:
         if args.base is not None or args.entry is not None:
             raise FfaemuError("--base/--entry apply to images run from EL3, not to --el3 guests")
-        res = run_guest(args.image, args.el3, args.el2 or "none", fw_upper=args.fw_upper,
-                        seed=args.seed, cpu=args.cpu, max_insns=args.max_insns,
-                        ram_size=args.ram_size, vms=args.vms, vcpus=args.vcpus,
-                        console=console, trace=trace).result
-    elif args.el2 or args.vms > 1 or args.vcpus > 1:
+        setup = build_guest(args.image, args.el3, args.el2 or "none", fw_upper=args.fw_upper,
+                            seed=args.seed, cpu=args.cpu, max_insns=args.max_insns,
+                            ram_size=args.ram_size, vms=args.vms, vcpus=args.vcpus,
+                            console=console, trace=trace)
+        return setup.machine, setup.entry, setup.machine.images[0].entry
+    if args.el2 or args.vms > 1 or args.vcpus > 1:
         raise FfaemuError("--el2/--vms/--vcpus need --el3: a hypervisor runs under firmware")
-    else:
-        machine = Machine(cpu=args.cpu, ram_size=args.ram_size, max_insns=args.max_insns,
-                          console=console, trace=trace)
-        res = machine.run(machine.load(load_image(args.image, args.base, args.entry)).entry)
+    machine = Machine(cpu=args.cpu, ram_size=args.ram_size, max_insns=args.max_insns,
+                      console=console, trace=trace)
+    entry = machine.load(load_image(args.image, args.base, args.entry)).entry
+    return machine, entry, entry
+
+
+def cmd_run(args) -> int:
+    console = None if args.json else _stream
+    trace = _trace_line if args.trace and not args.json else None
+    machine, entry, _ = prepare(args, console, trace)
+    res = machine.run(entry)
     if args.json:
         json.dump(result_json(res), sys.stdout)
         sys.stdout.write("\n")
@@ -142,6 +159,43 @@ def cmd_run(args) -> int:
         code = "" if res.code is None else f" (code {res.code})"
         print(f"[ffaemu] {res.reason.value}{code}: {res.message}", file=sys.stderr)
     return EXIT_OK if res.ok else EXIT_RUN_FAILED
+
+
+def cmd_debug(args) -> int:
+    from .debugger import Debugger
+    trace = _trace_line if args.trace else None
+    machine, entry, first = prepare(args, _stream, trace)
+    if args.commands:
+        try:
+            lines = Path(args.commands).read_text().splitlines()
+        except OSError as e:
+            raise FfaemuError(f"{args.commands}: cannot read: {e.strerror}") from None
+    elif sys.stdin.isatty():
+        lines = _interactive()
+    else:
+        lines = sys.stdin.read().splitlines()
+    machine.start(entry)
+    dbg = Debugger(machine, _print_line, start_at=first)
+    dbg.begin()                       # to the first instruction of the user's image
+    dbg.run_commands(lines)
+    return EXIT_OK if dbg.result is None or dbg.result.ok else EXIT_RUN_FAILED
+
+
+def _print_line(text: str) -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def _interactive():
+    try:
+        import readline  # noqa: F401 - line editing and history for input()
+    except ImportError:
+        pass
+    while True:
+        try:
+            yield input("(ffaemu) ")
+        except EOFError:
+            return
 
 
 def cmd_list(_args) -> int:
@@ -174,7 +228,8 @@ def cmd_scenario(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        return {"run": cmd_run, "list": cmd_list, "scenario": cmd_scenario}[args.command](args)
+        return {"run": cmd_run, "debug": cmd_debug, "list": cmd_list,
+                "scenario": cmd_scenario}[args.command](args)
     except FfaemuError as e:
         print(f"ffaemu: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT

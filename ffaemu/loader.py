@@ -5,6 +5,7 @@ both ffaemu and qemu-system-aarch64 (`-device loader,file=IMAGE.elf`).
 """
 from __future__ import annotations
 
+import bisect
 import io
 import struct
 from dataclasses import dataclass, field
@@ -45,9 +46,20 @@ class Image:
     entry: int
     symbols: dict[str, int] = field(default_factory=dict)
     name: str = "<image>"
+    lines: dict[int, str] = field(default_factory=dict)     # address -> "file:line"
+
+    def source_line(self, addr: int) -> str | None:
+        """file:line of the statement at or before `addr` (from the line table), if known."""
+        if not self.lines or not any(s.addr <= addr < s.end for s in self.segments):
+            return None
+        keys = sorted(self.lines)
+        i = bisect.bisect_right(keys, addr) - 1
+        return self.lines[keys[i]] if i >= 0 else None
 
     def symbolize(self, addr: int) -> str | None:
-        """'label+0x10' for the nearest symbol at or below `addr`, if any."""
+        """'label+0x10' for the nearest symbol at or below `addr` inside this image."""
+        if self.segments and not any(s.addr <= addr < s.end for s in self.segments):
+            return None
         best = None
         for name, value in self.symbols.items():
             if value <= addr and (best is None or value > best[1]):
@@ -60,7 +72,8 @@ class Image:
 
 def load_asm(path: str | Path, base: int = DEFAULT_BASE, entry: int | None = None) -> Image:
     a = assemble_file(path, base)
-    return Image([Segment(base, a.code)], base if entry is None else entry, a.labels, str(path))
+    return Image([Segment(base, a.code)], base if entry is None else entry, a.labels, str(path),
+                 a.lines)
 
 
 def load_raw(path: str | Path, base: int = DEFAULT_BASE, entry: int | None = None) -> Image:
@@ -96,6 +109,7 @@ def load_elf(path: str | Path, entry: int | None = None) -> Image:
                                  f"{seg['p_filesz']} bytes, file has {len(body)}")
             segs.append(Segment(seg["p_paddr"], body, seg["p_memsz"]))
         symbols = _elf_symbols(elf)
+        lines = _elf_lines(elf)
         start = elf["e_entry"] if entry is None else entry
     except ImageError:
         raise
@@ -103,7 +117,29 @@ def load_elf(path: str | Path, entry: int | None = None) -> Image:
         raise ImageError(f"{path}: truncated or corrupt ELF: {e}") from None
     if not segs:
         raise ImageError(f"{path}: ELF has no loadable (PT_LOAD) segment")
-    return Image(segs, start, symbols, str(path))
+    return Image(segs, start, symbols, str(path), lines)
+
+
+def _elf_lines(elf: ELFFile) -> dict[int, str]:
+    """address -> file:line from the DWARF line programs, if the ELF has them."""
+    if not elf.has_dwarf_info():
+        return {}
+    table = {}
+    dwarf = elf.get_dwarf_info()
+    for cu in dwarf.iter_CUs():
+        prog = dwarf.line_program_for_CU(cu)
+        if prog is None:
+            continue
+        files = prog["file_entry"]
+        base = 0 if prog.header["version"] >= 5 else 1
+        for entry in prog.get_entries():
+            st = entry.state
+            if st is None or st.end_sequence:
+                continue
+            idx = st.file - base
+            name = files[idx].name.decode() if 0 <= idx < len(files) else "?"
+            table[st.address] = f"{name}:{st.line}"
+    return table
 
 
 def _elf_symbols(elf: ELFFile) -> dict[str, int]:

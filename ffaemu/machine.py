@@ -137,6 +137,11 @@ class Machine:
         self._last_vector: tuple[int, Routing] | None = None
         self._pending = None            # (trap, record, generator) while EL3 assembly runs
         self._harness_ready = False
+        self._started = False
+        self._paused = False
+        self._debug = None              # a debugger (see enable_debug), or None
+        self._skip_once: int | None = None
+        self.insns = 0                  # instructions run (counted only when debugging)
         self._map()
         self._hooks()
 
@@ -266,15 +271,33 @@ class Machine:
 
         A Machine runs once: its memory and registers are left as the run ended them.
         """
-        if self._stop is not None:
+        self.start(entry)
+        result = self.resume()
+        while result is None:                  # paused by a debugger that is not driving
+            result = self.resume()
+        return result
+
+    def start(self, entry: int | None = None) -> None:
+        """Reset to EL3 at `entry`; `resume` then runs until a stop or a debugger pause."""
+        if self._stop is not None or self._started:
             raise FfaemuError("this machine has already run; create a new Machine")
         if entry is None:
             if not self.images:
                 raise FfaemuError("nothing to run: load an image first")
             entry = self.images[-1].entry
         self.reset(entry)
+        self._started = True
+
+    def resume(self) -> RunResult | None:
+        """Run on from the current PC; None if a debugger paused, else the run's result."""
+        if self._stop is not None:
+            return self._result()
+        self._paused = False
         try:
-            self.uc.emu_start(entry, STOP_NEVER, count=self.max_insns)
+            if self._debug is None:
+                self.uc.emu_start(self.cpu.pc, STOP_NEVER, count=self.max_insns)
+            else:
+                self.uc.emu_start(self.cpu.pc, STOP_NEVER)
         except UcError as e:
             if self._stop is None:
                 self._stop = Stop(StopReason.FAULT.value, None, f"{self._where()}: {e}")
@@ -282,11 +305,39 @@ class Machine:
             self._stop = Stop(StopReason.FAULT.value, None, f"{self._where()}: {e}")
         except _Halt:
             pass
+        if self._paused and self._stop is None:
+            return None
         if self._stop is None:
             self._stop = Stop(StopReason.BUDGET.value, None,
                               f"instruction budget of {self.max_insns} exhausted at {self._where()} "
                               "(runaway code? raise --max-insns)")
         return self._result()
+
+    # Debugging ------------------------------------------------------------------------
+    def enable_debug(self, debugger) -> None:
+        """Call `debugger.on_insn(addr)` before every instruction (slow: opt-in) and
+        `debugger.on_exception(routing, spsr, how)` at every exception; either may `pause()`."""
+        self._debug = debugger
+        self.uc.hook_add(UC_HOOK_CODE, self._on_insn)
+
+    def pause(self) -> None:
+        """Stop before the next instruction (from a debugger callback)."""
+        self._paused = True
+        self.uc.emu_stop()
+
+    def _on_insn(self, uc, addr, size, _):
+        if self._skip_once == addr:
+            self._skip_once = None             # the instruction we paused before: run it now
+            return
+        self._skip_once = None
+        self.insns += 1
+        if self.insns > self.max_insns:
+            self.stop(StopReason.BUDGET, None, f"instruction budget of {self.max_insns} exhausted "
+                      f"at {self._where()} (runaway code? raise --max-insns)")
+            return
+        if self._debug.on_insn(addr):
+            self._skip_once = addr
+            self.pause()
 
     def _result(self) -> RunResult:
         regs = {f"x{i}": v for i, v in enumerate(self.cpu.xs())}
@@ -408,6 +459,8 @@ class Machine:
     def _record(self, r: Routing, spsr: int, how: str) -> ExceptionRecord:
         rec = ExceptionRecord(r.from_el, r.to_el, r.ec, r.esr, r.elr, spsr, r.reason, how)
         self.exceptions.append(rec)
+        if self._debug is not None:
+            self._debug.on_exception(r, spsr, how)
         if self._trace and not (how == "python" and r.ec in CALL_CLASSES):
             sym = self.symbolize(r.elr)
             self._trace(f"[exception] {describe_routing(r, spsr)}{f' <{sym}>' if sym else ''} -> "
