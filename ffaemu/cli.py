@@ -50,6 +50,16 @@ def _count(text: str) -> int:
     return value
 
 
+def _port(text: str) -> int:
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a TCP port") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port {value} is outside 0-65535")
+    return value
+
+
 def _count_or_zero(text: str) -> int:
     return 0 if text.strip() in ("0", "0x0") else _count(text)
 
@@ -100,6 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     srun.add_argument("--variant", help="one variant (see `ffaemu scenario list`)")
     run = sub.add_parser("run", help="run an image from EL3 (.S, ELF or raw .bin)")
     add_run_options(run)
+    run.add_argument("--gdb", nargs="?", type=_port, const=1234, metavar="PORT",
+                     help="wait for gdb-multiarch on 127.0.0.1:PORT (default 1234) at the "
+                     "first instruction of the user's image")
     debug = sub.add_parser("debug", help="step through a run: breakpoints on SMC/HVC/SVC/ERET, "
                            "exception entries, registers (x and w views), system registers")
     add_run_options(debug)
@@ -149,8 +162,21 @@ def prepare(args, console, trace) -> tuple[Machine, int, int]:
 def cmd_run(args) -> int:
     console = None if args.json else _stream
     trace = _trace_line if args.trace and not args.json else None
-    machine, entry, _ = prepare(args, console, trace)
-    res = machine.run(entry)
+    machine, entry, first = prepare(args, console, trace)
+    if args.gdb is not None:
+        from .gdbstub import GdbStub
+        try:
+            stub = GdbStub(machine, args.gdb, start_at=first,
+                           announce=lambda text: print(f"ffaemu: {text}", file=sys.stderr, flush=True))
+        except OSError as e:
+            raise FfaemuError(f"cannot listen on 127.0.0.1:{args.gdb}: {e.strerror}") from None
+        machine.start(entry)
+        res = stub.serve()
+        if res is None:
+            print("[ffaemu] killed by gdb", file=sys.stderr)
+            return EXIT_RUN_FAILED
+    else:
+        res = machine.run(entry)
     if args.json:
         json.dump(result_json(res), sys.stdout)
         sys.stdout.write("\n")
