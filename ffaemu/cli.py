@@ -94,7 +94,10 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
                      help="how the firmware fills bits [63:32] of SMC32 results (default: real)")
     p.add_argument("--seed", type=_count_or_zero, default=0, help="seed for --fw-upper garbage")
     p.add_argument("--json", action="store_true", help="print one JSON object with the result")
-    p.add_argument("--trace", action="store_true", help="print a line for every exception taken")
+    p.add_argument("--trace", nargs="?", action="append", const="calls", choices=["calls", "insn"],
+                   help="calls (default): one line per hop of every call a model answers and per "
+                   "exception; insn: every instruction with the registers it wrote (slow). Repeatable")
+    p.add_argument("--trace-file", metavar="PATH", help="also write the trace as JSON lines to PATH")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -141,7 +144,7 @@ def _trace_line(line: str) -> None:
     sys.stdout.write(line + "\n")
 
 
-def prepare(args, console, trace) -> tuple[Machine, int, int]:
+def prepare(args, console, trace, events=None) -> tuple[Machine, int, int]:
     """The machine `run`/`debug` asked for: (machine, reset entry, first user instruction)."""
     if args.el3:
         if args.base is not None or args.entry is not None:
@@ -149,20 +152,41 @@ def prepare(args, console, trace) -> tuple[Machine, int, int]:
         setup = build_guest(args.image, args.el3, args.el2 or "none", fw_upper=args.fw_upper,
                             seed=args.seed, cpu=args.cpu, max_insns=args.max_insns,
                             ram_size=args.ram_size, vms=args.vms, vcpus=args.vcpus,
-                            console=console, trace=trace)
+                            console=console, trace=trace, events=events)
         return setup.machine, setup.entry, setup.machine.images[0].entry
     if args.el2 or args.vms > 1 or args.vcpus > 1:
         raise FfaemuError("--el2/--vms/--vcpus need --el3: a hypervisor runs under firmware")
     machine = Machine(cpu=args.cpu, ram_size=args.ram_size, max_insns=args.max_insns,
-                      console=console, trace=trace)
+                      console=console, trace=trace, events=events)
     entry = machine.load(load_image(args.image, args.base, args.entry)).entry
     return machine, entry, entry
 
 
+def _trace_outputs(args):
+    """(text sink for calls/exceptions, text sink for instructions, JSON-lines sink, file)."""
+    kinds = set(args.trace or [])
+    if args.trace_file and not kinds:
+        kinds = {"calls"}
+    text = None if getattr(args, "json", False) else _trace_line
+    trace_file = None
+    if args.trace_file:
+        try:
+            trace_file = open(args.trace_file, "w", buffering=1)     # one event per line, flushed
+        except OSError as e:
+            raise FfaemuError(f"{args.trace_file}: cannot write: {e.strerror}") from None
+    events = (lambda ev: trace_file.write(json.dumps(ev) + "\n")) if trace_file else None
+    return (text if "calls" in kinds else None, text if "insn" in kinds else None,
+            events if "calls" in kinds else None, events if "insn" in kinds else None, trace_file)
+
+
 def cmd_run(args) -> int:
     console = None if args.json else _stream
-    trace = _trace_line if args.trace and not args.json else None
-    machine, entry, first = prepare(args, console, trace)
+    calls_text, insn_text, call_events, insn_events, trace_file = _trace_outputs(args)
+    machine, entry, first = prepare(args, console, calls_text, call_events)
+    insn_tracer = None
+    if insn_text or insn_events:
+        from .trace import InsnTracer
+        insn_tracer = InsnTracer(machine, insn_text, insn_events)
     if args.gdb is not None:
         from .gdbstub import GdbStub
         try:
@@ -177,6 +201,10 @@ def cmd_run(args) -> int:
             return EXIT_RUN_FAILED
     else:
         res = machine.run(entry)
+    if insn_tracer:
+        insn_tracer.finish()
+    if trace_file:
+        trace_file.close()
     if args.json:
         json.dump(result_json(res), sys.stdout)
         sys.stdout.write("\n")
@@ -189,8 +217,10 @@ def cmd_run(args) -> int:
 
 def cmd_debug(args) -> int:
     from .debugger import Debugger
-    trace = _trace_line if args.trace else None
-    machine, entry, first = prepare(args, _stream, trace)
+    if "insn" in (args.trace or []):
+        raise FfaemuError("--trace insn is for `ffaemu run`; step with `step` here")
+    calls_text, _, call_events, _, trace_file = _trace_outputs(args)
+    machine, entry, first = prepare(args, _stream, calls_text, call_events)
     if args.commands:
         try:
             lines = Path(args.commands).read_text().splitlines()
@@ -204,6 +234,8 @@ def cmd_debug(args) -> int:
     dbg = Debugger(machine, _print_line, start_at=first)
     dbg.begin()                       # to the first instruction of the user's image
     dbg.run_commands(lines)
+    if trace_file:
+        trace_file.close()
     return EXIT_OK if dbg.result is None or dbg.result.ok else EXIT_RUN_FAILED
 
 

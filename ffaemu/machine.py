@@ -27,7 +27,7 @@ from .arch.exceptions import (A64, EC, ERET, INSN_BYTES, Routing, UcIntr, Unsupp
                               syndrome_insn_address)
 from .arch.sysregs import DAIF_ALL, HCR, PSTATE, mode_bits, pstate_el
 from .errors import FfaemuError, ImageError
-from .loader import Image
+from .loader import Image, Segment
 from .memory import PhysicalMemory
 from .trace import CallTracer
 from .trap import SMCCC_ARG_REGS, Forward, Result, Resume, Return, Stop, Trap, Vector
@@ -113,7 +113,8 @@ class Machine:
 
     def __init__(self, cpu: str = "a72", ram_size: int = memmap.DEFAULT_RAM_SIZE,
                  max_insns: int = DEFAULT_MAX_INSNS, console: Callable[[str], None] | None = None,
-                 trace: Callable[[str], None] | None = None):
+                 trace: Callable[[str], None] | None = None,
+                 events: Callable[[dict], None] | None = None):
         if cpu not in CPU_MODELS:
             raise FfaemuError(f"unknown CPU model '{cpu}' (choose from: {', '.join(CPU_MODELS)})")
         if max_insns <= 0:
@@ -129,9 +130,11 @@ class Machine:
         self.console = bytearray()
         self._console_sink = console
         self._trace = trace
-        self.calls = CallTracer(trace)
+        self.calls = CallTracer(trace, events)
+        self._events = events
         self.exceptions: list[ExceptionRecord] = []
         self.images: list[Image] = []
+        self.harness_images: list[Image] = []      # boot stubs, trampolines: for symbols only
         self._handlers: dict[int, Handler] = {}
         self._stop: Stop | None = None
         self._last_vector: tuple[int, Routing] | None = None
@@ -208,6 +211,12 @@ class Machine:
         unhandled = A64.HLT.encode(UNHANDLED_IMM).to_bytes(4, "little") * (0x800 // 4)
         for base in UNHANDLED_VECTORS.values():
             self.write_harness(base, unhandled)
+        self.harness_images.append(Image(
+            [Segment(TRAMPOLINE, smc0 + eret)], TRAMPOLINE,
+            {"harness_forward_smc": TRAMPOLINE, "harness_resume_eret": RESUME}, "<harness>"))
+        for el, base in UNHANDLED_VECTORS.items():
+            self.harness_images.append(Image([Segment(base, unhandled)], base,
+                                             {f"harness_vectors_el{el}": base}, "<harness>"))
         self._harness_ready = True
 
     def attach(self, el: int, handler: Handler) -> None:
@@ -243,6 +252,8 @@ class Machine:
         if BOOT_BASE + len(stub.code) > TRAMPOLINE:
             raise AssertionError("boot stub overflows into the trampoline")
         self.write_harness(BOOT_BASE, stub.code)
+        self.harness_images.append(Image([Segment(BOOT_BASE, stub.code)], BOOT_BASE, stub.labels,
+                                         "<boot stub>", stub.lines))
         return BOOT_BASE
 
     def watch(self, addr: int, callback: Callable[["Machine"], None]) -> None:
@@ -254,7 +265,7 @@ class Machine:
         return self._insn_text(addr)
 
     def symbolize(self, addr: int) -> str | None:
-        for image in self.images:
+        for image in self.images + self.harness_images:
             name = image.symbolize(addr)
             if name:
                 return name
@@ -461,6 +472,8 @@ class Machine:
         self.exceptions.append(rec)
         if self._debug is not None:
             self._debug.on_exception(r, spsr, how)
+        if self._events:
+            self._events({"type": "exception", **rec.as_json(), "reason": r.reason, "handler": how})
         if self._trace and not (how == "python" and r.ec in CALL_CLASSES):
             sym = self.symbolize(r.elr)
             self._trace(f"[exception] {describe_routing(r, spsr)}{f' <{sym}>' if sym else ''} -> "

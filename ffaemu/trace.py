@@ -37,10 +37,12 @@ class CallRecord:
 class CallTracer:
     """Records every call a Python model answers; prints it when given a sink."""
 
-    def __init__(self, sink: Callable[[str], None] | None = None):
+    def __init__(self, sink: Callable[[str], None] | None = None,
+                 events: Callable[[dict], None] | None = None):
         self.records: list[CallRecord] = []
         self._open: list[CallRecord] = []
         self._sink = sink
+        self.events = events              # JSON-lines sink (`--trace-file`)
 
     def enter(self, from_el: int, to_el: int, handler: str, xs: list[int], where: str = "") -> None:
         rec = CallRecord(from_el, to_el, handler, list(xs[:ARG_COUNT]))
@@ -61,7 +63,59 @@ class CallTracer:
             return
         rec = self._open.pop()
         rec.ret = list(xs[:ARG_COUNT])
+        if self.events:
+            self.events({"type": "call", **rec.as_json()})
         if self._sink:
             pad = "  " * len(self._open)
             head = f"EL{rec.from_el} <- EL{rec.to_el}"
             self._sink(f"{pad}{head:<24} {describe_result(rec.fid, rec.ret)}")
+
+
+REG_NAMES = [f"x{i}" for i in range(31)] + ["sp", "pstate"]
+
+
+class InsnTracer:
+    """`--trace insn`: one line per executed instruction with the registers it wrote.
+
+    Opt-in and slow (a Python hook on every instruction). The registers an instruction
+    wrote are found by comparing snapshots before it and before the next one, so an SMC
+    answered by a Python model shows the model's results as the SMC's writes.
+    """
+
+    def __init__(self, machine, text: Callable[[str], None] | None = None,
+                 events: Callable[[dict], None] | None = None):
+        from unicorn import UC_HOOK_CODE
+        self.m = machine
+        self._text = text
+        self._events = events
+        self._prev = None
+        self._snap: list[int] | None = None
+        machine.uc.hook_add(UC_HOOK_CODE, self._hook)
+
+    def _regs(self) -> list[int]:
+        cpu = self.m.cpu
+        return cpu.xs() + [cpu.sp, cpu.pstate]
+
+    def _hook(self, uc, addr, size, _):
+        regs = self._regs()
+        self._flush(regs)
+        self._prev = (self.m.cpu.el, addr, self.m.symbolize(addr), self.m.insn_text(addr))
+        self._snap = regs
+
+    def _flush(self, regs: list[int]) -> None:
+        if self._prev is None:
+            return
+        el, addr, sym, insn = self._prev
+        writes = {REG_NAMES[i]: v for i, (old, v) in enumerate(zip(self._snap, regs)) if old != v}
+        if self._text:
+            where = f"{addr:#x}{f' <{sym}>' if sym else ''}"
+            written = " ".join(f"{k}={v:#x}" for k, v in writes.items())
+            self._text(f"EL{el} {where:<32} {insn:<28} {written}".rstrip())
+        if self._events:
+            self._events({"type": "insn", "el": el, "pc": hex(addr), "symbol": sym, "insn": insn,
+                          "writes": {k: hex(v) for k, v in writes.items()}})
+        self._prev = None
+
+    def finish(self) -> None:
+        """Report the last instruction (the run ended before another one started)."""
+        self._flush(self._regs())
