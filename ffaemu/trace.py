@@ -90,6 +90,7 @@ class InsnTracer:
         self._events = events
         self._prev = None
         self._snap: list[int] | None = None
+        self._where: dict[int, tuple[str | None, str]] = {}    # addr -> (symbol, disassembly)
         machine.uc.hook_add(UC_HOOK_CODE, self._hook)
 
     def _regs(self) -> list[int]:
@@ -99,7 +100,10 @@ class InsnTracer:
     def _hook(self, uc, addr, size, _):
         regs = self._regs()
         self._flush(regs)
-        self._prev = (self.m.cpu.el, addr, self.m.symbolize(addr), self.m.insn_text(addr))
+        where = self._where.get(addr)
+        if where is None:           # code is not rewritten at run time here: cache per address
+            where = self._where[addr] = (self.m.symbolize(addr), self.m.insn_text(addr))
+        self._prev = (regs[-1] >> 2 & 3, addr, *where)
         self._snap = regs
 
     def _flush(self, regs: list[int]) -> None:
