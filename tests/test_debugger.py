@@ -103,3 +103,15 @@ def test_commands_from_stdin():
     out = proc.stdout.splitlines()
     assert out[0] == "stopped (start): EL3 0x40100000 <_start>: ldr x0, #0x40103218" or out[0].startswith("stopped (start): EL3 0x40100000 <_start>")
     assert "(ffaemu) where" in out and out[-1] == "run ended: semihost-exit (code 0): semihosting SYS_EXIT with code 0"
+
+
+def test_break_on_hvc_and_eret(capsys, tmp_path):
+    status, lines = debug(capsys, tmp_path, ["break hvc", "break eret", "continue", "continue", "step",
+                                             "delete", "continue"])
+    assert status == 0
+    assert after(lines, "continue", 0)[-1] == \
+        "stopped (breakpoint 1 (hvc) at 0x40104004 <main+0x4>): EL1 0x40104004 <main+0x4>: hvc #0"
+    eret = after(lines, "continue", 1)[-1]
+    assert eret.startswith("stopped (breakpoint 2 (eret) at 0x4e0001") and eret.endswith(": eret")
+    back = after(lines, "step")[-1]
+    assert back == "stopped (step): EL1 0x40104008 <main+0x8>: mov x19, x0"   # ELR_EL2 after the HVC
