@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo demo-core test venv clean blobs
+.PHONY: demo demo-core test venv clean blobs bench
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { \
@@ -25,6 +25,9 @@ demo: $(STAMP)
 # The core machine on its own: EL3 -> EL2 -> EL1 in assembly, every exception explained.
 demo-core: $(STAMP)
 	$(VENV)/bin/ffaemu run asm/demo/trapped_smc.S --trace
+
+bench: $(STAMP)
+	$(PY) bench/bench.py
 
 test: $(STAMP)
 	$(PY) -m pytest -n auto -q

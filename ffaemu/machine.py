@@ -19,7 +19,7 @@ from unicorn import (UC_ARCH_ARM64, UC_HOOK_CODE, UC_HOOK_INTR, UC_HOOK_MEM_FETC
                      UC_MEM_WRITE_PROT, UC_MODE_ARM, UC_PROT_EXEC, UC_PROT_READ, Uc, UcError)
 from unicorn import arm64_const as uca
 
-from . import memmap, semihosting
+from . import memmap, native, semihosting
 from .arch.cpu import Cpu
 from .arch.exceptions import (A64, EC, ERET, INSN_BYTES, Routing, UcIntr, UnsupportedState,
                               describe_routing, enter, entry_pstate, eret_to_aarch32,
@@ -48,6 +48,7 @@ UNHANDLED_IMM = 0xFFA0                             # hlt #0xffa0 fills the harne
 HARNESS_CODE = (memmap.HARNESS_BASE, memmap.HARNESS_BASE + 0x4000)
 
 
+MAX_RECORDS = 100_000                   # exceptions and calls kept per run; the rest counted
 CALL_CLASSES = (EC.SMC64, EC.HVC64)      # exceptions that are SMCCC calls, for the call trace
 
 
@@ -66,7 +67,7 @@ class ModelError(FfaemuError):
     """A Python handler answered something that is not an action."""
 
 
-@dataclass
+@dataclass(slots=True)
 class ExceptionRecord:
     """One exception as taken: for traces and `run --json`."""
 
@@ -132,7 +133,10 @@ class Machine:
         self._trace = trace
         self.calls = CallTracer(trace, events)
         self._events = events
-        self.exceptions: list[ExceptionRecord] = []
+        self._exceptions: list[ExceptionRecord] = []
+        self._exc_parts: list = []        # raw native words and records not yet in _exceptions
+        self._recorded = 0
+        self.exceptions_dropped = 0       # beyond MAX_RECORDS only counted
         self.images: list[Image] = []
         self.harness_images: list[Image] = []      # boot stubs, trampolines: for symbols only
         self._handlers: dict[int, Handler] = {}
@@ -146,6 +150,9 @@ class Machine:
         self._skip_once: int | None = None
         self.insns = 0                  # instructions run (counted only when debugging)
         self._map()
+        self.native = native.attach(self)          # the C fast path, or None
+        if self.native is not None and (trace or events):
+            self.native.set_all_python(True)       # traces see every exception
         self._hooks()
 
     # Set-up -------------------------------------------------------------------------
@@ -156,7 +163,8 @@ class Machine:
         self.uc.mem_map(memmap.RAM_BASE, self.ram_size)
 
     def _hooks(self) -> None:
-        self.uc.hook_add(UC_HOOK_INTR, self._on_intr)
+        if self.native is None:            # else the C hook calls _on_intr when it must
+            self.uc.hook_add(UC_HOOK_INTR, self._on_intr)
         self.uc.hook_add(UC_HOOK_MEM_READ_UNMAPPED | UC_HOOK_MEM_WRITE_UNMAPPED |
                          UC_HOOK_MEM_FETCH_UNMAPPED | UC_HOOK_MEM_WRITE_PROT, self._on_bad_access)
         self.uc.hook_add(UC_HOOK_CODE, self._on_resume, begin=RESUME, end=RESUME)
@@ -179,7 +187,10 @@ class Machine:
         while at >= 0:
             if at % 4 == 0:
                 addr = seg.addr + at
-                self.uc.hook_add(UC_HOOK_CODE, self._on_eret, begin=addr, end=addr)
+                if self.native is not None:
+                    self.native.hook_eret(addr)
+                else:
+                    self.uc.hook_add(UC_HOOK_CODE, self._on_eret, begin=addr, end=addr)
             at = data.find(word, at + 1)
 
     def _check_fits(self, addr: int, size: int, what: str) -> None:
@@ -225,6 +236,8 @@ class Machine:
             raise ValueError("Python handlers model EL2 or EL3")
         self._install_harness()
         self._handlers[el] = handler
+        if self.native is not None:
+            self.native.set_python_els(self._handlers)
         bind = getattr(handler, "bind", None)
         if bind is not None:
             bind(self)
@@ -309,6 +322,9 @@ class Machine:
                 self.uc.emu_start(self.cpu.pc, STOP_NEVER, count=self.max_insns)
             else:
                 self.uc.emu_start(self.cpu.pc, STOP_NEVER)
+            if self.native is not None and self.native.error is not None:
+                error, self.native.error = self.native.error, None
+                raise error
         except UcError as e:
             if self._stop is None:
                 self._stop = Stop(StopReason.FAULT.value, None, f"{self._where()}: {e}")
@@ -316,6 +332,8 @@ class Machine:
             self._stop = Stop(StopReason.FAULT.value, None, f"{self._where()}: {e}")
         except _Halt:
             pass
+        if self.native is not None:
+            self.native.drain()
         if self._paused and self._stop is None:
             return None
         if self._stop is None:
@@ -329,6 +347,8 @@ class Machine:
         """Call `debugger.on_insn(addr)` before every instruction (slow: opt-in) and
         `debugger.on_exception(routing, spsr, how)` at every exception; either may `pause()`."""
         self._debug = debugger
+        if self.native is not None:
+            self.native.set_all_python(True)
         self.uc.hook_add(UC_HOOK_CODE, self._on_insn)
 
     def pause(self) -> None:
@@ -394,6 +414,8 @@ class Machine:
                 f"`{self._insn_text(pc)}`")
 
     def _on_bad_access(self, uc, access, addr, size, value, _):
+        if self.native is not None:
+            self.native.drain()
         last = self._last_vector
         if access == UC_MEM_FETCH_UNMAPPED and last and last[0] == addr:
             r = last[1]
@@ -414,8 +436,10 @@ class Machine:
 
     def _on_intr(self, uc, intno, _):
         cpu = self.cpu
-        pc = cpu.pc
-        pstate = cpu.pstate
+        if self.native is not None:
+            xs, pc, pstate = self.native.read_trap()
+        else:
+            xs, pc, pstate = None, cpu.pc, cpu.pstate
         insn_addr = syndrome_insn_address(intno, pc)
         insn = self._read32(insn_addr)
         el = pstate_el(pstate)
@@ -427,7 +451,8 @@ class Machine:
         r = route(intno, pstate, pc, insn, cpu.scr_el3, cpu.hcr_el2)
         handler = self._handlers.get(r.to_el) if r.from_el < r.to_el else None
         if handler is not None and not (r.to_el == 3 and self._pending and pc == RESUME):
-            trap = Trap(r, pstate, cpu.xs(SMCCC_ARG_REGS), insn_addr, self.memory)
+            trap = Trap(r, pstate, xs if xs is not None else cpu.xs(SMCCC_ARG_REGS), insn_addr,
+                        self.memory)
             rec = self._record(r, pstate, "python")
             try:
                 self._dispatch(trap, handler, rec)
@@ -467,9 +492,48 @@ class Machine:
         target = cpu.elr(el)
         self._vector(route(UcIntr.UDEF, after, target, 0, cpu.scr_el3, cpu.hcr_el2), after, target)
 
+    _NATIVE_REASONS = {UcIntr.SWI: "SVC", UcIntr.HVC: "HVC (SCR_EL3.HCE=1)",
+                       UcIntr.HYP_TRAP: "HCR_EL2.TSC", UcIntr.SMC: "SMC"}
+
+    def _record_native(self, raw) -> None:
+        """Exceptions the C fast path took into vectors (native/fastpath.c), as raw words:
+        kept compact until `exceptions` is read."""
+        entries = len(raw) // 8
+        room = MAX_RECORDS - self._recorded
+        if room > 0:
+            self._exc_parts.append(raw[:8 * min(entries, room)])
+        self._recorded += entries
+        self.exceptions_dropped = max(0, self._recorded - MAX_RECORDS)
+        from_el, to_el, ec, esr, elr, _, intno, vector = raw[-8:]
+        self._last_vector = (vector, Routing(EC(ec), esr & 0xFFFF, from_el, to_el, elr,
+                                             self._native_reason(intno, from_el, to_el)))
+
+    def _native_reason(self, intno: int, from_el: int, to_el: int) -> str:
+        if intno == UcIntr.SWI and from_el == 0 and to_el == 2:
+            return "HCR_EL2.TGE"
+        return self._NATIVE_REASONS[intno]
+
+    @property
+    def exceptions(self) -> list[ExceptionRecord]:
+        """Every exception taken (the first MAX_RECORDS), in order."""
+        if self._exc_parts:
+            for part in self._exc_parts:
+                if isinstance(part, ExceptionRecord):
+                    self._exceptions.append(part)
+                    continue
+                for i in range(0, len(part), 8):
+                    f, t, ec, esr, elr, spsr, intno, _ = part[i:i + 8]
+                    self._exceptions.append(ExceptionRecord(f, t, EC(ec), esr, elr, spsr,
+                                                            self._native_reason(intno, f, t), "vector"))
+            self._exc_parts.clear()
+        return self._exceptions
+
     def _record(self, r: Routing, spsr: int, how: str) -> ExceptionRecord:
         rec = ExceptionRecord(r.from_el, r.to_el, r.ec, r.esr, r.elr, spsr, r.reason, how)
-        self.exceptions.append(rec)
+        if self._recorded < MAX_RECORDS:
+            self._exc_parts.append(rec)
+        self._recorded += 1
+        self.exceptions_dropped = max(0, self._recorded - MAX_RECORDS)
         if self._debug is not None:
             self._debug.on_exception(r, spsr, how)
         if self._events:
@@ -504,9 +568,11 @@ class Machine:
     # Python handlers -------------------------------------------------------------------
     def _dispatch(self, trap: Trap, handler: Handler, rec: ExceptionRecord) -> None:
         if trap.ec in CALL_CLASSES:
-            sym = self.symbolize(trap.insn_addr)
-            where = (f"{trap.ec.name[:3].lower()} #{trap.imm16:#x} at {trap.insn_addr:#x}"
-                     f"{f' <{sym}>' if sym else ''}, {trap.routing.reason}")
+            where = ""
+            if self._trace:                       # the call site, for people reading a trace
+                sym = self.symbolize(trap.insn_addr)
+                where = (f"{trap.ec.name[:3].lower()} #{trap.imm16:#x} at {trap.insn_addr:#x}"
+                         f"{f' <{sym}>' if sym else ''}, {trap.routing.reason}")
             self.calls.enter(trap.from_el, trap.to_el, _handler_name(handler), trap.xs, where)
         act = handler(trap)
         if inspect.isgenerator(act):
@@ -580,15 +646,19 @@ class Machine:
     def _finish(self, trap: Trap, rec: ExceptionRecord, act, entered: bool) -> None:
         cpu = self.cpu
         if isinstance(act, Return):
-            for n, v in act.values.items():
-                cpu.set_x(n, v)
             if trap.ec in CALL_CLASSES:
                 self.calls.leave([act.values.get(n, trap.x(n)) for n in range(SMCCC_ARG_REGS)])
             if entered:
                 # We are in the code hook at RESUME, whose `eret` runs next, natively.
                 # (Writing PC here would restart at RESUME and re-enter this hook.)
+                for n, v in act.values.items():
+                    cpu.set_x(n, v)
                 cpu.set_elr(2, act.pc)
+            elif self.native is not None:
+                self.native.write_result(act.values, act.pc)
             else:
+                for n, v in act.values.items():
+                    cpu.set_x(n, v)
                 cpu.pc = act.pc
         elif isinstance(act, Resume):
             if entered:

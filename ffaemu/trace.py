@@ -13,9 +13,10 @@ from typing import Callable
 from .ffa.decode import describe_call, describe_result, fid_name
 
 ARG_COUNT = 8
+MAX_CALL_RECORDS = 100_000
 
 
-@dataclass
+@dataclass(slots=True)
 class CallRecord:
     from_el: int
     to_el: int
@@ -40,13 +41,17 @@ class CallTracer:
     def __init__(self, sink: Callable[[str], None] | None = None,
                  events: Callable[[dict], None] | None = None):
         self.records: list[CallRecord] = []
+        self.dropped = 0                  # calls beyond MAX_CALL_RECORDS, only counted
         self._open: list[CallRecord] = []
         self._sink = sink
         self.events = events              # JSON-lines sink (`--trace-file`)
 
     def enter(self, from_el: int, to_el: int, handler: str, xs: list[int], where: str = "") -> None:
         rec = CallRecord(from_el, to_el, handler, list(xs[:ARG_COUNT]))
-        self.records.append(rec)
+        if len(self.records) < MAX_CALL_RECORDS:
+            self.records.append(rec)
+        else:
+            self.dropped += 1
         if self._sink:
             pad = "  " * len(self._open)
             head = f"EL{from_el} -> EL{to_el} {handler}"
@@ -56,7 +61,9 @@ class CallTracer:
     def forget(self) -> None:
         """Drop the innermost open call: its handler declined it (it will be vectored)."""
         if self._open:
-            self.records.remove(self._open.pop())
+            rec = self._open.pop()
+            if rec in self.records:
+                self.records.remove(rec)
 
     def leave(self, xs: list[int]) -> None:
         if not self._open:

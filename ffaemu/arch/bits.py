@@ -6,7 +6,7 @@ the W view, never the X view.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 MASK32 = 0xFFFF_FFFF
 MASK64 = 0xFFFF_FFFF_FFFF_FFFF
@@ -18,10 +18,10 @@ class Field:
 
     msb: int
     lsb: int
+    mask: int = field(init=False, repr=False, compare=False)
 
-    @property
-    def mask(self) -> int:
-        return ((1 << (self.msb - self.lsb + 1)) - 1) << self.lsb
+    def __post_init__(self):
+        object.__setattr__(self, "mask", ((1 << (self.msb - self.lsb + 1)) - 1) << self.lsb)
 
     def get(self, value: int) -> int:
         """Extract the field from a register value (FIELD_GET)."""

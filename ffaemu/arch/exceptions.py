@@ -158,9 +158,12 @@ def vector_offset(from_el: int, to_el: int, pstate: int) -> int:
     return VECTOR_CURRENT_SPX if pstate_uses_spx(pstate) else VECTOR_CURRENT_SP0
 
 
+_TGE, _NS, _HCE, _nRW, _IL = int(HCR.TGE), int(SCR.NS), int(SCR.HCE), int(PSTATE.nRW), int(PSTATE.IL)
+
+
 def _el0_target(scr: int, hcr: int) -> int:
     """EL0 exceptions go to EL2 when HCR_EL2.TGE is effective (Non-secure), else EL1."""
-    return 2 if (hcr & HCR.TGE and scr & SCR.NS) else 1
+    return 2 if (hcr & _TGE and scr & _NS) else 1
 
 
 def route(intno: int, pstate: int, pc: int, insn: int, scr: int, hcr: int) -> Routing:
@@ -171,8 +174,8 @@ def route(intno: int, pstate: int, pc: int, insn: int, scr: int, hcr: int) -> Ro
     SVC/HVC/untrapped SMC). QEMU already chose between "taken" and UNDEFINED; this
     function supplies target EL, syndrome and the reason.
     """
-    el = pstate_el(pstate)
-    if pstate & PSTATE.nRW:
+    el = (pstate >> 2) & 3                    # PSTATE.EL (plain ints: this runs per trap)
+    if pstate & _nRW:
         raise UnsupportedState(AARCH32_MESSAGE)
     check_aarch64(intno, insn, el)
     imm16 = INSN_IMM16.get(insn)
@@ -181,7 +184,7 @@ def route(intno: int, pstate: int, pc: int, insn: int, scr: int, hcr: int) -> Ro
         why = "HCR_EL2.TGE" if el == 0 and to_el == 2 else "SVC"
         return Routing(EC.SVC64, imm16, el, to_el, pc, why)
     if intno == UcIntr.HVC:
-        if el == 1 and not scr & SCR.NS:
+        if el == 1 and not scr & _NS:
             # C6.2 HVC: UNDEFINED at Secure EL1 without Secure EL2. QEMU's pre_hvc helper
             # ignores the security state ("FIXME: Use actual secure state"), so Unicorn
             # reports an HVC; the hardware takes an UNDEFINED exception at EL1 instead.
@@ -196,7 +199,7 @@ def route(intno: int, pstate: int, pc: int, insn: int, scr: int, hcr: int) -> Ro
     if intno == UcIntr.BKPT:
         return Routing(EC.BRK64, imm16, el, to_el, pc, "BRK")
     if intno == UcIntr.UDEF:
-        if pstate & PSTATE.IL:
+        if pstate & _IL:
             return Routing(EC.ILLEGAL_STATE, 0, el, to_el, pc, "PSTATE.IL (illegal exception return)")
         return Routing(EC.UNKNOWN, 0, el, to_el, pc, _undef_reason(insn, el, scr, hcr))
     raise UnsupportedState(f"QEMU exception number {intno} is not modelled (no interrupts or aborts)")

@@ -112,7 +112,6 @@ class Firmware:
                 raise FfaemuError(f"firmware model '{self.name}' has no option '{key}' (valid: {valid})")
             self.opts[key] = _choice(f"{self.name}:{key}", value, self.options[key])
         self.ffa = FfaServices()
-        self.calls: list[tuple[Call, list[int]]] = []     # every call and the registers returned
 
     # Entry -----------------------------------------------------------------------
     def __call__(self, trap: Trap):
@@ -121,9 +120,7 @@ class Firmware:
         call = Call(trap.xs[:8], caller=NS_ENDPOINT, via_hypervisor=trap.from_el == 2)
         if call.fid == Psci.SYSTEM_OFF:
             return trap.stop("system-off", None, f"PSCI SYSTEM_OFF from EL{trap.from_el}")
-        regs = self.fill(self.handle(call, trap.mem))
-        self.calls.append((call, regs))
-        return trap.ret(*regs)
+        return trap.ret(*self.fill(self.handle(call, trap.mem)))
 
     def fill(self, reply: Reply) -> list[int]:
         """The result registers under the `--fw-upper` policy."""
