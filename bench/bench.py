@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -121,11 +120,12 @@ def scenario_matrix() -> float:
 
 # (f) memory ------------------------------------------------------------------------------
 def peak_rss_mb(tmp: Path) -> float:
-    """Peak RSS of a fresh process running workload (b), in MiB."""
-    code = ("import sys, resource; sys.path[:0] = [{root!r}, {bench!r}]\n"
+    """Peak RSS (VmHWM) of a fresh process running workload (b), in MiB. Not ru_maxrss:
+    Linux keeps it across execve, so a child would report the forking parent's peak."""
+    code = ("import sys; sys.path[:0] = [{root!r}, {bench!r}]\n"
             "from bench import python_roundtrips; from pathlib import Path\n"
             "python_roundtrips(Path({tmp!r}), 'pkvm', 0x84000069, {n})\n"
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+            "print(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')))")
     out = subprocess.run([sys.executable, "-c", code.format(root=str(ROOT), bench=str(ROOT / "bench"),
                                                             tmp=str(tmp), n=N_PY)],
                          capture_output=True, text=True, check=True).stdout

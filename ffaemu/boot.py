@@ -9,6 +9,7 @@ the guest's entry and boots the guest itself.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from . import memmap
@@ -69,6 +70,8 @@ el2_boot:
 """
 
 
+@functools.lru_cache(maxsize=64)
 def boot_code(cfg: BootConfig):
-    """Assembled stubs at BOOT_BASE (entry: `el3_boot`, the first instruction)."""
+    """Assembled stubs at BOOT_BASE (entry: `el3_boot`, the first instruction); keystone's
+    output is deterministic, so a process assembles each configuration once."""
     return assemble(boot_source(cfg), BOOT_BASE, "<boot stub>")

@@ -11,6 +11,8 @@ import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from typing import Callable
+
 from elftools.common.exceptions import ELFError
 from elftools.elf.constants import P_FLAGS
 from elftools.elf.elffile import ELFFile
@@ -46,10 +48,13 @@ class Image:
     entry: int
     symbols: dict[str, int] = field(default_factory=dict)
     name: str = "<image>"
-    lines: dict[int, str] = field(default_factory=dict)     # address -> "file:line"
+    lines: dict[int, str] | None = None      # address -> "file:line"; None: not loaded yet
+    line_loader: Callable[[], dict[int, str]] | None = field(default=None, repr=False)
 
     def source_line(self, addr: int) -> str | None:
         """file:line of the statement at or before `addr` (from the line table), if known."""
+        if self.lines is None:
+            self.lines = self.line_loader() if self.line_loader else {}
         if not self.lines or not any(s.addr <= addr < s.end for s in self.segments):
             return None
         keys = sorted(self.lines)
@@ -73,14 +78,14 @@ class Image:
 def load_asm(path: str | Path, base: int = DEFAULT_BASE, entry: int | None = None) -> Image:
     a = assemble_file(path, base)
     return Image([Segment(base, a.code)], base if entry is None else entry, a.labels, str(path),
-                 a.lines)
+                 lines=a.lines)
 
 
 def load_raw(path: str | Path, base: int = DEFAULT_BASE, entry: int | None = None) -> Image:
     data = _read(path)
     if not data:
         raise ImageError(f"{path}: empty image")
-    return Image([Segment(base, data)], base if entry is None else entry, {}, str(path))
+    return Image([Segment(base, data)], base if entry is None else entry, {}, str(path), lines={})
 
 
 def _read(path: str | Path) -> bytes:
@@ -90,68 +95,98 @@ def _read(path: str | Path) -> bytes:
         raise ImageError(f"{path}: cannot read: {e.strerror}") from None
 
 
+_EHDR = struct.Struct("<16sHHIQQQIHHHHHH")
+_PHDR = struct.Struct("<IIQQQQQQ")
+_SHDR = struct.Struct("<IIQQQQIIQQ")
+_SYM = struct.Struct("<IBBHQQ")
+PT_LOAD, SHT_SYMTAB = 1, 2
+ELFCLASS64, ELFDATA2LSB = 2, 1
+_SYMBOL_TYPES = (0, 1, 2)                 # STT_NOTYPE, STT_OBJECT, STT_FUNC
+
+
 def load_elf(path: str | Path, entry: int | None = None) -> Image:
-    """Load PT_LOAD segments at their physical addresses, like QEMU's generic loader."""
+    """Load PT_LOAD segments at their physical addresses, like QEMU's generic loader.
+
+    Headers, segments and symbols are read with `struct` (pyelftools takes longer to set
+    up than the rest of a machine's start); DWARF line tables are read with pyelftools,
+    on first use.
+    """
     data = _read(path)
     if data[:4] != b"\x7fELF":
         raise ImageError(f"{path}: not an ELF file (no ELF magic); use a .S or .bin name for other images")
     try:
-        elf = ELFFile(io.BytesIO(data))
-        if elf.elfclass != 64 or elf["e_machine"] != "EM_AARCH64":
-            raise ImageError(f"{path}: ELF is for {elf['e_machine']} ({elf.elfclass}-bit), not AArch64")
+        (ident, _, machine, _, e_entry, phoff, shoff, _, _, phentsize, phnum, shentsize,
+         shnum, _) = _EHDR.unpack_from(data)
+        if ident[4] != ELFCLASS64 or machine != EM_AARCH64 or ident[5] != ELFDATA2LSB:
+            bits = 64 if ident[4] == ELFCLASS64 else 32
+            raise ImageError(f"{path}: ELF is for {_machine_name(machine)} ({bits}-bit"
+                             f"{', big-endian' if ident[5] != ELFDATA2LSB else ''}), not AArch64")
         segs = []
-        for seg in elf.iter_segments():
-            if seg["p_type"] != "PT_LOAD" or seg["p_memsz"] == 0:
+        for i in range(phnum):
+            p_type, _, offset, _, paddr, filesz, memsz, _ = _PHDR.unpack_from(data, phoff + i * phentsize)
+            if p_type != PT_LOAD or memsz == 0:
                 continue
-            body = seg.data()
-            if len(body) != seg["p_filesz"]:
-                raise ImageError(f"{path}: truncated ELF: segment at {seg['p_paddr']:#x} wants "
-                                 f"{seg['p_filesz']} bytes, file has {len(body)}")
-            segs.append(Segment(seg["p_paddr"], body, seg["p_memsz"]))
-        symbols = _elf_symbols(elf)
-        lines = _elf_lines(elf)
-        start = elf["e_entry"] if entry is None else entry
+            body = data[offset:offset + filesz]
+            if len(body) != filesz:
+                raise ImageError(f"{path}: truncated ELF: segment at {paddr:#x} wants "
+                                 f"{filesz} bytes, file has {len(body)}")
+            segs.append(Segment(paddr, body, memsz))
+        sections = [_SHDR.unpack_from(data, shoff + i * shentsize) for i in range(shnum)] if shoff else []
+        symbols = _elf_symbols(data, sections)
     except ImageError:
         raise
-    except (ELFError, struct.error, ValueError, KeyError, IndexError, OSError) as e:
+    except (struct.error, IndexError, ValueError, UnicodeDecodeError) as e:
         raise ImageError(f"{path}: truncated or corrupt ELF: {e}") from None
     if not segs:
         raise ImageError(f"{path}: ELF has no loadable (PT_LOAD) segment")
-    return Image(segs, start, symbols, str(path), lines)
+    return Image(segs, e_entry if entry is None else entry, symbols, str(path),
+                 line_loader=lambda: _elf_lines(data))
 
 
-def _elf_lines(elf: ELFFile) -> dict[int, str]:
-    """address -> file:line from the DWARF line programs, if the ELF has them."""
-    if not elf.has_dwarf_info():
-        return {}
-    table = {}
-    dwarf = elf.get_dwarf_info()
-    for cu in dwarf.iter_CUs():
-        prog = dwarf.line_program_for_CU(cu)
-        if prog is None:
-            continue
-        files = prog["file_entry"]
-        base = 0 if prog.header["version"] >= 5 else 1
-        for entry in prog.get_entries():
-            st = entry.state
-            if st is None or st.end_sequence:
-                continue
-            idx = st.file - base
-            name = files[idx].name.decode() if 0 <= idx < len(files) else "?"
-            table[st.address] = f"{name}:{st.line}"
-    return table
+def _machine_name(machine: int) -> str:
+    from elftools.elf.enums import ENUM_E_MACHINE
+    return next((name for name, value in ENUM_E_MACHINE.items() if value == machine), f"machine {machine}")
 
 
-def _elf_symbols(elf: ELFFile) -> dict[str, int]:
-    tab = elf.get_section_by_name(".symtab")
-    if tab is None:
-        return {}
+def _elf_symbols(data: bytes, sections: list[tuple]) -> dict[str, int]:
     out = {}
-    for sym in tab.iter_symbols():
-        if sym.name and sym["st_info"]["type"] in ("STT_FUNC", "STT_NOTYPE", "STT_OBJECT") \
-                and sym["st_shndx"] != "SHN_UNDEF":
-            out[sym.name] = sym["st_value"]
+    for sh_name, sh_type, _, _, offset, size, link, _, _, entsize in sections:
+        if sh_type != SHT_SYMTAB or not entsize:
+            continue
+        strtab_off = sections[link][4]
+        for i in range(size // entsize):
+            name_off, info, _, shndx, value, _ = _SYM.unpack_from(data, offset + i * entsize)
+            if not name_off or shndx == 0 or info & 0xF not in _SYMBOL_TYPES:
+                continue
+            end = data.index(b"\0", strtab_off + name_off)
+            out[data[strtab_off + name_off:end].decode()] = value
     return out
+
+
+def _elf_lines(data: bytes) -> dict[int, str]:
+    """address -> file:line from the DWARF line programs, if the ELF has them."""
+    try:
+        elf = ELFFile(io.BytesIO(data))
+        if not elf.has_dwarf_info():
+            return {}
+        dwarf = elf.get_dwarf_info()
+        table = {}
+        for cu in dwarf.iter_CUs():
+            prog = dwarf.line_program_for_CU(cu)
+            if prog is None:
+                continue
+            files = prog["file_entry"]
+            base = 0 if prog.header["version"] >= 5 else 1
+            for entry in prog.get_entries():
+                st = entry.state
+                if st is None or st.end_sequence:
+                    continue
+                idx = st.file - base
+                name = files[idx].name.decode() if 0 <= idx < len(files) else "?"
+                table[st.address] = f"{name}:{st.line}"
+        return table
+    except (ELFError, struct.error, ValueError, KeyError, IndexError):
+        return {}                          # a broken line table only costs `where` its lines
 
 
 def load_image(path: str | Path, base: int | None = None, entry: int | None = None) -> Image:

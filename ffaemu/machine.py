@@ -16,7 +16,8 @@ from typing import Callable
 from unicorn import (UC_ARCH_ARM64, UC_HOOK_CODE, UC_HOOK_INTR, UC_HOOK_MEM_FETCH_UNMAPPED,
                      UC_HOOK_MEM_READ_UNMAPPED, UC_HOOK_MEM_WRITE_PROT,
                      UC_HOOK_MEM_WRITE_UNMAPPED, UC_MEM_FETCH_UNMAPPED, UC_MEM_READ_UNMAPPED,
-                     UC_MEM_WRITE_PROT, UC_MODE_ARM, UC_PROT_EXEC, UC_PROT_READ, Uc, UcError)
+                     UC_MEM_WRITE_PROT, UC_MODE_ARM, UC_PROT_ALL, UC_PROT_EXEC, UC_PROT_READ, Uc,
+                     UcError)
 from unicorn import arm64_const as uca
 
 from . import memmap, native, semihosting
@@ -35,6 +36,7 @@ from .trap import SMCCC_ARG_REGS, Forward, Result, Resume, Return, Stop, Trap, V
 CPU_MODELS = {"a72": uca.UC_CPU_ARM64_A72, "max": uca.UC_CPU_ARM64_MAX}
 DEFAULT_MAX_INSNS = 100_000_000
 STOP_NEVER = 0xFFFF_FFFF_FFFF_FFFC      # an `until` address no program reaches
+MAP_CHUNK = 2 << 20                     # flash and RAM are mapped on demand in 2 MiB chunks
 # Reset: EL3h with DAIF masked (Arm ARM D1.9). NZCV are UNKNOWN at reset; QEMU (the
 # reference) starts with Z=1 because its inverted ZF field is zeroed, and so do we.
 RESET_PSTATE = mode_bits(3, spx=True) | DAIF_ALL | PSTATE.Z
@@ -125,7 +127,7 @@ class Machine:
         self.uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
         self.uc.ctl_set_cpu_model(CPU_MODELS[cpu])
         self.cpu = Cpu(self.uc)
-        self.memory = PhysicalMemory(self.uc, ram_size)
+        self.memory = PhysicalMemory(self.uc, ram_size, self.ensure_mapped)
         self.ram_size = ram_size
         self.max_insns = max_insns
         self.console = bytearray()
@@ -157,10 +159,30 @@ class Machine:
 
     # Set-up -------------------------------------------------------------------------
     def _map(self) -> None:
-        self.uc.mem_map(memmap.FLASH_BASE, memmap.FLASH_SIZE, UC_PROT_READ | UC_PROT_EXEC)
+        """The UART now; flash and RAM chunk by chunk on first use (`ensure_mapped`).
+
+        Mapping 512 MiB of RAM up front costs more than the rest of a machine's start;
+        a chunk is mapped when code, a loader or a model first touches it, and reads
+        as zeros, as fresh RAM and erased flash do here.
+        """
         self.uc.mmio_map(memmap.UART_BASE, memmap.UART_SIZE, self._uart_read, None,
                          self._uart_write, None)
-        self.uc.mem_map(memmap.RAM_BASE, self.ram_size)
+        self._lazy = [(memmap.FLASH_BASE, memmap.FLASH_SIZE, UC_PROT_READ | UC_PROT_EXEC),
+                      (memmap.RAM_BASE, self.ram_size, UC_PROT_ALL)]
+        self._mapped: set[int] = set()
+
+    def ensure_mapped(self, addr: int, size: int) -> bool:
+        """Map the flash/RAM chunks that [addr, addr+size) touches; False if outside them."""
+        end = addr + max(size, 1)
+        for base, length, prot in self._lazy:
+            if base <= addr and end <= base + length:
+                first = addr - (addr - base) % MAP_CHUNK
+                for chunk in range(first, end, MAP_CHUNK):
+                    if chunk not in self._mapped:
+                        self.uc.mem_map(chunk, min(MAP_CHUNK, base + length - chunk), prot)
+                        self._mapped.add(chunk)
+                return True
+        return False
 
     def _hooks(self) -> None:
         if self.native is None:            # else the C hook calls _on_intr when it must
@@ -174,6 +196,7 @@ class Machine:
         for seg in image.segments:
             self._check_fits(seg.addr, seg.memsz, image.name)
         for seg in image.segments:          # bytes past p_filesz up to p_memsz are zero (bss)
+            self.ensure_mapped(seg.addr, seg.memsz)
             self.uc.mem_write(seg.addr, seg.data + bytes(seg.memsz - len(seg.data)))
             self._hook_erets(seg)
         self.images.append(image)
@@ -211,6 +234,7 @@ class Machine:
                 if seg.addr < addr + len(code) and addr < seg.end:
                     raise ImageError(f"{image.name}: segment {seg.addr:#x}-{seg.end - 1:#x} overlaps "
                                      f"the harness region {memmap.HARNESS_BASE:#x}-{memmap.USER_BASE - 1:#x}")
+        self.ensure_mapped(addr, len(code))
         self.uc.mem_write(addr, code)
 
     def _install_harness(self) -> None:
@@ -266,7 +290,7 @@ class Machine:
             raise AssertionError("boot stub overflows into the trampoline")
         self.write_harness(BOOT_BASE, stub.code)
         self.harness_images.append(Image([Segment(BOOT_BASE, stub.code)], BOOT_BASE, stub.labels,
-                                         "<boot stub>", stub.lines))
+                                         "<boot stub>", lines=stub.lines))
         return BOOT_BASE
 
     def watch(self, addr: int, callback: Callable[["Machine"], None]) -> None:
@@ -414,6 +438,8 @@ class Machine:
                 f"`{self._insn_text(pc)}`")
 
     def _on_bad_access(self, uc, access, addr, size, value, _):
+        if access != UC_MEM_WRITE_PROT and self.ensure_mapped(addr, size):
+            return True                   # first touch of flash/RAM: mapped, retry
         if self.native is not None:
             self.native.drain()
         last = self._last_vector
@@ -682,7 +708,12 @@ class Machine:
     def _semihost(self) -> None:
         cpu = self.cpu
         op, arg = cpu.x(0) & 0xFFFF_FFFF, cpu.x(1)
-        read = self.uc.mem_read
+
+        def read(addr: int, size: int) -> bytes:
+            data = self.memory.read(addr, size)
+            if data is None:
+                raise UcError(0)
+            return data
         try:
             if op == semihosting.Op.SYS_WRITEC:
                 self._emit(bytes(read(arg, 1)))

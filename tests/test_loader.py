@@ -23,7 +23,7 @@ def test_elf_round_trip_with_bss_and_symbols(tmp_path):
         [(0x4010_0000, b"\x01\x02\x03\x04", 0x20), (0x4020_0000, b"\xaa" * 8, 8)]
     assert back.symbols == {"_start": 0x4010_0000, "data": 0x4020_0000}
     m = Machine()
-    m.uc.mem_write(0x4010_0004, b"\xff" * 0x1C)
+    m.memory.write(0x4010_0004, b"\xff" * 0x1C)
     m.load(back)
     assert bytes(m.uc.mem_read(0x4010_0000, 0x20)) == b"\x01\x02\x03\x04" + b"\0" * 0x1C
 
@@ -56,4 +56,24 @@ def test_elf_without_load_segments(tmp_path):
     path = tmp_path / "x.elf"
     write_elf(path, Image([], 0x4010_0000))
     with pytest.raises(ImageError, match="no loadable"):
+        load_elf(path)
+
+
+def test_dwarf_lines_of_the_c_blob():
+    from conftest import ROOT
+    blob = load_elf(ROOT / "firmware_blobs/pkvm_proxy_u64.elf")
+    line = blob.source_line(blob.symbols["hyp_ffa_init"] + 0x10)
+    assert line is not None and line.startswith("proxy.c:")
+    assert blob.source_line(blob.entry).startswith("start.S:")
+
+
+@pytest.mark.parametrize("klass, data, expected", [(1, 1, "(32-bit), not AArch64"),
+                                                   (2, 2, "(64-bit, big-endian), not AArch64")])
+def test_wrong_class_or_endianness(tmp_path, klass, data, expected):
+    from ffaemu.loader import elf_bytes
+    raw = bytearray(elf_bytes(Image([Segment(0x4010_0000, b"\0" * 4)], 0x4010_0000)))
+    raw[4], raw[5] = klass, data
+    path = tmp_path / "x.elf"
+    path.write_bytes(bytes(raw))
+    with pytest.raises(ImageError, match=expected.replace("(", r"\(").replace(")", r"\)")):
         load_elf(path)

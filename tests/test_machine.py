@@ -122,3 +122,20 @@ def test_machine_runs_once(tmp_path):
     assert res.reason.value == "budget"
     with pytest.raises(FfaemuError, match="already run"):
         m.run()
+
+
+def test_ram_is_mapped_on_first_touch(tmp_path):
+    """Untouched RAM reads as zeros wherever it is; the end of RAM still faults."""
+    src = """
+    ldr x1, =0x5ff00000          // near the end of 512 MiB of RAM, never loaded
+    ldr x19, [x1]
+    mov x2, #0x2a
+    str x2, [x1, #8]
+    ldr x20, [x1, #8]
+    ldr x1, =0x60000000          // just past RAM
+    ldr x21, [x1]
+"""
+    m, _, res = run_source(src, tmp_path)
+    assert (res.regs["x19"], res.regs["x20"]) == (0, 0x2a)
+    assert res.reason.value == "fault" and "unmapped address 0x60000000" in res.message
+    assert m.memory.read(0x4400_0000, 8) == bytes(8)
