@@ -5,6 +5,7 @@ bench/results.json. See the README's "Speed" section for the targets.
 """
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shutil
@@ -47,6 +48,7 @@ def write_image(tmp: Path, name: str, source: str) -> Path:
 
 # (a) cold start --------------------------------------------------------------------------
 def ffaemu_cold_start(guest_elf: Path) -> float:
+    gc.collect()                    # free earlier machines (reference cycles) before timing
     t0 = time.perf_counter()
     setup = build_guest(guest_elf, "tfa-spmd", "pkvm")
     entry = setup.machine.images[0].entry
@@ -85,6 +87,26 @@ def python_roundtrips(tmp: Path, el2: str, fid: int, n: int) -> float:
 def rate_from(fn, n_short: int, n_long: int) -> float:
     """Rate per second from two loop lengths, so fixed costs cancel."""
     return (n_long - n_short) / (fn(n_long) - fn(n_short))
+
+
+def bare_el2_traps(tmp: Path, n: int) -> float:
+    """SMCs trapped to a Python EL2 handler that only answers: the harness's own cost."""
+    guest = tmp / f"bare_{n}.S"
+    guest.write_text(guest_loop_source(n, FFA_ID_GET))
+    m = Machine()
+    image = m.load(load_asm(guest))
+
+    def answer(trap):
+        if trap.w(0) == 0x84000008:
+            return trap.stop("system-off")
+        return trap.ret(0)
+    answer.name = "bare"
+    entry = m.boot_guest(image.entry, el2=answer, traps_smc=True)
+    t0 = time.perf_counter()
+    res = m.run(entry)
+    elapsed = time.perf_counter() - t0
+    assert res.reason.value == "system-off", res.message
+    return elapsed
 
 
 # (c) assembly round trips -----------------------------------------------------------------
@@ -153,6 +175,7 @@ def main() -> int:
                        for _ in range(RUNS)])
         el2_traps = stats([rate_from(lambda n: python_roundtrips(tmp, "pkvm", FFA_VERSION, n), 2_000, N_PY)
                            for _ in range(RUNS)])
+        bare = stats([rate_from(lambda n: bare_el2_traps(tmp, n), 2_000, N_PY) for _ in range(RUNS)])
         matrix = stats([scenario_matrix() for _ in range(RUNS)])
         rss = peak_rss_mb(tmp)
 
@@ -164,6 +187,7 @@ def main() -> int:
         "roundtrip_asm_ratio_vs_qemu": asm_ffa["median"] / asm_qemu["median"],
         "el2_traps_per_s": el2_traps["median"],
         "el2_traps_per_s_stats": el2_traps,
+        "bare_el2_handler_traps_per_s": bare["median"],
         "scenario_matrix_s": matrix["median"],
         "scenario_matrix_s_stats": matrix,
         "peak_rss_mb": rss,
@@ -181,6 +205,7 @@ def main() -> int:
     print(f"  (b) round trips, Python models      {fmt(py_rt, '/s')}")
     print(f"  (c) round trips, assembly   ffaemu {fmt(asm_ffa, '/s')}   qemu {fmt(asm_qemu, '/s')}")
     print(f"  (d) EL2 traps answered by a Python model  {fmt(el2_traps, '/s')}")
+    print(f"      ... a bare Python EL2 handler (harness cost only)  {fmt(bare, '/s')}")
     print(f"  (e) scenario matrix     {fmt(matrix, ' s')}")
     print(f"  (f) peak RSS running (b) {rss:.1f} MiB")
     print("targets:")

@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Callable
 
-from unicorn import (UC_ARCH_ARM64, UC_HOOK_CODE, UC_HOOK_INTR, UC_HOOK_MEM_FETCH_UNMAPPED,
+from unicorn import (UC_ARCH_ARM64, UC_ERR_FETCH_UNMAPPED, UC_HOOK_CODE, UC_HOOK_INTR, UC_HOOK_MEM_FETCH_UNMAPPED,
                      UC_HOOK_MEM_READ_UNMAPPED, UC_HOOK_MEM_WRITE_PROT,
                      UC_HOOK_MEM_WRITE_UNMAPPED, UC_MEM_FETCH_UNMAPPED, UC_MEM_READ_UNMAPPED,
                      UC_MEM_WRITE_PROT, UC_MODE_ARM, UC_PROT_ALL, UC_PROT_EXEC, UC_PROT_READ, Uc,
@@ -52,6 +52,15 @@ HARNESS_CODE = (memmap.HARNESS_BASE, memmap.HARNESS_BASE + 0x4000)
 
 MAX_RECORDS = 100_000                   # exceptions and calls kept per run; the rest counted
 CALL_CLASSES = (EC.SMC64, EC.HVC64)      # exceptions that are SMCCC calls, for the call trace
+
+
+def _with_values(xs: list[int], values: dict[int, int]) -> list[int]:
+    """x0-x7 as the caller will see them: its registers with the handler's results."""
+    out = xs[:8]
+    for n, v in values.items():
+        if n < 8:
+            out[n] = v & 0xFFFF_FFFF_FFFF_FFFF
+    return out
 
 
 def _handler_name(handler) -> str:
@@ -462,19 +471,23 @@ class Machine:
 
     def _on_intr(self, uc, intno, _):
         cpu = self.cpu
+        back = INSN_BYTES if intno in (UcIntr.SWI, UcIntr.HVC, UcIntr.SMC) else 0
         if self.native is not None:
-            xs, pc, pstate = self.native.read_trap()
+            xs, pc, pstate, scr, hcr, insn = self.native.read_trap(back)
+            if insn is None:
+                raise UcError(UC_ERR_FETCH_UNMAPPED)
         else:
             xs, pc, pstate = None, cpu.pc, cpu.pstate
+            scr, hcr = cpu.scr_el3, cpu.hcr_el2
+            insn = self._read32(pc - back)
         insn_addr = syndrome_insn_address(intno, pc)
-        insn = self._read32(insn_addr)
         el = pstate_el(pstate)
         if intno == UcIntr.UDEF and not pstate & PSTATE.IL:
             if insn == semihosting.HLT_SEMIHOSTING and el >= 1:
                 return self._semihost()
             if insn == A64.HLT.encode(UNHANDLED_IMM) and self._harness_ready:
                 return self._unhandled(pc)
-        r = route(intno, pstate, pc, insn, cpu.scr_el3, cpu.hcr_el2)
+        r = route(intno, pstate, pc, insn, scr, hcr)
         handler = self._handlers.get(r.to_el) if r.from_el < r.to_el else None
         if handler is not None and not (r.to_el == 3 and self._pending and pc == RESUME):
             trap = Trap(r, pstate, xs if xs is not None else cpu.xs(SMCCC_ARG_REGS), insn_addr,
@@ -673,7 +686,7 @@ class Machine:
         cpu = self.cpu
         if isinstance(act, Return):
             if trap.ec in CALL_CLASSES:
-                self.calls.leave([act.values.get(n, trap.x(n)) for n in range(SMCCC_ARG_REGS)])
+                self.calls.leave(_with_values(trap.xs, act.values))
             if entered:
                 # We are in the code hook at RESUME, whose `eret` runs next, natively.
                 # (Writing PC here would restart at RESUME and re-enter this hook.)
@@ -690,7 +703,7 @@ class Machine:
             if entered:
                 raise ModelError("a handler cannot switch contexts after forwarding to EL3 assembly")
             if trap.ec in CALL_CLASSES:
-                self.calls.leave([act.values.get(n, trap.x(n)) for n in range(SMCCC_ARG_REGS)])
+                self.calls.leave(_with_values(trap.xs, act.values))
             cpu.pc = act.pc
         elif isinstance(act, Stop):
             self.stop(StopReason(act.reason), act.code, act.message)

@@ -106,7 +106,7 @@ class Native:
         self._eret_cb = CODE_CB(self._python_eret)
         ctx.python_intr, ctx.python_eret = self._intr_cb, self._eret_cb
         self._ctx_ptr = ctypes.cast(ctypes.pointer(ctx), ctypes.c_void_p)
-        self._regs = (ctypes.c_uint64 * 20)()
+        self._regs = (ctypes.c_uint64 * 23)()
         self._vals = (ctypes.c_uint64 * 18)()
         self.error: BaseException | None = None
         self._hooks = []
@@ -150,11 +150,13 @@ class Native:
         self.ctx.log_count = 0
         self.m._record_native(raw)
 
-    def read_trap(self) -> tuple[list[int], int, int]:
-        """x0-x17, PC and PSTATE in one native call."""
-        self.lib.ffaemu_read_trap(self.m.uc._uch, self._ctx_ptr, self._regs)
+    def read_trap(self, insn_back: int) -> tuple[list[int], int, int, int, int, int | None]:
+        """x0-x17, PC, PSTATE, SCR_EL3, HCR_EL2 and the instruction word at PC - insn_back
+        (None if unmapped), in one native call."""
+        self.lib.ffaemu_read_trap(self.m.uc._uch, self._ctx_ptr, self._regs, insn_back)
         regs = list(self._regs)
-        return regs[:18], regs[18], regs[19]
+        insn = None if regs[22] == 0xFFFF_FFFF_FFFF_FFFF else regs[22]
+        return regs[:18], regs[18], regs[19], regs[20], regs[21], insn
 
     def write_result(self, values: dict[int, int], pc: int) -> None:
         """x[n] = values[n] and PC, in one native call."""
@@ -182,7 +184,7 @@ def attach(machine) -> Native | None:
     lib = library()
     if lib is None:
         return None
-    lib.ffaemu_read_trap.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
+    lib.ffaemu_read_trap.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint32]
     lib.ffaemu_write_result.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
                                         ctypes.c_uint32, ctypes.c_uint64]
     return Native(lib, machine)

@@ -186,13 +186,18 @@ python:
 	c->python_eret(uc, addr, size, user);
 }
 
-/* x0-x17, PC and PSTATE in one call, for Python traps. */
-void ffaemu_read_trap(uc_engine *uc, struct fast_ctx *c, uint64_t *out)
+/* For a Python trap, in one call: x0-x17, PC, PSTATE, SCR_EL3, HCR_EL2 and the
+ * instruction word at `insn_back` bytes before PC (4 after SVC/HVC/SMC, else 0). */
+void ffaemu_read_trap(uc_engine *uc, struct fast_ctx *c, uint64_t *out, uint32_t insn_back)
 {
+	uint32_t insn = 0;
 	for (int i = 0; i < 18; i++)
 		out[i] = rd(uc, c, c->r_x[i]);
 	out[18] = rd(uc, c, c->r_pc);
 	out[19] = rd(uc, c, c->r_pstate);
+	out[20] = rd_sys(uc, c, 6, 1, 1, 0);
+	out[21] = rd_sys(uc, c, 4, 1, 1, 0);
+	out[22] = c->mem_read(uc, out[18] - insn_back, &insn, 4) ? 0xFFFFFFFFFFFFFFFFull : insn;
 }
 
 /* Write x[n] = vals[n] for every bit n of `mask` (n < 18), then PC, in one call. */
