@@ -27,6 +27,7 @@ from ffaemu.machine import Machine, StopReason  # noqa: E402
 from ffaemu.runner import build_guest  # noqa: E402
 
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
+COLD_RUNS = 21
 QEMU = ["qemu-system-aarch64", "-M", "virt,secure=on,virtualization=on", "-cpu", "max",
         "-nographic", "-net", "none", "-semihosting"]
 N_SHORT, N_LONG = 20_000, 220_000          # round trips per run (rates use the difference)
@@ -167,8 +168,9 @@ def main() -> int:
         long = write_image(tmp, "long", roundtrip_source(N_LONG))
         ffaemu_cold_start(first)                                   # warm caches (keystone etc.)
 
-        cold_ffa = stats([ffaemu_cold_start(first) for _ in range(RUNS)])
-        cold_qemu = stats([qemu_first_byte(boot) for _ in range(RUNS)])
+        cold_runs = max(RUNS, COLD_RUNS)           # cheap and noisy: more samples
+        cold_ffa = stats([ffaemu_cold_start(first) for _ in range(cold_runs)])
+        cold_qemu = stats([qemu_first_byte(boot) for _ in range(cold_runs)])
         asm_ffa = stats([(N_LONG - N_SHORT) / (ffaemu_asm(long) - ffaemu_asm(short)) for _ in range(RUNS)])
         asm_qemu = stats([(N_LONG - N_SHORT) / (qemu_run(long) - qemu_run(short)) for _ in range(RUNS)])
         py_rt = stats([rate_from(lambda n: python_roundtrips(tmp, "pkvm", FFA_ID_GET, n), 2_000, N_PY)
