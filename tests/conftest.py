@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -37,10 +38,23 @@ def qemu() -> str:
     return require_tool(QEMU, "qemu-system-arm")
 
 
-def run_qemu(qemu_path: str, elf: Path, timeout: float = 10) -> tuple[int | None, str]:
-    """Run an ELF on QEMU virt from EL3; return (exit status or None on timeout, console)."""
+def run_qemu(qemu_path: str, elf: Path, timeout: float = 10,
+             first_line_only: bool = False) -> tuple[int | None, str]:
+    """Run an ELF on QEMU virt from EL3; return (exit status or None if stopped, console).
+
+    With `first_line_only`, stop QEMU once the first console line has arrived (for images
+    QEMU never finishes), however long that takes up to `timeout`.
+    """
     proc = subprocess.Popen([qemu_path, *QEMU_ARGS, "-device", f"loader,file={elf},cpu-num=0"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    if first_line_only:
+        timer = threading.Timer(timeout, proc.kill)
+        timer.start()
+        line = proc.stdout.readline()
+        timer.cancel()
+        proc.kill()
+        proc.communicate()
+        return None, line.decode("latin-1").replace("\r\n", "\n")
     try:
         out, _ = proc.communicate(timeout=timeout)
         status = proc.returncode

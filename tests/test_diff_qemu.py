@@ -47,7 +47,7 @@ def test_suite_is_large_enough():
 def test_transcript_matches_qemu(image: Path, qemu: str, tmp_path: Path):
     elf = asm_to_elf(image, tmp_path)
     deviates = image.stem in QEMU_DEVIATIONS
-    status, reference = run_qemu(qemu, elf, timeout=2 if deviates else 10)
+    status, reference = run_qemu(qemu, elf, first_line_only=deviates)
     assert deviates or status == 0, f"QEMU run failed ({status}):\n{reference}"
     assert reference.count("\n") >= 2, "transcript too short to compare"
     for cpu in ("max", "a72"):
@@ -63,11 +63,11 @@ def _check_deviation(image: Path, qemu_out: str, ffaemu_out: str) -> None:
     dev = QEMU_DEVIATIONS[image.stem]
     labels = load_asm(image).symbols
     expected = dev["arch"].format(**labels)
-    assert ffaemu_out.splitlines()[0] == expected
+    assert ffaemu_out.splitlines()[0] == expected, "ffaemu must print the architectural entry"
     version = subprocess.run(["qemu-system-aarch64", "--version"], capture_output=True,
                              text=True).stdout
     major, minor = map(int, re.search(r"version (\d+)\.(\d+)", version).groups())
     if (major, minor) < (8, 2):
         assert qemu_out.startswith(dev["qemu"]), "QEMU no longer shows the known deviation"
     else:
-        assert qemu_out == ffaemu_out
+        assert qemu_out == ffaemu_out.splitlines(keepends=True)[0]
