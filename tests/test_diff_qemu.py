@@ -49,7 +49,7 @@ def test_transcript_matches_qemu(image: Path, qemu: str, tmp_path: Path):
     deviates = image.stem in QEMU_DEVIATIONS
     status, reference = run_qemu(qemu, elf, first_line_only=deviates)
     assert deviates or status == 0, f"QEMU run failed ({status}):\n{reference}"
-    assert reference.count("\n") >= 2, "transcript too short to compare"
+    assert deviates or reference.count("\n") >= 2, "transcript too short to compare"
     for cpu in ("max", "a72"):
         res = run_elf(elf, cpu=cpu)
         assert (res.reason.value, res.code) == ("semihost-exit", 0), res.message
