@@ -20,7 +20,7 @@ from unicorn import arm64_const as uca
 from unicorn.unicorn_py3 import unicorn as _ucmod
 
 SOURCE = Path(__file__).with_name("fastpath.c")
-LOG_CAP = 4096
+LOG_CAP = 1024
 ENTRY_WORDS = 8                  # from, to, ec, esr, elr, spsr, intno, vector
 INTR_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_void_p)
 CODE_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint32, ctypes.c_void_p)

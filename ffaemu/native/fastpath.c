@@ -24,7 +24,7 @@ struct cp_reg { uint32_t crn, crm, op0, op1, op2; uint64_t val; };
 
 enum { INTR_SWI = 2, INTR_HVC = 11, INTR_HYP_TRAP = 12, INTR_SMC = 13 };
 enum { EC_SVC64 = 0x15, EC_HVC64 = 0x16, EC_SMC64 = 0x17 };
-#define LOG_CAP 4096
+#define LOG_CAP 1024
 
 struct fast_ctx {
 	reg_fn reg_read, reg_write;
