@@ -105,6 +105,16 @@ def build_parser() -> argparse.ArgumentParser:
                 "SMC/HVC trapping on Unicorn.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     sub.add_parser("list", help="list the firmware and hypervisor models")
+    ex = sub.add_parser("explore", help="interleave several vCPUs of one VM, instruction by "
+                        "instruction, looking for ordering bugs")
+    ex.add_argument("target", choices=["xen-negotiation-race"])
+    ex.add_argument("--variant", required=True, choices=["flag-before-version", "unlocked-publish", "fixed"])
+    ex.add_argument("--bound", type=_count_or_zero, default=2, help="at most K preemptions (default 2)")
+    ex.add_argument("--seed", type=_count_or_zero, help="random schedules from this seed instead")
+    ex.add_argument("--count", type=_count, default=200, help="random schedules with --seed")
+    ex.add_argument("--replay", type=_count_or_zero, metavar="SEED", help="run exactly the schedule of SEED")
+    ex.add_argument("--vcpus", type=_count, default=2, help="vCPUs (2-4)")
+    ex.add_argument("--json", action="store_true")
     scen = sub.add_parser("scenario", help="the seed bugs, buggy vs fixed")
     scen_sub = scen.add_subparsers(dest="scenario_command", required=True, parser_class=_Parser)
     scen_sub.add_parser("list", help="list the scenarios and their variants")
@@ -256,6 +266,34 @@ def _interactive():
             return
 
 
+def cmd_explore(args) -> int:
+    from . import explore
+    if args.replay is not None:
+        out = explore.replay(explore.Program(args.variant, args.vcpus), args.replay)
+        report = explore.Report(args.variant, 1, int(bool(out.failure)), out if out.failure else None,
+                                f"replay of seed {args.replay}")
+    elif args.seed is not None:
+        report = explore.explore_random(args.variant, args.seed, args.count, args.vcpus)
+    else:
+        report = explore.explore_bounded(args.variant, args.bound, args.vcpus)
+    if args.json:
+        json.dump(report.as_json(), sys.stdout)
+        sys.stdout.write("\n")
+    else:
+        print(f"{args.target} --variant {args.variant}: {report.schedules} schedules "
+              f"({report.mode}), {report.failures} failing")
+        if report.first_failure is not None:
+            f = report.first_failure
+            print("first failing interleaving:")
+            for line in explore.render(f):
+                print(line)
+            if f.seed is not None:
+                print(f"replay: ffaemu explore {args.target} --variant {args.variant} --replay {f.seed}")
+            else:
+                print("preemptions (step -> vCPU): " + ", ".join(f"{s} -> {v}" for s, v in f.preemptions))
+    return EXIT_RUN_FAILED if report.failures else EXIT_OK
+
+
 def cmd_list(_args) -> int:
     for registry in (FIRMWARE, HYPERVISORS):
         print(f"{registry.role} models (--{'el3' if registry is FIRMWARE else 'el2'}):")
@@ -286,8 +324,8 @@ def cmd_scenario(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        return {"run": cmd_run, "debug": cmd_debug, "list": cmd_list,
-                "scenario": cmd_scenario}[args.command](args)
+        return {"run": cmd_run, "debug": cmd_debug, "list": cmd_list, "scenario": cmd_scenario,
+                "explore": cmd_explore}[args.command](args)
     except FfaemuError as e:
         print(f"ffaemu: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -1,0 +1,244 @@
+"""The interleaving explorer: several vCPUs of one VM, interleaved one instruction at a time.
+
+Each vCPU is its own Unicorn instance at EL2h; all of them map one shared data page
+(`mem_map_ptr`), so loads, stores and exclusives see each other exactly as the schedule
+orders them. A schedule starts with vCPU 0 and switches at chosen steps
+(preemptions); a vCPU that finishes, or that spins SPIN_LIMIT steps in a row while others
+can run, yields without that counting as a preemption. Two ways to choose schedules:
+
+- bounded exhaustive (`bound=K`): every schedule with at most K preemptions;
+- random (`seed=S`): schedules drawn from seeds S, S+1, ...; a failing seed replays it.
+
+Applied to `asm/el2/xen/*.S` (Xen's per-VM negotiation), each schedule is judged by the
+invariants of FFA.md: the VM joins the VM list once, and every vCPU's first other call is
+served with the one published version, which some vCPU asked for.
+"""
+from __future__ import annotations
+
+import ctypes
+import itertools
+import random
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from unicorn import UC_ARCH_ARM64, UC_MODE_ARM, UC_PROT_ALL, Uc
+from unicorn import arm64_const as uca
+
+from .arch.cpu import Cpu
+from .arch.sysregs import DAIF_ALL, mode_bits
+from .disasm import disassemble_one
+from .errors import FfaemuError
+from .loader import Image, load_asm
+
+ASM = Path(__file__).resolve().parent.parent / "asm" / "el2" / "xen"
+VARIANTS = {"flag-before-version": "flag_before_version.S", "unlocked-publish": "unlocked_publish.S",
+            "fixed": "fixed.S"}
+SHARED, SHARED_SIZE = 0x4020_0000, 0x1000
+GUEST_VERS, LIST_ADDS, SERVED, REQUESTS = 0x00, 0x10, 0x20, 0x40
+SPIN_LIMIT = 64
+MAX_STEPS = 20_000
+STOP_NEVER = 0xFFFF_FFFF_FFFF_FFFC
+NOT_SUPPORTED = 0xFFFF_FFFF
+
+
+@dataclass
+class Step:
+    vcpu: int
+    pc: int
+    symbol: str | None
+    insn: str
+
+    def as_json(self) -> dict:
+        return {"vcpu": self.vcpu, "pc": hex(self.pc), "symbol": self.symbol, "insn": self.insn}
+
+
+@dataclass
+class Outcome:
+    trace: list[Step]
+    failure: str | None
+    preemptions: list[tuple[int, int]] = field(default_factory=list)   # (step, vCPU switched to)
+    seed: int | None = None
+
+
+class Program:
+    """The mediator image, and the requests each vCPU makes."""
+
+    def __init__(self, variant: str, vcpus: int = 2):
+        if variant not in VARIANTS:
+            raise FfaemuError(f"unknown variant '{variant}' (valid: {', '.join(VARIANTS)})")
+        if not 2 <= vcpus <= 4:
+            raise FfaemuError("the explorer interleaves 2 to 4 vCPUs")
+        self.variant = variant
+        self.vcpus = vcpus
+        self.image: Image = load_asm(ASM / VARIANTS[variant])
+        self.requests = [0x10001 + (v % 2) for v in range(vcpus)]      # 1.1, 1.2, 1.1, ...
+        self._text: dict[int, tuple[str | None, str]] = {}
+
+    def describe(self, pc: int) -> tuple[str | None, str]:
+        if pc not in self._text:
+            seg = self.image.segments[0]
+            word = seg.data[pc - seg.addr:pc - seg.addr + 4]
+            self._text[pc] = (self.image.symbolize(pc), disassemble_one(word, pc))
+        return self._text[pc]
+
+
+class _Run:
+    """One schedule's machines: the program's vCPUs reset, over a cleared shared page.
+
+    The Unicorn instances are made once per program and reset for each schedule (their
+    saved initial contexts, and the shared page rewritten), since making one costs more
+    than running a schedule.
+    """
+
+    def __init__(self, prog: Program):
+        self.prog = prog
+        if not hasattr(prog, "_machines"):
+            prog._machines = _make_vcpus(prog)
+        self.shared, self.ucs, contexts = prog._machines
+        ctypes.memset(self.shared, 0, SHARED_SIZE)
+        struct.pack_into(f"<{prog.vcpus}I", self.shared, REQUESTS, *prog.requests)
+        for uc, ctx in zip(self.ucs, contexts):
+            uc.context_restore(ctx)
+        self.done = prog.image.symbols["done"]
+
+    def pc(self, v: int) -> int:
+        return self.ucs[v].reg_read(uca.UC_ARM64_REG_PC)
+
+    def step(self, v: int) -> None:
+        self.ucs[v].emu_start(self.pc(v), STOP_NEVER, count=1)
+
+    def words(self, off: int, n: int) -> list[int]:
+        return list(struct.unpack_from(f"<{n}I", self.shared, off))
+
+
+def _make_vcpus(prog: Program):
+    shared = ctypes.create_string_buffer(SHARED_SIZE)
+    seg = prog.image.segments[0]
+    ucs, contexts = [], []
+    for v in range(prog.vcpus):
+        uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
+        uc.mem_map(seg.addr & ~0xFFF, 0x10000)
+        uc.mem_write(seg.addr, seg.data)
+        uc.mem_map_ptr(SHARED, SHARED_SIZE, UC_PROT_ALL, ctypes.addressof(shared))
+        cpu = Cpu(uc)
+        cpu.set_pstate_and_spsr(mode_bits(2, spx=True) | DAIF_ALL, 2, 0)   # the mediator: EL2h
+        cpu.set_x(0, v)
+        cpu.pc = prog.image.symbols["vcpu_main"]
+        ucs.append(uc)
+        contexts.append(uc.context_save())
+    return shared, ucs, contexts
+
+
+def run_schedule(prog: Program, preemptions=(), rng: random.Random | None = None) -> Outcome:
+    """Run one schedule: `preemptions` (step -> vCPU), or random switches from `rng`."""
+    run = _Run(prog)
+    switches = dict(preemptions)
+    current, since_switch, trace, taken = 0, 0, [], []
+    for step in range(MAX_STEPS):
+        runnable = [v for v in range(prog.vcpus) if run.pc(v) != run.done]
+        if not runnable:
+            return Outcome(trace, check(prog, run), taken)
+        target = switches.get(step)
+        if rng is not None and len(runnable) > 1 and rng.random() < 0.15:
+            target = rng.choice([v for v in runnable if v != current])
+        if target is not None and target != current and target in runnable:
+            current, since_switch = target, 0
+            taken.append((step, current))
+        elif current not in runnable or (since_switch >= SPIN_LIMIT and len(runnable) > 1):
+            current = runnable[(runnable.index(current) + 1) % len(runnable)] if current in runnable \
+                else runnable[0]
+            since_switch = 0
+        pc = run.pc(current)
+        trace.append(Step(current, pc, *prog.describe(pc)))
+        run.step(current)
+        since_switch += 1
+    return Outcome(trace, f"no progress after {MAX_STEPS} steps (livelock?)", taken)
+
+
+def check(prog: Program, run: _Run) -> str | None:
+    """FFA.md's invariants for Xen's per-VM negotiation, or None if they hold."""
+    published = run.words(GUEST_VERS, 1)[0]
+    adds = run.words(LIST_ADDS, 1)[0]
+    served = run.words(SERVED, prog.vcpus)
+    if adds != 1:
+        return f"the VM was added to the VM list {adds} times (published twice)"
+    for v, version in enumerate(served):
+        if version != published:
+            return (f"vCPU {v} was served with version {version:#x} while the published version "
+                    f"is {published:#x} (a stale or torn view of the negotiation)")
+    if published not in prog.requests:
+        return f"published version {published:#x} is not one any vCPU asked for"
+    return None
+
+
+@dataclass
+class Report:
+    variant: str
+    schedules: int
+    failures: int
+    first_failure: Outcome | None
+    mode: str
+
+    def as_json(self) -> dict:
+        first = None
+        if self.first_failure is not None:
+            f = self.first_failure
+            first = {"failure": f.failure, "seed": f.seed,
+                     "preemptions": [{"step": s, "vcpu": v} for s, v in f.preemptions],
+                     "schedule": [s.as_json() for s in f.trace]}
+        return {"variant": self.variant, "mode": self.mode, "schedules": self.schedules,
+                "failures": self.failures, "first_failure": first}
+
+
+def explore_bounded(variant: str, bound: int = 2, vcpus: int = 2) -> Report:
+    """Every schedule with at most `bound` preemptions (switch steps x target vCPUs)."""
+    prog = Program(variant, vcpus)
+    length = len(run_schedule(prog).trace)
+    schedules = failures = 0
+    first = None
+    for k in range(bound + 1):
+        for steps in itertools.combinations(range(1, length), k):
+            for targets in itertools.product(range(vcpus), repeat=k):
+                if any(t == prev for t, prev in zip(targets, (0,) + targets)):
+                    continue                    # a switch goes to another vCPU
+                out = run_schedule(prog, list(zip(steps, targets)))
+                schedules += 1
+                if out.failure:
+                    failures += 1
+                    first = first or out
+    return Report(variant, schedules, failures, first, f"bounded, at most {bound} preemptions")
+
+
+def explore_random(variant: str, seed: int, count: int = 200, vcpus: int = 2) -> Report:
+    """`count` random schedules from seeds seed, seed+1, ...; each failure names its seed."""
+    prog = Program(variant, vcpus)
+    failures, first = 0, None
+    for s in range(seed, seed + count):
+        out = replay(prog, s)
+        if out.failure:
+            failures += 1
+            first = first or out
+    return Report(variant, count, failures, first, f"random, seeds {seed}..{seed + count - 1}")
+
+
+def replay(prog: Program | str, seed: int) -> Outcome:
+    """The schedule of `seed`, exactly."""
+    if isinstance(prog, str):
+        prog = Program(prog)
+    out = run_schedule(prog, rng=random.Random(seed))
+    out.seed = seed
+    return out
+
+
+def render(out: Outcome) -> list[str]:
+    """The interleaving, readably: one line per instruction, marking every switch."""
+    lines, last = [], None
+    for step in out.trace:
+        if step.vcpu != last:
+            lines.append(f"--- vCPU {step.vcpu}")
+            last = step.vcpu
+        where = f"{step.pc:#x}{f' <{step.symbol}>' if step.symbol else ''}"
+        lines.append(f"  vCPU {step.vcpu} {where:<30} {step.insn}")
+    lines.append(f"FAILED: {out.failure}" if out.failure else "all invariants hold")
+    return lines
