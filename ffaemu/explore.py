@@ -71,7 +71,10 @@ class Program:
             raise FfaemuError("the explorer interleaves 2 to 4 vCPUs")
         self.variant = variant
         self.vcpus = vcpus
-        self.image: Image = load_asm(ASM / VARIANTS[variant])
+        source = ASM / VARIANTS[variant]
+        if not source.exists():
+            raise FfaemuError(f"the explorer needs the asm/ directory of an ffaemu checkout ({source} is missing)")
+        self.image: Image = load_asm(source)
         self.requests = [0x10001 + (v % 2) for v in range(vcpus)]      # 1.1, 1.2, 1.1, ...
         self._text: dict[int, tuple[str | None, str]] = {}
 

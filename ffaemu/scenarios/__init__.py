@@ -66,4 +66,7 @@ def variants_to_run(scenario: Scenario, variant: str | None) -> list[str]:
 
 
 def guest(name: str) -> Path:
-    return ASM / "el1" / name
+    path = ASM / "el1" / name
+    if not path.exists():
+        raise FfaemuError(f"scenarios need the asm/ directory of an ffaemu checkout ({path} is missing)")
+    return path
