@@ -24,7 +24,7 @@ from .ffa.smccc import VendorHyp
 from .loader import DEFAULT_BASE, Image, Segment, write_elf
 from .runner import build_guest
 
-ARGS = 6                                   # x0-x5 per call
+ARGS = 8                                   # x0-x7 per call
 MAX_CALLS = 16
 FIRMWARE = ("tfa", "tfa-spmd:spmc=absent", "tfa-spmd", "tfa-el3-spmc", "optee")
 HYPERVISORS = ("none", "pkvm", "xen")
@@ -39,6 +39,7 @@ _start:
 1:  ldp x0, x1, [x19], #16
     ldp x2, x3, [x19], #16
     ldp x4, x5, [x19], #16
+    ldp x6, x7, [x19], #16
     ldr x22, [x19], #8
     cbnz x22, 2f
     smc #0
@@ -47,6 +48,7 @@ _start:
 3:  stp x0, x1, [x20], #16
     stp x2, x3, [x20], #16
     stp x4, x5, [x20], #16
+    stp x6, x7, [x20], #16
     subs x21, x21, #1
     b.ne 1b
     ldr x0, =0x84000008             // PSCI SYSTEM_OFF
@@ -58,14 +60,14 @@ calls:   .space {8 * (ARGS + 1) * MAX_CALLS}
 results: .space {8 * ARGS * MAX_CALLS}
 """
 
-# (fid, args x1-x5, SMC32?) - the SMC32 calls' x1-x5 get the drawn upper halves.
+# (fid, args x1-x7) - the SMC32 calls' x1-x7 get the drawn upper halves.
 CALLS = [
-    (FfaId.FFA_VERSION, (0x10002, 0, 0, 0, 0)),
-    (FfaId.FFA_ID_GET, (0, 0, 0, 0, 0)),
-    (FfaId.FFA_FEATURES, (FfaId.FFA_RXTX_MAP_64, 0, 0, 0, 0)),
-    (FfaId.FFA_PARTITION_INFO_GET, (0, 0, 0, 0, 1)),          # count only
-    (FfaId.FFA_MSG_SEND_DIRECT_REQ, (0x8001, 0, 0x1111, 0x2222, 0x3333)),
-    (FfaId.FFA_VERSION, (0x10001, 0, 0, 0, 0)),               # after negotiation
+    (FfaId.FFA_VERSION, (0x10002, 0, 0, 0, 0, 0, 0)),
+    (FfaId.FFA_ID_GET, (0, 0, 0, 0, 0, 0, 0)),
+    (FfaId.FFA_FEATURES, (FfaId.FFA_RXTX_MAP_64, 0, 0, 0, 0, 0, 0)),
+    (FfaId.FFA_PARTITION_INFO_GET, (0, 0, 0, 0, 1, 0, 0)),    # count only
+    (FfaId.FFA_MSG_SEND_DIRECT_REQ, (0x8001, 0, 0x1111, 0x2222, 0x3333, 0x4444, 0x5555)),
+    (FfaId.FFA_VERSION, (0x10001, 0, 0, 0, 0, 0, 0)),         # after negotiation
 ]
 
 
@@ -90,7 +92,7 @@ def _guest() -> tuple[Path, int, int, int]:
 def _calls(el2: str) -> list[tuple[int, tuple[int, ...], bool]]:
     calls = [(fid, args, True) for fid, args in CALLS]
     if el2.split(":")[0] == "pkvm":                            # its init hypercall, SMC64
-        calls.insert(0, (VendorHyp.PKVM_INIT, (0,) * 5, False))
+        calls.insert(0, (VendorHyp.PKVM_INIT, (0,) * 7, False))
     return calls
 
 
@@ -105,7 +107,7 @@ def outcome(el3: str, el2: str, widths: Widths = Widths()) -> tuple:
         for a in args:
             upper = inputs.pop(0) if (smc32 and inputs) else 0
             regs.append(a | (upper & 0xFFFF_FFFF) << 32)
-        table += struct.pack("<7Q", *regs, 0 if smc32 else 1)
+        table += struct.pack("<9Q", *regs, 0 if smc32 else 1)
     setup = build_guest(path, el3, el2, fw_upper=widths.upper, seed=widths.seed, max_insns=1_000_000)
     mem = setup.machine.memory
     mem.write(count_at, struct.pack("<Q", len(calls)))
@@ -114,7 +116,7 @@ def outcome(el3: str, el2: str, widths: Widths = Widths()) -> tuple:
     raw = mem.read(results_at, 8 * ARGS * len(calls))
     seen = []
     for i, (_, _, smc32) in enumerate(calls):
-        regs = struct.unpack_from("<6Q", raw, 8 * ARGS * i)
+        regs = struct.unpack_from("<8Q", raw, 8 * ARGS * i)
         seen.append(tuple(w(r) for r in regs) if smc32 else regs)
     return res.reason.value, tuple(seen)
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from ffaemu.widthfuzz import FIRMWARE, HYPERVISORS, UPPERS, Widths, differs, outcome
 
 WIDTHS = st.builds(Widths,
-                   inputs=st.lists(st.integers(0, 0xFFFF_FFFF), max_size=30).map(tuple),
+                   inputs=st.lists(st.integers(0, 0xFFFF_FFFF), max_size=42).map(tuple),
                    upper=st.sampled_from(UPPERS),
                    seed=st.integers(0, 2**32 - 1))
 EXAMPLES = settings(max_examples=200, deadline=None, database=None, derandomize=True,
