@@ -1,6 +1,6 @@
 """Width fuzzing: SMC32 callers must see the same thing whatever fills bits [63:32].
 
-A guest issues a fixed list of FF-A calls through a hypervisor model to a firmware
+A guest (also usable for any call list: `run_calls`) issues a fixed list of FF-A calls through a hypervisor model to a firmware
 model. A drawn `Widths` puts arbitrary bits [63:32] into the guest's SMC32 arguments
 (x1-x7, which callees must ignore: DEN0028 §2.6) and makes the firmware fill bits
 [63:32] of its SMC32 results with zeros, a sign extension or seeded garbage (all legal).
@@ -25,7 +25,7 @@ from .loader import DEFAULT_BASE, Image, Segment, write_elf
 from .runner import build_guest
 
 ARGS = 8                                   # x0-x7 per call
-MAX_CALLS = 16
+MAX_CALLS = 512
 FIRMWARE = ("tfa", "tfa-spmd:spmc=absent", "tfa-spmd", "tfa-el3-spmc", "optee")
 HYPERVISORS = ("none", "pkvm", "xen")
 UPPERS = ("zero", "sign", "garbage")
@@ -96,28 +96,37 @@ def _calls(el2: str) -> list[tuple[int, tuple[int, ...], bool]]:
     return calls
 
 
+def run_calls(el3: str, el2: str, calls, upper: str = "real", seed: int = 0):
+    """Boot the call-table guest under the models and issue `calls`, each (x0-x7 values,
+    via HVC?); return (RunResult, GuestRun, [x0-x7 as the guest got them, per call])."""
+    if len(calls) > MAX_CALLS:
+        raise ValueError(f"at most {MAX_CALLS} calls per run, not {len(calls)}")
+    path, count_at, calls_at, results_at = _guest()
+    table = b"".join(struct.pack("<9Q", *(list(regs) + [0] * 8)[:8], int(hvc)) for regs, hvc in calls)
+    setup = build_guest(path, el3, el2, fw_upper=upper, seed=seed, max_insns=1_000_000)
+    mem = setup.machine.memory
+    mem.write(count_at, struct.pack("<Q", len(calls)))
+    mem.write(calls_at, table)
+    run = setup.run()
+    raw = mem.read(results_at, 8 * ARGS * len(calls))
+    regs = [struct.unpack_from("<8Q", raw, 8 * ARGS * i) for i in range(len(calls))]
+    return run.result, run, regs
+
+
 def outcome(el3: str, el2: str, widths: Widths = Widths()) -> tuple:
     """The guest-visible result of the call list under `widths`."""
-    path, count_at, calls_at, results_at = _guest()
     calls = _calls(el2)
     inputs = list(widths.inputs)
-    table = b""
+    table = []
     for fid, args, smc32 in calls:
         regs = [fid]
         for a in args:
             upper = inputs.pop(0) if (smc32 and inputs) else 0
             regs.append(a | (upper & 0xFFFF_FFFF) << 32)
-        table += struct.pack("<9Q", *regs, 0 if smc32 else 1)
-    setup = build_guest(path, el3, el2, fw_upper=widths.upper, seed=widths.seed, max_insns=1_000_000)
-    mem = setup.machine.memory
-    mem.write(count_at, struct.pack("<Q", len(calls)))
-    mem.write(calls_at, table)
-    res = setup.run().result
-    raw = mem.read(results_at, 8 * ARGS * len(calls))
-    seen = []
-    for i, (_, _, smc32) in enumerate(calls):
-        regs = struct.unpack_from("<8Q", raw, 8 * ARGS * i)
-        seen.append(tuple(w(r) for r in regs) if smc32 else regs)
+        table.append((regs, not smc32))
+    res, _, results = run_calls(el3, el2, table, widths.upper, widths.seed)
+    seen = [tuple(w(r) for r in regs) if smc32 else regs
+            for regs, (_, _, smc32) in zip(results, calls)]
     return res.reason.value, tuple(seen)
 
 

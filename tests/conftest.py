@@ -89,47 +89,10 @@ def run_source(text: str, tmp_path: Path, name: str = "t.S", **kw):
 DIAG = ROOT / "asm" / "lib" / "diag.S"
 
 
-CALL_TABLE_GUEST = """
-_start:
-    ldr x19, =calls
-    ldr x20, =results
-    mov x21, #{count}
-1:  ldp x0, x1, [x19], #16
-    ldp x2, x3, [x19], #16
-    ldp x4, x5, [x19], #16
-    ldr x22, [x19], #8
-    cbnz x22, 2f
-    smc #0
-    b 3f
-2:  hvc #0
-3:  stp x0, x2, [x20], #16
-    subs x21, x21, #1
-    b.ne 1b
-    ldr x0, =0x84000008          // PSCI SYSTEM_OFF
-    smc #0
-    b .
-    .balign 8
-calls:
-{calls}
-results:
-    .space {space}
-"""
-
-
 def run_call_table(tmp_path, el3: str, el2: str, calls):
-    """Boot a guest that issues each call (fid, args (up to x5), "smc"|"hvc") in turn and
-    stores the full 64-bit x0 and x2 it got back; return ([(x0, x2)...], GuestRun)."""
-    from ffaemu.runner import run_guest
-    rows = []
-    for fid, args, how in calls:
-        regs = [fid, *args] + [0] * (5 - len(args))
-        rows.append("    .quad " + ", ".join(f"{v:#x}" for v in regs + [1 if how == "hvc" else 0]))
-    src = tmp_path / "calls.S"
-    src.write_text(CALL_TABLE_GUEST.format(count=len(calls), calls="\n".join(rows),
-                                           space=16 * len(calls)))
-    run = run_guest(src, el3, el2)
-    base = run.machine.images[0].symbols["results"]
-    raw = run.machine.memory.read(base, 16 * len(calls))
-    pairs = [(int.from_bytes(raw[16 * i:16 * i + 8], "little"),
-              int.from_bytes(raw[16 * i + 8:16 * i + 16], "little")) for i in range(len(calls))]
-    return pairs, run
+    """Issue each call (fid, args (up to x7), "smc"|"hvc") from an EL1 guest and return
+    ([(x0, x2) as the guest got them, ...], GuestRun)."""
+    from ffaemu.widthfuzz import run_calls
+    table = [([fid, *args], how == "hvc") for fid, args, how in calls]
+    _, run, regs = run_calls(el3, el2, table)
+    return [(r[0], r[2]) for r in regs], run
