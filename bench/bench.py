@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from images import FIRST_INSN_GUEST, guest_loop_source, roundtrip_source  # noqa: E402
 
-from ffaemu.loader import Image, Segment, load_asm, load_elf, write_elf  # noqa: E402
+from ffaemu.loader import load_asm, load_elf, write_elf  # noqa: E402
 from ffaemu.machine import Machine, StopReason  # noqa: E402
 from ffaemu.runner import build_guest  # noqa: E402
 
@@ -159,7 +159,7 @@ def main() -> int:
     if shutil.which(QEMU[0]) is None:
         print("qemu-system-aarch64 is needed: apt-get install qemu-system-arm", file=sys.stderr)
         return 2
-    results, rows = {}, []
+    results = {}
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         first = write_image(tmp, "first", FIRST_INSN_GUEST)

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from conftest import DIAG, ROOT
+from conftest import ROOT
 from ffaemu.cli import main
 from ffaemu.loader import Image, Segment, elf_bytes
 

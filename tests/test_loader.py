@@ -1,7 +1,6 @@
 """Image loading: ELF (PT_LOAD at p_paddr, memsz zero fill, symbols), raw, and the writer."""
 from __future__ import annotations
 
-import shutil
 import subprocess
 
 import pytest
@@ -29,9 +28,8 @@ def test_elf_round_trip_with_bss_and_symbols(tmp_path):
 
 
 def test_written_elf_is_valid_for_binutils(tmp_path):
-    readelf = shutil.which("aarch64-linux-gnu-readelf") or shutil.which("readelf")
-    if readelf is None:
-        pytest.skip("readelf not installed (binutils)")
+    from conftest import require_tool
+    readelf = require_tool("aarch64-linux-gnu-readelf", "binutils-aarch64-linux-gnu")
     path = tmp_path / "x.elf"
     write_elf(path, Image([Segment(0x4010_0000, b"\0" * 8)], 0x4010_0004, {"foo": 0x4010_0004}))
     out = subprocess.run([readelf, "-hls", str(path)], capture_output=True, text=True, check=True).stdout

@@ -18,7 +18,7 @@ is deterministic. The run ends when every vCPU is off or one calls SYSTEM_OFF.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ...arch.bits import w
 from ...arch.context import El1Context
