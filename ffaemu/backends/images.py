@@ -108,3 +108,21 @@ def firmware_for(model_spec: str) -> Path:
 
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def checksum_status(path: Path, image: FirmwareImage) -> str:
+    """Whether `path` is the prebuilt image, or an own build recorded in its directory's manifest."""
+    digest = sha256(path)
+    if digest == image.sha256:
+        return f"{digest[:16]}... matches the prebuilt image (SHA256SUMS)"
+    manifest = path.parent / "firmware-manifest.json"
+    if manifest.is_file():
+        import json
+        try:
+            built = {i["file"]: i["sha256"] for i in json.loads(manifest.read_text())["images"]}
+        except (ValueError, KeyError, TypeError):
+            built = {}
+        if built.get(image.file) == digest:
+            return (f"{digest[:16]}... differs from the prebuilt image; matches {manifest} "
+                    "(an own build: timestamps and paths differ)")
+    return f"{digest[:16]}... MISMATCH: neither the prebuilt image nor a recorded build"
