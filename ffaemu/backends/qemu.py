@@ -41,7 +41,9 @@ NO_GUEST_LINE = "bl33: no guest in the mailbox"
 SYSTEM_OFF_LINE = "QEMU System Power off"
 # include/common/debug.h: the prefixes tf_log() prints for each level.
 TFA_LOG_LINE = re.compile(r"(?:ERROR:   |NOTICE:  |WARNING: |INFO:    |VERBOSE: )[^\r\n]*\r\n")
-PROBE_TIMEOUT = 10.0
+PROBE_TIMEOUT = 10.0                           # TF-A reaches BL33 in 0.1-0.4 s on QEMU 7.2
+# Guests and EL2 images must stay clear of the DTB (0x40000000), the mailbox and BL33 (README).
+IMAGE_RANGE = (USER_BASE, 0x5000_0000)
 
 
 @dataclass
@@ -67,9 +69,16 @@ def qemu_path() -> str:
 
 def _as_image(item: "Image | str | Path", base: int) -> Image:
     if isinstance(item, Image):
-        return item
-    path = Path(item)
-    return load_image(path, base if path.suffix in ASM_SUFFIXES + RAW_SUFFIXES else None)
+        image = item
+    else:
+        path = Path(item)
+        image = load_image(path, base if path.suffix in ASM_SUFFIXES + RAW_SUFFIXES else None)
+    low, high = IMAGE_RANGE
+    for seg in image.segments:
+        if seg.addr < low or seg.end > high:
+            raise FfaemuError(f"{image.name}: segment {seg.addr:#x}-{seg.end:#x} is outside "
+                              f"{low:#x}-{high - 1:#x}, where real-firmware guests must stay")
+    return image
 
 
 def _mailbox_args(target_el: int, entry: int, x0: int) -> list[str]:
@@ -116,14 +125,15 @@ def _text(data: bytes) -> str:
 _BOOT_LOGS: dict[tuple, str] = {}
 
 
-def boot_log(firmware: Path) -> str:
+def boot_log(firmware: Path, timeout: float = PROBE_TIMEOUT) -> str:
     """The exact UART0 bytes `firmware` prints before its BL33 runs (cached per file)."""
     st = firmware.stat()
     key = (str(firmware.resolve()), st.st_size, st.st_mtime_ns)
     if key not in _BOOT_LOGS:
         with tempfile.TemporaryDirectory(prefix="ffaemu-qemu-") as tmp:
-            code, out, _, err = _run_qemu(firmware, [], PROBE_TIMEOUT, Path(tmp))
-        _check_qemu_error(firmware, code, err)
+            code, out, _, err = _run_qemu(firmware, [], timeout, Path(tmp))
+        if _qemu_error(err):
+            raise FfaemuError(f"{firmware}: QEMU failed: {_qemu_error(err)}")
         at = out.find(NO_GUEST_LINE)
         if at < 0:
             what = "no output" if not out else f"printed {out.strip().splitlines()[-1][:60]!r}"
@@ -144,10 +154,12 @@ def split_uart0(out: str, boot: str) -> tuple[str, str]:
     return TFA_LOG_LINE.sub("", rest), firmware + "".join(runtime)
 
 
-def _check_qemu_error(firmware: Path, code: int | None, err: str) -> None:
+def _qemu_error(err: str) -> str | None:
+    """QEMU's first error line on stderr ("qemu-system-aarch64: ..."), warnings aside."""
     for line in err.splitlines():
-        if line.startswith(QEMU) or "qemu" in line.lower():
-            raise FfaemuError(f"{firmware}: QEMU failed: {line.strip()}")
+        if line.startswith(QEMU) and ": warning:" not in line:
+            return line.strip()
+    return None
 
 
 def run_on_firmware(guest: "Image | str | Path", firmware: "str | Path", *,
@@ -161,7 +173,7 @@ def run_on_firmware(guest: "Image | str | Path", firmware: "str | Path", *,
     if not firmware.is_file():
         raise FfaemuError(f"{firmware}: no such firmware image")
     qemu_path()
-    boot = boot_log(firmware)
+    boot = boot_log(firmware, min(timeout, PROBE_TIMEOUT))
     image = _as_image(guest, USER_BASE)
     with tempfile.TemporaryDirectory(prefix="ffaemu-qemu-") as tmp:
         tmpdir = Path(tmp)
@@ -175,11 +187,15 @@ def run_on_firmware(guest: "Image | str | Path", firmware: "str | Path", *,
             extra += ["-device", f"loader,file={tmpdir / 'el2.elf'}"]
             extra += _mailbox_args(TARGET_EL2, hyp.entry, image.entry)
         code, out, secure, err = _run_qemu(firmware, extra, timeout, tmpdir)
-    _check_qemu_error(firmware, code, err)
+    error = _qemu_error(err)
+    if error and not out:
+        raise FfaemuError(f"{firmware}: QEMU failed: {error}")
     console, fw_log = split_uart0(out, boot)
     fw_log += secure
     if NO_GUEST_LINE in console:
         raise FfaemuError(f"{firmware}: its BL33 found no guest in the mailbox at {MAILBOX:#x}")
+    if error:
+        return QemuResult(None, "qemu-error", console, fw_log + error + "\n")
     if code is None:
         if not out:
             raise FfaemuError(f"{firmware}: no output within {timeout:g} s: not a mailbox-protocol "
