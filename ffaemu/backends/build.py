@@ -94,11 +94,24 @@ def check_source(src: Path, what: str, tags: list[tuple[str, str]]) -> None:
             raise FfaemuError(f"{src}: tag {tag} is {full[:12]}, expected {commit}")
 
 
-def _make(directory: Path, flags: list[str], log: Path, say: Callable[[str], None]) -> None:
+def _python_path(out: Path, python3: str) -> dict[str, str]:
+    """An environment whose `python3` is `python3`: OP-TEE 4.4.0 runs some scripts through
+    their `#!/usr/bin/env python3` line (core/arch/arm/kernel/link.mk, gen_tee_bin.py)."""
+    shim = out / "python-shim"
+    shim.mkdir(exist_ok=True)
+    link = shim / "python3"
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    link.symlink_to(python3)
+    return {**os.environ, "PATH": f"{shim}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
+def _make(directory: Path, flags: list[str], log: Path, say: Callable[[str], None],
+          env: dict[str, str] | None = None) -> None:
     cmd = ["make", "-C", str(directory), f"-j{os.cpu_count() or 1}", *flags]
     say("  " + " ".join(cmd))
     with open(log, "a") as out:
-        res = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT)
+        res = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
     if res.returncode != 0:
         raise FfaemuError(f"make in {directory} failed (exit {res.returncode}); see {log}")
 
@@ -130,12 +143,13 @@ def build(tfa_src: Path, optee_src: Path, out: Path | None = None,
     say(f"bl33: {bl33} from {BL33_SOURCE}")
     manifest = {"bl33": {"source": str(BL33_SOURCE), "sha256": sha256(bl33)},
                 "tools": _tool_versions(python3), "images": []}
+    env = _python_path(out, python3)
     optee_built: dict[str, Path] = {}
     for tag, commit in (OPTEE_4_10_0, OPTEE_4_4_0):
         _git(optee_src, "checkout", "-q", tag)
         flags = [*OPTEE_FLAGS, f"PYTHON3={python3}", f"O={out / ('optee-' + tag)}"]
         say(f"OP-TEE {tag}:")
-        _make(optee_src, flags, log, say)
+        _make(optee_src, flags, log, say, env)
         optee_built[tag] = out / f"optee-{tag}" / "core"
     for image in IMAGES:
         (tfa_tag, tfa_commit), optee = RECIPE[image.file]
@@ -145,7 +159,7 @@ def build(tfa_src: Path, optee_src: Path, out: Path | None = None,
         build_base = out / f"tfa-build-{image.file.removesuffix('.bios')}"
         _git(tfa_src, "checkout", "-q", tfa_tag)
         say(f"{image.file}:")
-        _make(tfa_src, [*flags, f"BUILD_BASE={build_base}", "all", "fip"], log, say)
+        _make(tfa_src, [*flags, f"BUILD_BASE={build_base}", "all", "fip"], log, say, env)
         dest = out / image.file
         shutil.copyfile(build_base / "qemu" / "release" / "qemu_fw.bios", dest)
         manifest["images"].append({

@@ -15,6 +15,7 @@ from . import images
 from .qemu import QemuResult, run_on_firmware
 
 EXIT_OK, EXIT_DIFFERENT, EXIT_BAD_INPUT = 0, 1, 2
+DEFAULT_TIMEOUT = 10.0       # seconds; a real-firmware run takes 0.1-0.5 s on QEMU 7.2
 # `run` options that only the Unicorn machine has: (attribute, flag, value meaning "not given").
 UNICORN_ONLY = (("trace", "--trace", None), ("trace_file", "--trace-file", None),
                 ("gdb", "--gdb", None), ("fw_upper", "--fw-upper", "real"), ("seed", "--seed", 0),
@@ -22,11 +23,23 @@ UNICORN_ONLY = (("trace", "--trace", None), ("trace_file", "--trace-file", None)
                 ("entry", "--entry", None), ("cpu", "--cpu", "a72"))
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a timeout in seconds (0-3600)")
+    return value
+
+
 def add_run_options(run: argparse.ArgumentParser) -> None:
     run.add_argument("--qemu", action="store_true", help="run GUEST on the real-firmware image "
                      "that grounds --el3 MODEL, under qemu-system-aarch64")
     run.add_argument("--firmware", metavar="FILE", help="run GUEST under QEMU on this image "
                      "(any image following the real-firmware mailbox protocol)")
+    run.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT, metavar="S",
+                     help=f"with --qemu/--firmware: kill QEMU after S seconds (default {DEFAULT_TIMEOUT:g})")
 
 
 def add_commands(sub) -> None:
@@ -38,7 +51,8 @@ def add_commands(sub) -> None:
     diff.add_argument("--firmware", metavar="FILE", help="the real side's image (default: the "
                       "one that grounds MODEL)")
     diff.add_argument("--fw-upper", default="real", help="the model's --fw-upper policy")
-    diff.add_argument("--timeout", type=float, default=30.0, help="QEMU timeout in seconds")
+    diff.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT, metavar="S",
+                      help=f"kill QEMU after S seconds (default {DEFAULT_TIMEOUT:g})")
     fw = sub.add_parser("firmware", help="real-firmware images: list them, build them")
     fw_sub = fw.add_subparsers(dest="firmware_command", required=True, parser_class=sub._parser_class)
     fw_sub.add_parser("list", help="which images were found, where, and which model each grounds")
@@ -88,16 +102,17 @@ def _refuse_unicorn_options(args) -> None:
         raise FfaemuError("--max-insns/--ram-size are not available with --qemu/--firmware")
 
 
-def end_message(res: QemuResult, firmware: Path) -> str:
+def end_message(res: QemuResult, firmware: Path, timeout: float) -> str:
     how = {"semihost-exit": f"semihosting SYS_EXIT({res.exit_code})",
            "system-off": "PSCI SYSTEM_OFF (TF-A powered QEMU off)",
-           "timeout": "timed out; QEMU was killed"}.get(res.reason, res.reason)
-    return f"{how} on {firmware.name}"
+           "timeout": f"no SYS_EXIT or SYSTEM_OFF within {timeout:g} s, QEMU killed",
+           "qemu-error": "QEMU failed (see firmware_log)"}.get(res.reason, res.reason)
+    return f"{how}; real firmware {firmware.name}"
 
 
-def result_json(res: QemuResult, firmware: Path) -> dict:
+def result_json(res: QemuResult, firmware: Path, timeout: float) -> dict:
     """`ffaemu run --json`'s contract; what QEMU cannot report is null."""
-    return {"exit": {"reason": res.reason, "code": res.exit_code, "message": end_message(res, firmware)},
+    return {"exit": {"reason": res.reason, "code": res.exit_code, "message": end_message(res, firmware, timeout)},
             "console": res.console, "firmware_log": res.firmware_log,
             "el": None, "regs": None, "exceptions": None, "calls": None}
 
@@ -105,9 +120,9 @@ def result_json(res: QemuResult, firmware: Path) -> dict:
 def cmd_run_qemu(args) -> int:
     _refuse_unicorn_options(args)
     firmware = _firmware_image(args)
-    res = run_on_firmware(args.image, firmware, el2=_el2_image(args))
+    res = run_on_firmware(args.image, firmware, el2=_el2_image(args), timeout=args.timeout)
     if args.json:
-        json.dump(result_json(res, firmware), sys.stdout)
+        json.dump(result_json(res, firmware, args.timeout), sys.stdout)
         sys.stdout.write("\n")
     else:
         sys.stdout.write(res.console)
@@ -115,7 +130,7 @@ def cmd_run_qemu(args) -> int:
         for line in res.firmware_log.splitlines():
             print(f"[firmware] {line.rstrip()}", file=sys.stderr)
         code = "" if res.exit_code is None else f" (code {res.exit_code})"
-        print(f"[ffaemu] {res.reason}{code}: {end_message(res, firmware)}", file=sys.stderr)
+        print(f"[ffaemu] {res.reason}{code}: {end_message(res, firmware, args.timeout)}", file=sys.stderr)
     return EXIT_OK if res.ok else EXIT_DIFFERENT
 
 

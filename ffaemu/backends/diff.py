@@ -104,7 +104,8 @@ def diff_guest(guest, el3: str, firmware: Path, *, el2: str | None = None,
     real = run_on_firmware(guest, firmware, el2=el2, timeout=timeout)
     left, right = f"model --el3 {el3}", f"real {firmware.name}"
     found = first_difference(model.console, real.console)
-    ends = (f"model ended: {model.reason.value}{'' if model.code is None else f' ({model.code})'}; "
+    ends = (f"model ended: {model.reason.value}{'' if model.code is None else f' ({model.code})'}"
+            f"{f' ({model.message})' if model.reason.value == 'fault' else ''}; "
             f"real ended: {real.reason}{'' if real.exit_code is None else f' ({real.exit_code})'}")
     if found is None:
         lines = model.console.count("\n")

@@ -37,7 +37,9 @@ MAILBOX_MAGIC = 0x3130_554D_4541_4646          # "FFAEMU01", little-endian
 TARGET_EL1, TARGET_EL2 = 1, 2
 EL2_BASE = 0x4E00_0000                         # where `.S` EL2 images load (ffaemu/runner.py)
 NO_GUEST_LINE = "bl33: no guest in the mailbox"
-# TF-A's ERROR() in plat/qemu/common/qemu_pm.c qemu_system_off(), before the GPIO power-off.
+# TF-A's ERROR() in plat/qemu/common/qemu_pm.c qemu_system_off(), before the GPIO power-off;
+# until QEMU acts on the GPIO, TF-A runs on into panic(), so its crash console (UART1, in
+# firmware_log) may show "PANIC at PC : ..." after it: a race at power-off, not a guest fault.
 SYSTEM_OFF_LINE = "QEMU System Power off"
 # include/common/debug.h: the prefixes tf_log() prints for each level.
 TFA_LOG_LINE = re.compile(r"(?:ERROR:   |NOTICE:  |WARNING: |INFO:    |VERBOSE: )[^\r\n]*\r\n")
