@@ -57,10 +57,10 @@ def test_recipe_matches_build_sh():
     optee_line = re.search(r"make -C \"\$OPTEE\" -j\"\$\(nproc\)\" (.*?) O=", script, re.S).group(1)
     assert optee_line.replace("\\\n", " ").split() == list(build.OPTEE_FLAGS)
     rows = re.findall(r"^tfa (\S+) (\S+)(.*)$", script, re.M)
-    assert {f"{name}.bios" for _, name, _ in rows} == {i.file for i in IMAGES} == set(build.RECIPE)
+    assert {f"{name}.bios" for _, name, _ in rows} == {i.file for i in IMAGES}
     for tag, name, rest in rows:
         image = next(i for i in IMAGES if i.file == f"{name}.bios")
-        (tfa_tag, _), optee = build.RECIPE[image.file]
+        (tfa_tag, _), optee = image.tfa, image.optee
         assert tfa_tag == tag
         if "with_optee" in rest:
             assert f"optee-{optee[0]}" in rest and image.make_flags == ()

@@ -37,13 +37,6 @@ OPTEE_FLAGS = ("PLATFORM=vexpress-qemu_armv8a", "CFG_ARM64_core=y", "CFG_ARM32_c
                f"CROSS_COMPILE64={CROSS}", "CROSS_COMPILE32=arm-linux-gnueabihf-",
                "CFG_CORE_SEL1_SPMC=y", "CFG_TEE_CORE_LOG_LEVEL=2", "CFG_USER_TA_TARGETS=ta_arm64")
 TFA_FLAGS = ("PLAT=qemu", f"CROSS_COMPILE={CROSS}")
-# (image file, TF-A tag, OP-TEE tag or None); the SPMD-only image's flags are in IMAGES.
-RECIPE = {
-    "tfa-2.14.6.bios": (TFA_2_14_6, None),
-    "tfa-2.14.6-spmd-nospmc.bios": (TFA_2_14_6, None),
-    "tfa-2.14.6-optee-4.10.0.bios": (TFA_2_14_6, OPTEE_4_10_0),
-    "tfa-2.12.0-optee-4.4.0.bios": (TFA_2_12_0, OPTEE_4_4_0),
-}
 
 
 def _optee_tfa_flags(optee_core: Path) -> tuple[str, ...]:
@@ -152,7 +145,7 @@ def build(tfa_src: Path, optee_src: Path, out: Path | None = None,
         _make(optee_src, flags, log, say, env)
         optee_built[tag] = out / f"optee-{tag}" / "core"
     for image in IMAGES:
-        (tfa_tag, tfa_commit), optee = RECIPE[image.file]
+        (tfa_tag, _), optee = image.tfa, image.optee
         flags = [*TFA_FLAGS, f"BL33={bl33}", *image.make_flags]
         if optee:
             flags += _optee_tfa_flags(optee_built[optee[0]])

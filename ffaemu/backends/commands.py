@@ -68,8 +68,8 @@ def wants_qemu(args) -> bool:
 
 def _firmware_image(args) -> Path:
     if args.firmware:
-        if args.el3 and not getattr(args, "qemu", True):
-            raise FfaemuError("give --el3 MODEL with --qemu, or --firmware FILE, not both")
+        if args.el3:
+            raise FfaemuError("give --qemu --el3 MODEL or --firmware FILE, not both")
         path = Path(args.firmware)
         if not path.is_file():
             raise FfaemuError(f"{path}: no such firmware image")
@@ -151,9 +151,10 @@ def cmd_firmware(args) -> int:
         build(Path(args.tfa), Path(args.optee), Path(args.out) if args.out else None,
               say=lambda s: print(s, flush=True))
         return EXIT_OK
-    print("search path: " + ", then ".join(
-        (f"${images.ENV_VAR}={d}" if i == 0 and images.ENV_VAR in _env() else str(d))
-        for i, d in enumerate(images.search_dirs())))
+    dirs = [str(d) for d in images.search_dirs()]
+    if len(dirs) > 1:                               # the first one came from the environment
+        dirs[0] = f"${images.ENV_VAR}={dirs[0]}"
+    print("search path: " + ", then ".join(dirs))
     for image in images.IMAGES:
         print(f"{image.model:<22} {image.file}")
         path = images.find(image.file)
@@ -162,10 +163,6 @@ def cmd_firmware(args) -> int:
             continue
         print(f"  found: {path}")
         print(f"  sha256: {images.checksum_status(path, image)}")
-        print(f"  TF-A {image.tfa}" + (f", OP-TEE {image.optee}" if image.optee else ""))
+        print(f"  TF-A {images.release(image.tfa)}"
+              + (f", OP-TEE {images.release(image.optee)}" if image.optee else ""))
     return EXIT_OK
-
-
-def _env():
-    import os
-    return {k for k, v in os.environ.items() if v}

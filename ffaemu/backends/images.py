@@ -22,8 +22,8 @@ ENV_VAR = "FFAEMU_FIRMWARE"
 class FirmwareImage:
     file: str
     model: str                 # the model spec it grounds, canonical form
-    tfa: str                   # TF-A release and commit
-    optee: str | None          # OP-TEE release and commit, or None
+    tfa: tuple[str, str]       # TF-A (tag, commit)
+    optee: tuple[str, str] | None    # OP-TEE (tag, commit), or None
     sha256: str                # of the prebuilt image in /work/shared/real-firmware
     make_flags: tuple[str, ...] = ()     # TF-A make options beyond PLAT/CROSS_COMPILE/BL33
 
@@ -34,19 +34,21 @@ OPTEE_4_10_0 = ("4.10.0", "753afbbee168")
 OPTEE_4_4_0 = ("4.4.0", "8f645256efc0")
 
 IMAGES: tuple[FirmwareImage, ...] = (
-    FirmwareImage("tfa-2.14.6.bios", "tfa", "lts-v2.14.6 (8fe2e465a435)", None,
+    FirmwareImage("tfa-2.14.6.bios", "tfa", TFA_2_14_6, None,
                   "a0863196949c68479d43c260069d50412121e632d0258840dbf453883cb35384"),
-    FirmwareImage("tfa-2.14.6-spmd-nospmc.bios", "tfa-spmd:spmc=absent",
-                  "lts-v2.14.6 (8fe2e465a435)", None,
+    FirmwareImage("tfa-2.14.6-spmd-nospmc.bios", "tfa-spmd:spmc=absent", TFA_2_14_6, None,
                   "41ca6aae542634f5b39c4bd27997f3f3ce9babf9c358f48b86ec397f649eed41",
                   ("SPD=spmd", "SPMD_SPM_AT_SEL2=0", "NEED_BL32=no")),
-    FirmwareImage("tfa-2.14.6-optee-4.10.0.bios", "optee", "lts-v2.14.6 (8fe2e465a435)",
-                  "4.10.0 (753afbbee168)",
+    FirmwareImage("tfa-2.14.6-optee-4.10.0.bios", "optee", TFA_2_14_6, OPTEE_4_10_0,
                   "3f0eec13e53ef992cfc053e4205800344a7eba4a7455c0e2bd9f1f849db68ecb"),
-    FirmwareImage("tfa-2.12.0-optee-4.4.0.bios", "optee:release=4.4", "v2.12.0 (4ec2948fe3f6)",
-                  "4.4.0 (8f645256efc0)",
+    FirmwareImage("tfa-2.12.0-optee-4.4.0.bios", "optee:release=4.4", TFA_2_12_0, OPTEE_4_4_0,
                   "2d4ef4aac5128c119ea5272cd1a879b066b6f1ab3530da78ddcdb06f86c385e3"),
 )
+
+
+def release(pin: tuple[str, str]) -> str:
+    """'lts-v2.14.6 (8fe2e465a435)'."""
+    return f"{pin[0]} ({pin[1]})"
 
 # Option values that name the same image (`optee:release=4.10.0` is the default release).
 _RELEASE_ALIASES = {"4.10": None, "4.10.0": None, "4.4": "4.4", "4.4.0": "4.4"}
