@@ -76,3 +76,14 @@ def test_recipe_matches_build_sh():
     with_optee = re.search(r"echo (SPD=.*?); \}", script, re.S).group(1).replace("\\\n", " ").split()
     ours = build._optee_tfa_flags(Path("/o/core"))
     assert [f.split("=")[0] for f in ours] == [f.split("=")[0] for f in with_optee]
+
+
+def test_python_without_optee_modules(tmp_path, monkeypatch):
+    fake = tmp_path / "python3"
+    fake.write_text("#!/bin/sh\nexit 1\n")            # imports nothing
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("PYTHON3", raising=False)
+    monkeypatch.setattr(build, "SYSTEM_PYTHON3", str(fake))
+    with pytest.raises(FfaemuError, match="no python3 with `cryptography` and `elftools`"):
+        build.find_python3()
