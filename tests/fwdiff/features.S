@@ -17,5 +17,12 @@ main:
     FFA 0xC4000064, 0x84000066, 0           // FFA_FEATURES in an SMC64 form
     FFA 0xC400008D, 0x8001, 0, 0            // FFA_MSG_SEND_DIRECT_REQ2 to OP-TEE
     FFA 0xC400008B, 0, 0, 0                 // FFA_PARTITION_INFO_GET_REGS, nil UUID
+    FFA 0xC400006F, 0x8001, 0, 1            // DIRECT_REQ_64 at 1.2: x8-x17 from the SPMC
+    FFA 0x8400006F, 0x8001, 0, 0, 0, 0, 0x5e00000000000000, 0  // DIRECT_REQ_32, garbage x6
+    FFA 0x84000060, 0, 0xfffffffe            // FFA_ERROR from the normal world
+    FFA 0x84000061                          // FFA_SUCCESS from the normal world
+    FFA 0x8400006D, 0x8001                  // FFA_RUN
+    FFA 0xC4000071, 0x30, 0x30, 0, 0, 0, 0, 0  // FFA_MEM_DONATE_64
+    FFA 0x84000074, 0x30, 0x30, 0, 0, 0, 0, 0  // FFA_MEM_RETRIEVE_REQ from the normal world
     FFA 0x84000069                          // FFA_ID_GET
     EXIT

@@ -45,10 +45,16 @@ main:
     FFA 0xC4000066, tx_buf+0x10, rx_buf, 1  // misaligned TX
     FFA 0xC4000066, tx_buf, rx_buf, 0       // zero pages
     FFA 0x84000066, tx_buf, rx_buf, 0xdead000000000001  // SMC32, garbage in x3[63:32]
+    FFA 0x84000067, 0
     FFA 0x84000066, 0xdead000000000000+tx_buf, rx_buf, 1  // SMC32, garbage in x1[63:32]
+    FFA 0x84000067, 0
+    FFA 0xC4000066, 0xdead000000000000+tx_buf, rx_buf, 1  // SMC64, garbage in x1[63:32]
+    FFA 0xC4000066, tx_buf, rx_buf, 0xdead000000000001  // SMC64, garbage in x3[63:32]
     FFA 0xC4000066, 0x7ffff000, 0x7fffe000, 1   // top of the first GiB
     FFA 0x84000067, 0
     FFA 0xC4000066, 0x80000000, 0x80001000, 1   // beyond 1 GiB (RAM is 1057 MiB)
+    FFA 0x84000067, 0
+    FFA 0xC4000066, 0x820ff000, 0x82100000, 1   // RX just past the end of RAM
     FFA 0xC4000066, 0x0e100000, rx_buf, 1   // secure memory (OP-TEE's own image)
     FFA 0xC4000066, 0x100000000, rx_buf, 1  // no memory at all
     FFA 0x84000066, tx_buf, rx_buf, 1       // FFA_RXTX_MAP_32, clean

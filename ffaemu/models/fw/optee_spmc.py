@@ -81,11 +81,14 @@ class OpteeRelease:
     unknown_uuid_error: bool          # 4.4: INVALID_PARAMETERS for a UUID nobody has
     os_version: tuple[int, int, int]  # OPTEE_FFA_GET_OS_VERSION: major, minor, git SHA1 >> 32
     capabilities: int                 # OPTEE_FFA_EXCHANGE_CAPABILITIES w5 (real-firmware run)
+    run_own_ids: tuple[int, ...]      # spmc_handle_run: endpoints that are OP-TEE itself
+    mem_lend: bool                    # thread_spmc_msg_recv has FFA_MEM_LEND (4.4: default case)
 
 
 OPTEE_RELEASES = {
-    "4.10": OpteeRelease("4.10.0", "lts-v2.14.6", _version_1_2, True, False, (4, 10, 0x753AFBBE), 0x7),
-    "4.4": OpteeRelease("4.4.0", "v2.12.0", _version_1_1, False, True, (4, 4, 0x8F645256), 0x7),
+    "4.10": OpteeRelease("4.10.0", "lts-v2.14.6", _version_1_2, True, False, (4, 10, 0x753AFBBE), 0x7,
+                          (OPTEE_ID, SPMC_ID), True),
+    "4.4": OpteeRelease("4.4.0", "v2.12.0", _version_1_1, False, True, (4, 4, 0x8F645256), 0x7, (OPTEE_ID,), False),
 }
 
 
@@ -124,14 +127,26 @@ class OpteeSpmc(Spmc):
             FfaId.FFA_MEM_LEND: self._mem_op, FfaId.FFA_MEM_LEND_64: self._mem_op,
             FfaId.FFA_MEM_RECLAIM: self._mem_reclaim, FfaId.FFA_MEM_FRAG_TX: self._mem_frag_tx,
         }.get(fid)
+        if fid in (FfaId.FFA_MEM_LEND, FfaId.FFA_MEM_LEND_64) and not self.release.mem_lend:
+            handler = None
         if handler is not None:
             return handler(xs, mem)
-        if fid in (FfaId.FFA_RUN, FfaId.FFA_NOTIFICATION_BITMAP_CREATE, FfaId.FFA_NOTIFICATION_BITMAP_DESTROY,
+        if fid == FfaId.FFA_RUN:
+            return self._run(xs)
+        if fid in (FfaId.FFA_NOTIFICATION_BITMAP_CREATE, FfaId.FFA_NOTIFICATION_BITMAP_DESTROY,
                    FfaId.FFA_NOTIFICATION_BIND, FfaId.FFA_NOTIFICATION_UNBIND, FfaId.FFA_NOTIFICATION_GET,
                    FfaId.FFA_NOTIFICATION_INFO_GET, FfaId.FFA_NOTIFICATION_INFO_GET_64):
             raise FirmwarePanic(f"OP-TEE's {FfaId(fid).name} is not modelled by ffaemu")
         # FFA_ERROR from the normal world and the default case both answer NOT_SUPPORTED.
         return _error(FfaError.NOT_SUPPORTED)
+
+    def _run(self, xs):
+        """spmc_handle_run: endpoint in w1[31:16]. OP-TEE's own IDs -> INVALID_PARAMETERS (no
+        suspended thread is modelled); any other -> spmc_sp_resume_from_preempted(), a stub
+        answering NOT_SUPPORTED without CFG_SECURE_PARTITION."""
+        endpoint = (xs[1] & MASK32) >> 16
+        code = FfaError.INVALID_PARAMETERS if endpoint in self.release.run_own_ids else FfaError.NOT_SUPPORTED
+        return _error(code)
 
     def _features(self, xs, mem):
         """handle_features: switch on the function ID in w1 (SMC32: TF-A cleared x1[63:32])."""
