@@ -142,8 +142,12 @@ class Firmware:
             return trap.ret(**{f"x{n}": v for n, v in self.fill_answer(result).items()})
         return trap.ret(*self.fill(result))
 
-    def fill(self, reply: Reply) -> list[int]:
-        """The result registers under the `--fw-upper` policy."""
+    def fill(self, reply: Reply | Answer) -> list[int]:
+        """The result registers under the `--fw-upper` policy (for an Answer: x0 up to the
+        highest register it writes; registers it leaves alone are not in the list)."""
+        if isinstance(reply, Answer):
+            values = self.fill_answer(reply)
+            return [values[n] for n in sorted(values)]
         return reply.registers(self.policy, self.rng)
 
     def fill_answer(self, answer: Answer) -> dict[int, int]:

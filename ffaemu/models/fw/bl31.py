@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...arch.bits import MASK32, sext32
-from ...ffa.abi import V1_2, FfaError, FfaId, is_smc64
+from ...ffa.abi import V1_2, FfaError, FfaId
 from ...ffa.smccc import FID_NUMBER, FID_OWNER, FID_SMC64, PSCI_VERSION_1_1, Owner, Psci
 from ...trap import SMCCC_ARG_REGS
 from .base import Answer, FirmwarePanic
@@ -87,9 +87,10 @@ DIRECT_REQ = {_ID.FFA_MSG_SEND_DIRECT_REQ, _ID.FFA_MSG_SEND_DIRECT_REQ_64, _ID.F
 
 
 def ret8(*values: int) -> Answer:
-    """SMC_RET8: x0-x7 written (unnamed ones MBZ), x8-x17 keep the caller's values."""
+    """SMC_RET8 of an SPMD answer (all SMC32 results: FFA_SUCCESS_32, FFA_ERROR, a version):
+    x0-x7 written (unnamed ones MBZ), x8-x17 keep the caller's values."""
     vals = (list(values) + [0] * 8)[:8]
-    return Answer(dict(enumerate(vals)), smc64=is_smc64(vals[0]))
+    return Answer(dict(enumerate(vals)))
 
 
 def ffa_error(code: FfaError) -> Answer:
