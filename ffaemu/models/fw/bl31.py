@@ -60,7 +60,7 @@ class Spmc:
         raise NotImplementedError
 
     def smc(self, xs: list[int], mem) -> list[int]:
-        """A forwarded call (x0-x7 as the SPMD wrote them); the 18 registers it returns."""
+        """A forwarded call as the SPMC sees it in x0-x17; the x0-x17 it returns with."""
         raise NotImplementedError
 
 
@@ -107,6 +107,7 @@ class Spmd:
         self.nonsecure_ffa_version = 0          # static uint32_t, 0 until FFA_VERSION
         self.nonsecure_version_negotiated = False
         self.spmc_nwd_ffa_version = 0
+        self.spmc_x8_x17 = [0] * 10              # the SPMC context's x8-x17 at its last exit
 
     def routes(self, fid: int) -> bool:
         """is_ffa_fid: std_svc_smc_handler hands function numbers 0x60..FNUM_MAX to the SPMD."""
@@ -153,8 +154,22 @@ class Spmd:
             # tfa-2.14.6-spmd-nospmc.bios: QEMU never returns to the caller.
             raise FirmwarePanic(f"TF-A SPMD forwarded {FfaId(fid).name if fid in FfaId._value2member_map_ else hex(fid)} "
                                 "to an SPMC that never initialised: data abort at EL3, the system hangs")
-        sec = self.spmc.smc([fid, *xs[1:8]], mem)
+        sec = self.spmc.smc(self._to_spmc(fid, xs), mem)
+        self.spmc_x8_x17 = list(sec[8:SMCCC_ARG_REGS])
         return self._relay(sec)
+
+    def _to_spmc(self, fid: int, xs: list[int]) -> list[int]:
+        """spmd_smc_switch_state, normal -> secure: x0-x7 as the caller gave them (x1-x4
+        after std_svc_smc_handler); x8-x17 for an SMC64 call to an SPMC at >= 1.2 are the
+        caller's (normal world at >= 1.2) or zero, otherwise the SPMC's own from its last
+        exit (SMC_RET8 leaves its context's x8-x17 alone)."""
+        regs = [fid, *xs[1:8]] + [0] * (8 - len(xs[:8]))
+        caller_ext = (list(xs[8:SMCCC_ARG_REGS]) + [0] * 10)[:10]
+        if self.rel.relay_x8_x17 and FID_SMC64.get(fid) and self.spmc_nwd_ffa_version >= V1_2:
+            ext = caller_ext if self.nonsecure_ffa_version >= V1_2 else [0] * 10
+        else:
+            ext = self.spmc_x8_x17
+        return regs + ext
 
     def _relay(self, sec: list[int]) -> Answer:
         """spmd_smc_switch_state, secure -> normal: x0 = (uint32_t) FID, x1-x7 as the SPMC
