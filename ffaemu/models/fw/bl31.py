@@ -154,8 +154,8 @@ class Spmd:
             # tfa-2.14.6-spmd-nospmc.bios: QEMU never returns to the caller.
             raise FirmwarePanic(f"TF-A SPMD forwarded {FfaId(fid).name if fid in FfaId._value2member_map_ else hex(fid)} "
                                 "to an SPMC that never initialised: data abort at EL3, the system hangs")
-        sec = self.spmc.smc(self._to_spmc(fid, xs), mem)
-        self.spmc_x8_x17 = list(sec[8:SMCCC_ARG_REGS])
+        sec = (list(self.spmc.smc(self._to_spmc(fid, xs), mem)) + [0] * SMCCC_ARG_REGS)[:SMCCC_ARG_REGS]
+        self.spmc_x8_x17 = sec[8:]
         return self._relay(sec)
 
     def _to_spmc(self, fid: int, xs: list[int]) -> list[int]:
