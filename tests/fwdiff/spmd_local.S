@@ -11,6 +11,9 @@ main:
     FFA 0x80000000                          // SMCCC_VERSION
     FFA 0xdeadbeef84000069                  // FFA_ID_GET, garbage in x0[63:32]
     FFA 0x84000069                          // FFA_ID_GET, before FFA_VERSION
+    FFA 0x84020069                          // FID bit 17 set (fast-call bits [23:17] MBZ)
+    FFA 0x84010069                          // FID bit 16 set: the SMCCC v1.3 SVE hint
+    FFA 0x04000069                          // bit 31 clear: a yielding call
     FFA 0x84000085                          // FFA_SPM_ID_GET
     FFA 0xC400008D, 0x8001                  // FFA_MSG_SEND_DIRECT_REQ2 before FFA_VERSION
     FFA 0xC400008E, 0x80010000              // FFA_MSG_SEND_DIRECT_RESP2 from the normal world

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from ...arch.bits import MASK32, sext32
 from ...ffa.abi import V1_2, FfaError, FfaId
-from ...ffa.smccc import FID_NUMBER, FID_OWNER, FID_SMC64, PSCI_VERSION_1_1, Owner, Psci
+from ...ffa.smccc import FID_FAST, FID_NUMBER, FID_OWNER, FID_SMC64, PSCI_VERSION_1_1, Owner, Psci
 from ...trap import SMCCC_ARG_REGS
 from .base import Answer, FirmwarePanic
 
@@ -22,6 +22,7 @@ SMCCC_VERSION_FID = 0x8000_0000
 SMCCC_VERSION_1_5 = 0x0001_0005      # include/services/arm_arch_svc.h SMCCC_MAJOR/MINOR_VERSION
 SMC_UNK = sext32(-1)                 # include/lib/smccc.h, written by SMC_RET1 (x0 only)
 FC_RESERVED_MASK = 0x00FE_0000       # fast-call FID bits [23:17]: non-zero -> smc_unknown
+SVE_HINT = 1 << 16                   # FUNCID_SVE_HINT (SMCCC v1.3), masked before dispatch
 FFA_FNUM_MIN = 0x60
 NS_ENDPOINT_ID = 0                   # FFA_NS_ENDPOINT_ID
 SPMD_DIRECT_MSG_ENDPOINT_ID = 0xFFFF  # include/services/ffa_svc.h: FFA_ENDPOINT_ID_MAX - 1
@@ -192,8 +193,11 @@ class Bl31:
 
     def smc(self, xs: list[int], mem) -> Answer:
         fid = xs[0] & MASK32                     # smc_fid is uint32_t: x0[63:32] is ignored
-        if fid & (1 << 31) and fid & FC_RESERVED_MASK:
-            return Answer({0: SMC_UNK})          # runtime_exceptions.S: smc_unknown
+        if not FID_FAST.get(fid) or fid & FC_RESERVED_MASK:
+            # runtime_exceptions.S: smc_unknown for fast-call bits [23:17]; no yielding
+            # service is registered in these images (the rt_svc index has none).
+            return Answer({0: SMC_UNK})
+        fid &= ~SVE_HINT                         # runtime_exceptions.S: "bic x0, x0, SVE hint"
         if fid == SMCCC_VERSION_FID:             # arm_arch_svc_smc_handler: SMC_RET1
             return Answer({0: SMCCC_VERSION_1_5})
         if fid == Psci.VERSION:                  # std_svc_smc_handler -> psci: SMC_RET1
