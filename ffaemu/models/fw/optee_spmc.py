@@ -76,6 +76,7 @@ def _version_1_1(requested: int, current: int) -> tuple[int, int]:
 class OpteeRelease:
     tag: str
     tfa: str                          # the TF-A release of the image pair (SPMD_RELEASES key)
+    own_version: int                  # the FF-A version it implements
     exchange_version: object          # spmc_exchange_version
     only_own_ids: bool                # 4.10 LSP lookup: other destinations refused
     unknown_uuid_error: bool          # 4.4: INVALID_PARAMETERS for a UUID nobody has
@@ -86,9 +87,9 @@ class OpteeRelease:
 
 
 OPTEE_RELEASES = {
-    "4.10": OpteeRelease("4.10.0", "lts-v2.14.6", _version_1_2, True, False, (4, 10, 0x753AFBBE), 0x7,
+    "4.10": OpteeRelease("4.10.0", "lts-v2.14.6", V1_2, _version_1_2, True, False, (4, 10, 0x753AFBBE), 0x7,
                           (OPTEE_ID, SPMC_ID), True),
-    "4.4": OpteeRelease("4.4.0", "v2.12.0", _version_1_1, False, True, (4, 4, 0x8F645256), 0x7, (OPTEE_ID,), False),
+    "4.4": OpteeRelease("4.4.0", "v2.12.0", V1_1, _version_1_1, False, True, (4, 4, 0x8F645256), 0x7, (OPTEE_ID,), False),
 }
 
 
