@@ -39,6 +39,14 @@ main:
     FFA 0x8400006F, 0xdead000000058001, 0x5e00, 0   // source VM 5, garbage x1[63:32], w2 non-zero
     FFA 0x8400006F, 0x8001, 0x80000008, 0x10002     // framework message: FFA_MSG_VERSION_REQ
     FFA 0x8400006F, 0x8001, 0x80000004, 0           // framework message: VM_CREATED
+    FFA 0x8400006F, 0x8001, 0, 3, 0x1234, 0, 0, 0   // UNREGISTER_SHM of a cookie nobody has
+    FFA 0x8400006F, 0x8001, 0, 5, 64, 0, 0, 0       // ENABLE_ASYNC_NOTIF: bottom half 64
+    FFA 0x8400006F, 0x58001, 0, 5, 1, 0, 0, 0       // ... from VM 5
+    FFA 0x8400006F, 0x8001, 0, 5, 1, 0, 0, 0        // ... valid
+    FFA 0x8400006F, 0x8001, 0, 0x80000000, 0x1234, 0, 0, 0  // YIELDING_CALL_WITH_ARG, no such cookie
+    FFA 0x8400006F, 0x8001, 0, 0x80000001, 0, 0, 0, 0       // YIELDING_CALL_RESUME, no thread
+    FFA 0x8400006F, 0x8001, 0, 0x80000007, 0, 0, 0, 0       // an unknown yielding call
+    FFA 0x8400006F, 0x10001, 0, 0                   // source VM 1, destination 0x0001
     FFA 0x8400006F, 0x8000, 0, 0                    // to the SPMC's own ID
     FFA 0x8400006F, 0x8002, 0, 0                    // to an ID nobody has
     FFA 0x8400006F, 0x7fff, 0, 0                    // to a normal-world ID

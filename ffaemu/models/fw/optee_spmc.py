@@ -34,6 +34,9 @@ MSG_FLAG_FRAMEWORK = 1 << 31
 MSG_TYPE_MASK = 0xFF
 MSG_VERSION_REQ, MSG_VERSION_RESP = 0x8, 0x9
 YIELDING_CALL_BIT = 1 << 31         # OPTEE_FFA_YIELDING_CALL_BIT
+YIELDING_CALL_WITH_ARG = YIELDING_CALL_BIT | 0   # OPTEE_FFA_YIELDING_CALL_WITH_ARG
+YIELDING_CALL_RESUME = YIELDING_CALL_BIT | 1     # OPTEE_FFA_YIELDING_CALL_RESUME
+MAX_ASYNC_NOTIF_VALUE = 64          # OPTEE_FFA_MAX_ASYNC_NOTIF_VALUE
 TEE_ERROR_BAD_PARAMETERS = 0xFFFF0006
 RPC_MAX_NUM_PARAMS = 4              # THREAD_RPC_MAX_NUM_PARAMS
 HANDLE_NON_SECURE_BIT = 1 << 44     # FFA_MEMORY_HANDLE_NON_SECURE_BIT
@@ -223,8 +226,23 @@ class OpteeSpmc(Spmc):
         if w2 & MSG_FLAG_FRAMEWORK:
             return self._framework(resp, swapped, w2, w3)
         if w3 & YIELDING_CALL_BIT:
-            raise FirmwarePanic("OP-TEE's yielding calls (thread_alloc_and_run) are not modelled by ffaemu")
-        return self._blocking_call(resp, swapped, w3)
+            return self._yielding_call(resp, swapped, w3, xs)
+        return self._blocking_call(resp, swapped, w3, xs)
+
+    def _yielding_call(self, resp, swapped, service, xs):
+        """handle_yielding_call -> __thread_std_smc_entry: OPTEE_FFA_YIELDING_CALL_WITH_ARG
+        (cookie w5:w4) with a cookie OP-TEE does not hold -> TEE_ERROR_BAD_PARAMETERS; RESUME
+        with no suspended thread -> BAD_PARAMETERS; any other yielding call -> FFA_DENIED, in w3
+        of the direct response."""
+        if service == YIELDING_CALL_WITH_ARG:
+            cookie = ((xs[5] & MASK32) << 32) | (xs[4] & MASK32)
+            if cookie in self.shares:
+                raise FirmwarePanic("OP-TEE's standard calls (tee_entry_std on a shared argument "
+                                    "buffer) are not modelled by ffaemu")
+            return _args(resp, swapped, 0, TEE_ERROR_BAD_PARAMETERS)
+        if service == YIELDING_CALL_RESUME:
+            return _args(resp, swapped, 0, TEE_ERROR_BAD_PARAMETERS)
+        return _args(resp, swapped, 0, FfaError.DENIED & MASK32)
 
     def _framework(self, resp, swapped, w2, w3):
         """handle_framework_direct_request: FFA_MSG_VERSION_REQ only (no virtualization)."""
@@ -232,14 +250,19 @@ class OpteeSpmc(Spmc):
             return _error(FfaError.NOT_SUPPORTED)
         return _args(resp, swapped, MSG_FLAG_FRAMEWORK | MSG_VERSION_RESP, self.version_request(w3))
 
-    def _blocking_call(self, resp, swapped, service):
+    def _blocking_call(self, resp, swapped, service, xs):
         """handle_blocking_call: OPTEE_FFA_GET_API_VERSION (0), GET_OS_VERSION (1),
-        EXCHANGE_CAPABILITIES (2), UNREGISTER_SHM (3: nothing registered here -> 0)."""
+        EXCHANGE_CAPABILITIES (2), UNREGISTER_SHM (3: nothing is registered here -> 0),
+        ENABLE_ASYNC_NOTIF (5: spmc_enable_async_notif, bottom half < 64, only VM 0 has a
+        notification bitmap without CFG_NS_VIRTUALIZATION)."""
+        source = swapped & 0xFFFF
+        notif_ok = (xs[4] & MASK32) < MAX_ASYNC_NOTIF_VALUE and source == 0
         answers = {
             0: (0, 1, 0, 0),                                   # OPTEE_FFA_VERSION_MAJOR/MINOR
             1: (0, *self.release.os_version),
             2: (0, 0, RPC_MAX_NUM_PARAMS, self.release.capabilities),
             3: (0, 0, 0, 0),
+            5: (0, 0 if notif_ok else TEE_ERROR_BAD_PARAMETERS, 0, 0),
         }
         return _args(resp, swapped, *answers.get(service, (0, TEE_ERROR_BAD_PARAMETERS, 0, 0)))
 
