@@ -108,11 +108,84 @@ class RxTx:
 
 
 @dataclass
+class Notifications:
+    """OP-TEE's one notification bitmap (VM 0; no CFG_NS_VIRTUALIZATION): the
+    handle_notification_* functions of thread_spmc.c. Nothing the normal world does makes a
+    global notification pending here (OP-TEE's own events are not modelled), so GET returns
+    zero and INFO_GET NO_DATA (real-firmware run, notifications.S)."""
+
+    initialized: bool = False
+    bound: int = 0
+    pending: int = 0
+
+    @staticmethod
+    def _vm(xs) -> int | None:
+        """get_notif_vm_bitmap: only VM 0 has a bitmap."""
+        return 0 if xs[1] & 0xFFFF == 0 else None
+
+    def bitmap_create(self, xs):
+        if (xs[1] & MASK32) >> 16 or any(xs[3:8]) or self._vm(xs) is None:
+            return _error(FfaError.INVALID_PARAMETERS)
+        if self.initialized:
+            return _error(FfaError.DENIED)
+        self.initialized = True
+        return _success()
+
+    def bitmap_destroy(self, xs):
+        if (xs[1] & MASK32) >> 16 or any(xs[3:8]) or self._vm(xs) is None:
+            return _error(FfaError.INVALID_PARAMETERS)
+        if self.pending or self.bound:
+            return _error(FfaError.DENIED)
+        self.initialized, self.bound = False, 0
+        return _success()
+
+    def bind(self, xs):
+        """Flags in w2 (per-vCPU) -> DENIED: "We only deal with global notifications"."""
+        if any(xs[5:8]):
+            return _error(FfaError.INVALID_PARAMETERS)
+        if xs[2]:
+            return _error(FfaError.DENIED)
+        if self._vm(xs) is None:
+            return _error(FfaError.INVALID_PARAMETERS)
+        bitmap = ((xs[4] & MASK32) << 32) | (xs[3] & MASK32)
+        if bitmap & self.bound:
+            return _error(FfaError.DENIED)
+        self.bound |= bitmap
+        return _success()
+
+    def unbind(self, xs):
+        if xs[2] or any(xs[5:8]) or self._vm(xs) is None:
+            return _error(FfaError.INVALID_PARAMETERS)
+        bitmap = ((xs[4] & MASK32) << 32) | (xs[3] & MASK32)
+        if bitmap & self.pending:
+            return _error(FfaError.DENIED)
+        self.bound &= ~bitmap
+        return _success()
+
+    def get(self, xs):
+        """Only the SP-notifications flag (w2 bit 0) reads the bitmap; w2/w3 = pending."""
+        if any(xs[5:8]):
+            return _error(FfaError.INVALID_PARAMETERS)
+        if not xs[2] & 1:
+            return _success()
+        if self._vm(xs) is None:
+            return _error(FfaError.INVALID_PARAMETERS)
+        pending, self.pending = self.pending, 0
+        return _args(FfaId.FFA_SUCCESS, 0, pending & MASK32, pending >> 32)
+
+    def info_get(self, xs):
+        if any(xs[1:8]) or not self.pending:
+            return _error(FfaError.INVALID_PARAMETERS if any(xs[1:8]) else FfaError.NO_DATA)
+        raise FirmwarePanic("pending OP-TEE notifications are not modelled by ffaemu")
+
+
+@dataclass
 class OpteeSpmc(Spmc):
     release: OpteeRelease
     spmc_id: int = SPMC_ID
     rxtx: RxTx = field(default_factory=RxTx)
     shares: dict[int, int] = field(default_factory=dict)    # cookie -> pages
+    notif: Notifications = field(default_factory=Notifications)
 
     # SPMD framework message ------------------------------------------------------------
     def version_request(self, requested: int) -> int:
@@ -137,10 +210,15 @@ class OpteeSpmc(Spmc):
             return handler(xs, mem)
         if fid == FfaId.FFA_RUN:
             return self._run(xs)
-        if fid in (FfaId.FFA_NOTIFICATION_BITMAP_CREATE, FfaId.FFA_NOTIFICATION_BITMAP_DESTROY,
-                   FfaId.FFA_NOTIFICATION_BIND, FfaId.FFA_NOTIFICATION_UNBIND, FfaId.FFA_NOTIFICATION_GET,
-                   FfaId.FFA_NOTIFICATION_INFO_GET, FfaId.FFA_NOTIFICATION_INFO_GET_64):
-            raise FirmwarePanic(f"OP-TEE's {FfaId(fid).name} is not modelled by ffaemu")
+        notif = {FfaId.FFA_NOTIFICATION_BITMAP_CREATE: self.notif.bitmap_create,
+                 FfaId.FFA_NOTIFICATION_BITMAP_DESTROY: self.notif.bitmap_destroy,
+                 FfaId.FFA_NOTIFICATION_BIND: self.notif.bind,
+                 FfaId.FFA_NOTIFICATION_UNBIND: self.notif.unbind,
+                 FfaId.FFA_NOTIFICATION_GET: self.notif.get,
+                 FfaId.FFA_NOTIFICATION_INFO_GET: self.notif.info_get,
+                 FfaId.FFA_NOTIFICATION_INFO_GET_64: self.notif.info_get}.get(fid)
+        if notif is not None:
+            return notif(xs)
         # FFA_ERROR from the normal world and the default case both answer NOT_SUPPORTED.
         return _error(FfaError.NOT_SUPPORTED)
 
