@@ -1,11 +1,9 @@
 """TF-A SPMD (EL3) in front of a Hafnium-like S-EL2 SPMC with own version 1.3 (FFA.md).
 
-SPMD: bit 31 of the requested version set -> NOT_SUPPORTED (zero-extended); it records the
-normal world's version (last writer wins until the first other call latches it) and
-forwards to the SPMC. `spmc=absent` is TF-A lts-v2.14.6's SPMD with no SPMC image, modelled
-in bl31.py and held to the real image (tfa-2.14.6-spmd-nospmc.bios) in x0-x17: FFA_VERSION
-NOT_SUPPORTED zero-extended, the calls the SPMD answers itself, and a hang (FirmwarePanic)
-on the first call it would forward.
+SPMD: bit 31 of the requested version set -> NOT_SUPPORTED (zero-extended); SPMC not
+initialised (`spmc=absent`) -> NOT_SUPPORTED for FFA_VERSION and FFA_ERROR(NOT_SUPPORTED)
+for every other FF-A call, zero-extended; it records the normal world's version (last
+writer wins until the first other call latches it) and forwards to the SPMC.
 Hafnium: incompatible (other major, or minor above 1.3) -> NOT_SUPPORTED; once
 negotiated, a different version -> NOT_SUPPORTED; otherwise records the request and
 answers 1.3. Other calls are never refused; any call but VERSION and INTERRUPT ends
