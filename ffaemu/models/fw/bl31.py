@@ -61,10 +61,12 @@ class SpmdRelease:
 
 
 SPMD_RELEASES = {
-    "lts-v2.14.6": SpmdRelease("lts-v2.14.6", 0x90, True, True, True, True),
+    "lts-v2.14.6": SpmdRelease("lts-v2.14.6", fnum_max=0x90, version_latch=True, relay_x8_x17=True,
+                               req2_needs_1_2=True, ns_res_info_get=True),
     # v2.12.0: no version latch nor version record, SMC_RET8 on every switch
     # (SPMD_SPM_AT_SEL2=0), DIRECT_REQ2 forwarded unchecked, FFA_ABORT (0x90) unknown.
-    "v2.12.0": SpmdRelease("v2.12.0", 0x8E, False, False, False, False),
+    "v2.12.0": SpmdRelease("v2.12.0", fnum_max=0x8E, version_latch=False, relay_x8_x17=False,
+                           req2_needs_1_2=False, ns_res_info_get=False),
 }
 
 
