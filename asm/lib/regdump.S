@@ -44,14 +44,6 @@
     bl dump_regs
 .endm
 
-// CALL_KEEP_HANDLE: CALL, then keep w2/w3 (a MEM_SHARE handle) in x26/x27.
-.macro CALL_KEEP_HANDLE
-    smc #0
-    mov x26, x2
-    mov x27, x3
-    bl dump_regs
-.endm
-
 // FFA fid, a1..a7: SENTINELS, x0 = fid, x1.. = the given arguments (64-bit literals), CALL.
 // An argument given as `s` keeps its sentinel.
 .macro FFA fid, a1=s, a2=s, a3=s, a4=s, a5=s, a6=s, a7=s
