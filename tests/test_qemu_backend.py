@@ -150,7 +150,7 @@ def test_firmware_list(capsys, tmp_path, monkeypatch):
         status = "a0863196949c6847... matches the prebuilt image (SHA256SUMS)"
     else:                                   # an own build (`ffaemu firmware build`)
         status = (f"{digest[:16]}... differs from the prebuilt image; matches "
-                  f"{tmp_path}/firmware-manifest.json (an own build: timestamps and paths differ)")
+                  f"{tmp_path}/firmware-manifest.json (an own build: TF-A and OP-TEE embed the build time)")
     (tmp_path / "tfa-2.14.6-spmd-nospmc.bios").write_bytes(b"not it")
     (tmp_path / "tfa-2.14.6-optee-4.10.0.bios").write_bytes(b"built")
     built = {"tfa-2.14.6.bios": digest,
