@@ -217,3 +217,16 @@ def test_guest_outside_the_guest_window(tmp_path):
     image = load_asm(GUEST, 0x6000_0000)              # on top of BL33
     with pytest.raises(FfaemuError, match="outside 0x40100000-0x4fffffff"):
         qemu._as_image(image, 0)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--el3", "tfa", "--el2", "pkvm"], "--el2 pkvm: real firmware runs EL2 images"),
+    (["--el3", "tfa-el3-spmc"], "no real-firmware image grounds model 'tfa-el3-spmc'"),
+    (["--el3", "tfa", "--timeout", "-1"], "argument --timeout: '-1' is not a timeout"),
+])
+def test_diff_bad_input(capsys, monkeypatch, tmp_path, argv, message):
+    monkeypatch.setenv(images.ENV_VAR, str(tmp_path))       # an image for `tfa` is there
+    (tmp_path / "tfa-2.14.6.bios").write_bytes(b"unused: refused before QEMU runs")
+    code, out, err = _main(capsys, "diff", GUEST, *argv)
+    assert (code, out) == (2, "") and err.startswith("ffaemu: error: " + message)
+    assert err.count("\n") == 1
