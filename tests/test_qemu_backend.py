@@ -26,6 +26,7 @@ PROXY_U64 = ROOT / "asm" / "el2" / "pkvm_proxy_u64.S"
 PROXY_C_S32 = ROOT / "firmware_blobs" / "pkvm_proxy_s32.elf"
 SENTINEL = 0x5A5A_5A5A_0000_0000       # version_regs.S: x2-x17 = SENTINEL + n before the SMC
 FAKE_NOTICE = "NOTICE:  guest line that looks like TF-A's\n"
+FAKE_ERROR = "ERROR:   a guest line with TF-A's prefix and CRLF\r\n"
 SEMIHOSTED = "semihosting line\n"        # version_regs.S: SYS_WRITE0 after the UART line
 GUEST_EXIT_CODE = 3                    # version_regs.S: SYS_EXIT(3)
 
@@ -51,10 +52,10 @@ def _regs(console: str) -> list[int]:
 def test_registers_after_ffa_version(model):
     res = run_on_firmware(GUEST, real_firmware(model))
     assert (res.reason, res.exit_code) == ("semihost-exit", GUEST_EXIT_CODE)
-    assert res.console.startswith(FAKE_NOTICE + SEMIHOSTED)    # a guest line is never firmware's
+    assert res.console.startswith(FAKE_NOTICE + FAKE_ERROR + SEMIHOSTED)   # never firmware's
     assert _regs(res.console) == EXPECTED[model]
     assert res.firmware_log.startswith("NOTICE:  Booting Trusted Firmware\r\n")
-    assert FAKE_NOTICE not in res.firmware_log
+    assert FAKE_NOTICE not in res.firmware_log and FAKE_ERROR not in res.firmware_log
     if model.startswith("optee"):                     # OP-TEE logs on the secure UART
         assert "I/TC: Primary CPU switching to normal world boot" in res.firmware_log
         assert "I/TC" not in res.console
@@ -75,6 +76,18 @@ BOOT = "NOTICE:  Booting Trusted Firmware\r\nNOTICE:  BL31: Built : 10:28:35\r\n
 ])
 def test_split_uart0(out, console, fw):
     assert split_uart0(out, BOOT) == (console, fw)
+
+
+def test_runtime_lines_come_from_the_images_format_strings():
+    """A CRLF line with TF-A's prefix is firmware's only if one of the image's tf_log() format
+    strings (marker byte, text, "\\n", NUL; include/common/debug.h) can print it."""
+    image = b"\x00\x0aQEMU System Power off: with GPIO.\n\x00\x14BL31: %s\n\x00\x1eBad %d%%\n\x00"
+    known = qemu.log_formats(image)
+    out = (BOOT + "a\nERROR:   mine\r\nNOTICE:  BL31: v2.14.6\r\nWARNING: Bad 7%\r\n"
+           "b\nERROR:   QEMU System Power off: with GPIO.\r\n")
+    assert split_uart0(out, BOOT, known) == (
+        "a\nERROR:   mine\r\nb\n",
+        BOOT + "NOTICE:  BL31: v2.14.6\r\nWARNING: Bad 7%\r\nERROR:   QEMU System Power off: with GPIO.\r\n")
 
 
 @pytest.mark.qemu
