@@ -199,10 +199,17 @@ def test_missing_image_is_one_line_error(capsys, tmp_path, monkeypatch):
     (["--el3", "tfa", "--fw-upper", "sign"], "--fw-upper is not available with --qemu"),
     (["--el3", "tfa", "--gdb"], "--gdb is not available with --qemu"),
     ([], "--qemu needs --el3 MODEL"),
+    (["--el3", "tfa", "--firmware", "x.bios"], "give --qemu --el3 MODEL or --firmware FILE, not both"),
 ])
 def test_refused_options(capsys, argv, message):
     code, out, err = _main(capsys, "run", GUEST, "--qemu", *argv)
     assert code == 2 and err.startswith("ffaemu: error: " + message) and err.count("\n") == 1
+
+
+def test_timeout_needs_qemu(capsys):
+    code, out, err = _main(capsys, "run", GUEST, "--el3", "tfa", "--timeout", "5")
+    assert (code, out) == (2, "")
+    assert err == "ffaemu: error: --timeout applies with --qemu/--firmware; Unicorn runs stop at --max-insns\n"
 
 
 @pytest.mark.qemu
@@ -236,6 +243,7 @@ def test_guest_outside_the_guest_window(tmp_path):
     (["--el3", "tfa", "--el2", "pkvm"], "--el2 pkvm: real firmware runs EL2 images"),
     (["--el3", "tfa-el3-spmc"], "no real-firmware image grounds model 'tfa-el3-spmc'"),
     (["--el3", "tfa", "--timeout", "-1"], "argument --timeout: '-1' is not a timeout"),
+    (["--el3", "tfa", "--fw-upper", "wide"], "argument --fw-upper: invalid choice: 'wide'"),
 ])
 def test_diff_bad_input(capsys, monkeypatch, tmp_path, argv, message):
     monkeypatch.setenv(images.ENV_VAR, str(tmp_path))       # an image for `tfa` is there

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from ..errors import FfaemuError
+from ..ffa.conv import UpperPolicy
 from ..runner import is_image_spec
 from . import images
 from .qemu import QemuResult, run_on_firmware
@@ -50,7 +51,8 @@ def add_commands(sub) -> None:
     diff.add_argument("--el2", metavar="IMAGE", help="an EL2 image (.S/ELF) run on both sides")
     diff.add_argument("--firmware", metavar="FILE", help="the real side's image (default: the "
                       "one that grounds MODEL)")
-    diff.add_argument("--fw-upper", default="real", help="the model's --fw-upper policy")
+    diff.add_argument("--fw-upper", choices=[p.value for p in UpperPolicy], default="real",
+                      help="the model's --fw-upper policy (real firmware does what it does)")
     diff.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT, metavar="S",
                       help=f"kill QEMU after S seconds (default {DEFAULT_TIMEOUT:g})")
     fw = sub.add_parser("firmware", help="real-firmware images: list them, build them")
@@ -63,7 +65,11 @@ def add_commands(sub) -> None:
 
 
 def wants_qemu(args) -> bool:
-    return bool(getattr(args, "qemu", False) or getattr(args, "firmware", None))
+    """Whether `ffaemu run` goes to QEMU; --timeout alone is refused (it is QEMU's)."""
+    qemu = bool(getattr(args, "qemu", False) or getattr(args, "firmware", None))
+    if not qemu and getattr(args, "timeout", DEFAULT_TIMEOUT) != DEFAULT_TIMEOUT:
+        raise FfaemuError("--timeout applies with --qemu/--firmware; Unicorn runs stop at --max-insns")
+    return qemu
 
 
 def _firmware_image(args) -> Path:
