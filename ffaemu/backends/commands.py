@@ -53,6 +53,7 @@ def add_commands(sub) -> None:
                       "one that grounds MODEL)")
     diff.add_argument("--fw-upper", choices=[p.value for p in UpperPolicy], default="real",
                       help="the model's --fw-upper policy (real firmware does what it does)")
+    diff.add_argument("--seed", type=int, default=0, help="the model's seed for --fw-upper garbage")
     diff.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT, metavar="S",
                       help=f"kill QEMU after S seconds (default {DEFAULT_TIMEOUT:g})")
     fw = sub.add_parser("firmware", help="real-firmware images: list them, build them")
@@ -146,7 +147,7 @@ def cmd_diff(args) -> int:
     if not firmware.is_file():
         raise FfaemuError(f"{firmware}: no such firmware image")
     report = diff_guest(args.image, args.el3, firmware, el2=_el2_image(args),
-                        fw_upper=args.fw_upper, timeout=args.timeout)
+                        fw_upper=args.fw_upper, seed=args.seed, timeout=args.timeout)
     print(report.text)
     return EXIT_OK if report.identical else EXIT_DIFFERENT
 
