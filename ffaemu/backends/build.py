@@ -159,8 +159,10 @@ def build(tfa_src: Path, optee_src: Path, out: Path | None = None,
         _git(tfa_src, "checkout", "-q", tfa_tag)
         say(f"{image.file}:")
         _make(tfa_src, [*flags, f"BUILD_BASE={build_base}", "all", "fip"], log, say, env)
-        dest = out / image.file
-        shutil.copyfile(build_base / "qemu" / "release" / "qemu_fw.bios", dest)
+        dest, built = out / image.file, build_base / "qemu" / "release" / "qemu_fw.bios"
+        if not built.is_file():
+            raise FfaemuError(f"make for {image.file} produced no {built}; see {log}")
+        shutil.copyfile(built, dest)
         manifest["images"].append({
             "file": image.file, "model": image.model, "sha256": sha256(dest),
             "prebuilt_sha256": image.sha256,
