@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from ...ffa.abi import V1_2, VERSION_MAJOR, FfaError, Func
 from ...ffa.conv import Call, Ext, Reply
-from .tfa_spmd import TfaSpmd
+from .spmd import Spmd
 
 
-class Optee(TfaSpmd):
+class Optee(Spmd):
     name = "optee"
     own_version = V1_2
     error_ext = Ext.SIGN

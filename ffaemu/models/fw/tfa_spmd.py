@@ -1,62 +1,48 @@
-"""TF-A SPMD (EL3) in front of a Hafnium-like S-EL2 SPMC with own version 1.3 (FFA.md).
+"""TF-A lts-v2.14.6 SPMD (EL3) in front of Hafnium v2.15.0 as the S-EL2 SPMC.
 
-SPMD: bit 31 of the requested version set -> NOT_SUPPORTED (zero-extended); SPMC not
-initialised (`spmc=absent`) -> NOT_SUPPORTED for FFA_VERSION and FFA_ERROR(NOT_SUPPORTED)
-for every other FF-A call, zero-extended; it records the normal world's version (last
-writer wins until the first other call latches it) and forwards to the SPMC.
-Hafnium: incompatible (other major, or minor above 1.3) -> NOT_SUPPORTED; once
-negotiated, a different version -> NOT_SUPPORTED; otherwise records the request and
-answers 1.3. Other calls are never refused; any call but VERSION and INTERRUPT ends
-negotiation. The normal world's version starts as Hafnium's compiled version
-(`other_world_vm->ffa_version = FFA_VERSION_COMPILED`), so after an early non-VERSION
-call only 1.3 is accepted. Hafnium zero-extends every 32-bit result.
+The SPMD layer (what it answers itself, what it forwards, how x0-x17 are relayed) is
+`spmd.Spmd` (services/std_svc/spmd/spmd_main.c); the SPMC is `hafnium.HafniumSpmc`
+(src/api.c, src/ffa/spmc/*.c, src/arch/aarch64/hypervisor/handler.c); the SPs are the echo
+partitions of `echo_sp`. No image of this pair exists here: behaviour is grounded in
+that source only.
+
+Version negotiation, as the two layers combine:
+- bit 31 set -> NOT_SUPPORTED in w0, zero-extended, x1-x7 zero (spmd_smc_handler);
+- the SPMD records the normal world's request until its first non-VERSION call
+  (`nonsecure_ffa_version`) and forwards it as a framework message; Hafnium answers 1.3
+  for a request compatible with 1.3 and NOT_SUPPORTED otherwise (api_ffa_version);
+- that framework message is itself a direct request, so Hafnium marks the normal world
+  negotiated after the first FFA_VERSION: a later FFA_VERSION with another version is
+  NOT_SUPPORTED even with no other call in between (hvc_smc_handler);
+- FFA_ID_GET and FFA_SPM_ID_GET are answered by the SPMD and never reach Hafnium.
+
+`spmc=absent` (the SPMC never initialised) keeps its earlier behaviour: FFA_VERSION is
+NOT_SUPPORTED and every other FF-A call FFA_ERROR(NOT_SUPPORTED), zero-extended; it is
+grounded on the real `tfa-2.14.6-spmd-nospmc` image by the fw-models work.
 """
 from __future__ import annotations
 
-from ...ffa.abi import V1_3, VERSION_MAJOR, VERSION_MBZ, VERSION_MINOR, FfaError, Func
+from ...ffa.abi import V1_3, FfaError, FfaId
 from ...ffa.conv import Call, Reply
-from .base import Firmware
+from .hafnium import HafniumSpmc
+from .spmd import SVE_HINT, Spmd, is_ffa_fid
 
 
-class TfaSpmd(Firmware):
+class TfaSpmd(HafniumSpmc, Spmd):
     name = "tfa-spmd"
     own_version = V1_3
     options = {"spmc": ("present", "absent")}
 
     def __init__(self, **kw):
         super().__init__(**kw)
-        self.nw_version: int | None = None      # SPMD's record of the normal world's version
-        self.latched = False
-        self.spmc_version = self.own_version      # Hafnium: FFA_VERSION_COMPILED until set
-        self.spmc_negotiated = False
+        self._hafnium_init()
 
     @property
     def spmc_absent(self) -> bool:
         return self.opts.get("spmc") == "absent"
 
-    def version(self, call: Call) -> Reply:
-        req = call.w(1)                          # SMC32: only w1 is significant
-        if VERSION_MBZ.get(req) or self.spmc_absent:
-            return self.version_not_supported()
-        if not self.latched:
-            self.nw_version = req
-        return self.spmc_answer(req)
-
-    def spmc_answer(self, req: int) -> Reply:
-        if VERSION_MAJOR.get(req) != 1 or VERSION_MINOR.get(req) > VERSION_MINOR.get(self.own_version):
-            return self.version_not_supported()
-        if self.spmc_negotiated and req != self.spmc_version:
-            return self.version_not_supported()
-        self.spmc_version = req
-        return Reply([self.own_version])
-
-    def gate(self, call: Call, func: Func) -> FfaError | None:
-        if self.spmc_absent:
-            return FfaError.NOT_SUPPORTED
-        self.latched = True
-        if func not in (Func.VERSION, Func.INTERRUPT):
-            self.spmc_negotiated = True
-        return None
-
-    def negotiated_version(self) -> int:
-        return self.spmc_version
+    def handle(self, call: Call, mem) -> Reply:
+        fid = call.fid & ~SVE_HINT
+        if self.spmc_absent and is_ffa_fid(fid) and fid != FfaId.FFA_VERSION:
+            return self.spmd_error(FfaError.NOT_SUPPORTED)
+        return super().handle(call, mem)
