@@ -117,7 +117,7 @@ class Firmware:
     def __call__(self, trap: Trap):
         if trap.ec != EC.SMC64:
             return None
-        call = Call(trap.xs[:8], caller=NS_ENDPOINT, via_hypervisor=trap.from_el == 2)
+        call = Call(trap.xs, caller=NS_ENDPOINT, via_hypervisor=trap.from_el == 2)   # x0-x17
         if call.fid == Psci.SYSTEM_OFF:
             return trap.stop("system-off", None, f"PSCI SYSTEM_OFF from EL{trap.from_el}")
         return trap.ret(*self.fill(self.handle(call, trap.mem)))

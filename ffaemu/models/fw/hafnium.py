@@ -72,7 +72,7 @@ class OtherWorldVm:
     FFA_VERSION_COMPILED (`other_world.c`: "Force the hypervisor's version to be same as
     ours")."""
 
-    ffa_version: int = HF_VERSION
+    ffa_version: int
     negotiated: bool = False
 
 
@@ -97,9 +97,12 @@ class HafniumSpmc:
     """Mixin for `Spmd`: the S-EL2 SPMC is Hafnium v2.15.0 with the echo SPs."""
 
     sps: tuple[EchoSp, ...] = ECHO_SPS
+    # Behaviour that older Hafnium releases had differently (BUGZOO.md variants).
+    hf_version = HF_VERSION          # tfa-spmd:spmc-version: FFA_VERSION_COMPILED
+    version_store_compatible = True  # tfa-spmd:version-store: refuse incompatible (3cc9d6f4)
 
     def _hafnium_init(self) -> None:
-        self.ow = OtherWorldVm()
+        self.ow = OtherWorldVm(self.hf_version)
         self.hf_shares: dict[int, Share] = {}
 
     # FFA_VERSION (the SPMD's framework message) -------------------------------------
@@ -110,13 +113,13 @@ class HafniumSpmc:
         The request itself is an FFA_MSG_SEND_DIRECT_REQ_32, so `hvc_smc_handler` then
         marks the other world negotiated: the first FFA_VERSION ends negotiation."""
         ow = self.ow
-        if VERSION_MBZ.get(req) or not compatible(req, HF_VERSION):
+        if VERSION_MBZ.get(req) or (self.version_store_compatible and not compatible(req, self.hf_version)):
             answer = FfaError.NOT_SUPPORTED & MASK32
         elif ow.negotiated and req != ow.ffa_version:
             answer = FfaError.NOT_SUPPORTED & MASK32
         else:
             ow.ffa_version = req
-            answer = HF_VERSION
+            answer = self.hf_version
         ow.negotiated = True
         return answer
 

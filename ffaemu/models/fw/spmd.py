@@ -22,10 +22,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ...ffa.abi import V1_2, VERSION_MBZ, FfaError, FfaId
+from ...ffa.abi import V1_2, VERSION_MBZ, FfaError, FfaId, func_of
 from ...ffa.conv import Call, Conv, Ext, Reply
 from ...ffa.smccc import Psci
-from .base import NS_ENDPOINT, SECURE_ID_BIT, SPMC_ID, Firmware
+from .base import NS_ENDPOINT, SECURE_ID_BIT, SPMC_ID, Firmware, RefusedCall
 
 EXT_REGS = range(8, 18)           # x8-x17: SMCCC v1.2 extended arguments/results
 SVE_HINT = 1 << 16                # FUNCID_SVE_HINT (runtime_exceptions.S masks it)
@@ -94,6 +94,12 @@ class Spmd(Firmware):
     spmc_id = SPMC_ID              # spmc_attrs.spmc_id: the SPMC manifest's spmc_id
     spmc_at_el3 = False            # SPMC_AT_EL3: spmd_smc_forward calls spmc_smc_handler
     enable_spmd_lp = False         # ENABLE_SPMD_LP (default 0): is_spmd_lp_id() is false
+    # Behaviour that older TF-A releases had differently (BUGZOO.md names the variants);
+    # the values here are lts-v2.14.6's.
+    result_ext = Ext.ZERO          # tfa-spmd:result-width: `(uint32_t)` casts (sext before e46b2fd21)
+    version_forward_clean = True   # tfa-spmd:version-forward: x8-x17 kept (leaky before 76d53ee1a)
+    req2_version_gate = True       # tfa-spmd:req2: REQ2/RESP2 need 1.2 on both sides (bb9fc8c0b)
+    direct_src_checked = True      # tfa-el3-spmc:direct-src: secure source refused (48fe24c50)
 
     def __init__(self, **kw):
         super().__init__(**kw)
@@ -115,21 +121,13 @@ class Spmd(Firmware):
         return False
 
     # Entry --------------------------------------------------------------------------
-    def __call__(self, trap):
-        """Like Firmware.__call__, with x8-x17 visible to the SPMD."""
-        from ...arch.exceptions import EC
-        if trap.ec != EC.SMC64:
-            return None
-        call = Call(trap.xs, caller=NS_ENDPOINT, via_hypervisor=trap.from_el == 2)
-        if call.fid == Psci.SYSTEM_OFF:
-            return trap.stop("system-off", None, f"PSCI SYSTEM_OFF from EL{trap.from_el}")
-        return trap.ret(*self.fill(self.handle(call, trap.mem)))
-
     def handle(self, call: Call, mem) -> Reply:
         """spmd_smc_handler for a normal-world caller."""
         fid = call.fid & ~SVE_HINT
-        if fid == Psci.VERSION or not is_ffa_fid(fid):
-            return super().handle(call, mem) if fid == Psci.VERSION else self.unknown()
+        if fid == Psci.VERSION:
+            return super().handle(call, mem)
+        if not is_ffa_fid(fid):
+            return self.unknown()
         if fid != F.FFA_VERSION:
             # "Once the caller invokes any FF-A ABI other than FFA_VERSION, the version
             # negotiation phase is complete."
@@ -140,7 +138,7 @@ class Spmd(Firmware):
             return self.spmd_success(NS_ENDPOINT)
         if fid == F.FFA_SPM_ID_GET:                  # spmc_attrs.spmc_id
             return self.spmd_success(self.spmc_id)
-        if fid in NEEDS_V1_2 and self.common_version() < V1_2:
+        if fid in NEEDS_V1_2 and self.req2_version_gate and self.common_version() < V1_2:
             return self.spmd_error(FfaError.NOT_SUPPORTED)
         if fid in DIRECT_REQ:
             return self.spmd_direct_req(call, mem)
@@ -157,7 +155,7 @@ class Spmd(Firmware):
 
     def spmd_error(self, code: FfaError) -> Reply:
         """spmd_ffa_error_return: `(uint32_t)error_code` in w2, zero-extended."""
-        return Reply([F.FFA_ERROR, 0, code], ext={2: Ext.ZERO})
+        return Reply([F.FFA_ERROR, 0, code], ext={2: self.result_ext})
 
     def common_version(self) -> int:
         """get_common_ffa_version: the lower of the SPMC's and the normal world's."""
@@ -169,7 +167,7 @@ class Spmd(Firmware):
         ends and the SPMC answers (`forward_version`)."""
         req = call.w(1)                              # input_version = (uint32_t)x1
         if VERSION_MBZ.get(req) or self.spmc_absent:
-            return Reply([FfaError.NOT_SUPPORTED], ext={0: Ext.ZERO})
+            return Reply([FfaError.NOT_SUPPORTED], ext={0: self.result_ext})
         if not self.spmd.nonsecure_version_negotiated:
             self.spmd.nonsecure_ffa_version = req
         return self.forward_version(req, call)
@@ -180,13 +178,16 @@ class Spmd(Firmware):
         x4-x7 zero, x8-x17 the caller's); the answer's x3 becomes w0, zero-extended
         (`(uint32_t)ret`), x1-x7 zero, and `spmc_nwd_ffa_version` takes that value even
         when it is NOT_SUPPORTED."""
-        self.spmd.secure_x8_17 = _regs18(call)[8:18]
+        if self.version_forward_clean:  # "Ensure x8-x17 NS GP register values are untouched"
+            self.spmd.secure_x8_17 = _regs18(call)[8:18]
         answer = self.spmc_answer(req)
         if isinstance(answer, Reply):
             answer = answer.values[0]
         answer &= 0xFFFF_FFFF
         self.spmd.spmc_nwd_ffa_version = answer
-        return Reply([answer], ext={0: Ext.ZERO})
+        if not self.version_forward_clean:   # the secure context's x8-x17 reach the caller
+            return Reply([answer] + [0] * 7 + self.spmd.secure_x8_17, Conv.SMC64, count=18)
+        return Reply([answer], ext={0: self.result_ext})
 
     def spmd_direct_req(self, call: Call, mem) -> Reply:
         """DIRECT_REQ/REQ2: SPMD logical-partition IDs and a secure source are
@@ -194,7 +195,7 @@ class Spmd(Firmware):
         src, dst = (call.w(1) >> 16) & 0xFFFF, call.w(1) & 0xFFFF
         if self.enable_spmd_lp and (src in SPMD_LP_IDS or dst in SPMD_LP_IDS):
             return self.spmd_error(FfaError.INVALID_PARAMETERS)
-        if src & SECURE_ID_BIT:                      # ffa_is_secure_world_id(source)
+        if self.direct_src_checked and src & SECURE_ID_BIT:   # ffa_is_secure_world_id(source)
             return self.spmd_error(FfaError.INVALID_PARAMETERS)
         return self.forward(call, mem)
 
@@ -239,8 +240,6 @@ class Spmd(Firmware):
         return SpmcReply(self.spmc_service(call, mem))
 
     def spmc_service(self, call: Call, mem) -> Reply:
-        from .base import RefusedCall
-        from ...ffa.abi import func_of
         func = func_of(call.fid)
         refusal = self.gate(call, func) if func is not None else None
         if func is None or refusal is not None:

@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 
 from ...arch.bits import MASK32, w
 from ...ffa import memdesc
-from ...ffa.abi import V1_0, V1_2, V1_3, VERSION_MAJOR, VERSION_MINOR, FfaError, FfaId
+from ...ffa.abi import V1_0, V1_1, V1_2, V1_3, VERSION_MAJOR, VERSION_MINOR, FfaError, FfaId
 from ...ffa.conv import Call, Conv, Ext, Reply
 from .base import PAGE, SECURE_ID_BIT, Buffers, RefusedCall, Share
 from .echo_sp import ECHO_SPS, PROP_AARCH64, PROP_DIRECT_REQ2_RECV, PROP_DIRECT_REQ_RECV, EchoSp
-from .spmd import SVE_HINT, SpmcReply, Spmd, padded
+from .spmd import SVE_HINT, SpmcReply, Spmd
 
 F = FfaId
 SPMC_VERSION = V1_2                    # FFA_VERSION_SPMC_MAJOR/MINOR (spmc_main.c)
@@ -91,6 +91,9 @@ class TfaEl3Spmc(Spmd):
     spmc_at_el3 = True
     spmc_id = FFA_SPMC_ID              # spmc_populate_attrs
     sps: tuple[EchoSp, ...] = ECHO_SPS
+    # tfa-el3-spmc:desc-version: descriptors for any version compatible with 1.1
+    # (spmc_compatible_version); an older release tested `ffa_version == 1.1` (6feaad6c6).
+    desc_version_compatible = True
 
     def __init__(self, **kw):
         super().__init__(**kw)
@@ -209,7 +212,7 @@ class TfaEl3Spmc(Spmd):
             raise RefusedCall(FfaError.NOT_SUPPORTED)
         if not req2 and not _valid_arg2(xs[2]):
             raise RefusedCall(FfaError.INVALID_PARAMETERS)
-        if src & SECURE_ID_BIT:                          # "Validate Sender ... normal world"
+        if self.direct_src_checked and src & SECURE_ID_BIT:   # "Validate Sender ... normal world"
             raise RefusedCall(FfaError.INVALID_PARAMETERS)
         sp = next((p for p in self.sps if p.id == dst), None)
         if sp is None:
@@ -247,8 +250,7 @@ class TfaEl3Spmc(Spmd):
             raise RefusedCall(FfaError.INVALID_PARAMETERS)
         if version == V1_0:
             min_size = MTD_V1_0_SIZE
-        elif VERSION_MAJOR.get(version) == 1 and VERSION_MINOR.get(version) >= 1 \
-                and not version >> 31:                     # spmc_compatible_version(v, 1, 1)
+        elif _v1_1_layout(version, self.desc_version_compatible):
             min_size = MTD_SIZE
         else:
             raise RefusedCall(FfaError.INVALID_PARAMETERS)   # "bad FF-A version"
@@ -297,6 +299,13 @@ class TfaEl3Spmc(Spmd):
         del self.el3.objs[handle]
         self.ffa.shares.pop(handle, None)
         return el3_ret(F.FFA_SUCCESS)
+
+
+def _v1_1_layout(version: int, compatible: bool) -> bool:
+    """spmc_compatible_version(version, 1, 1): major 1, minor >= 1, bit 31 clear."""
+    if not compatible:
+        return version == V1_1
+    return VERSION_MAJOR.get(version) == 1 and VERSION_MINOR.get(version) >= 1 and not version >> 31
 
 
 def _valid_arg2(x2: int) -> bool:
