@@ -48,7 +48,9 @@ CASES = {
     # ends Hafnium's negotiation (handler.c hvc_smc_handler), so 1.3 is refused next.
     # (Was: ID_GET ends negotiation at 1.3 -- ungrounded.)
     ("tfa-spmd", "non-VERSION first"): [(ID_GET, ("success", 0)), (V(V1_2), V1_3), (V(V1_3), ZEXT_NS)],
-    ("tfa-spmd:spmc=absent", "own"): [(V(V1_3), ZEXT_NS), (ID_GET, ("error", -1, ZEXT_NS))],
+    # The SPMD answers FFA_ID_GET itself, SPMC or not (real-firmware run,
+    # tfa-2.14.6-spmd-nospmc.bios: FFA_SUCCESS_32, w2 = 0).
+    ("tfa-spmd:spmc=absent", "own"): [(V(V1_3), ZEXT_NS), (ID_GET, ("success", 0))],
     # TF-A lts-v2.14.6 EL3 SPMC: ffa_version_handler stores any request (no compatibility
     # check, no lock) and answers 1.2; only the SPMD's bit-31 check refuses. FFA_ID_GET is
     # the SPMD's own answer. (Was: records until a lock, refuses calls before a

@@ -4,8 +4,9 @@ v2.15.0) and `tfa-el3-spmc` (TF-A lts-v2.14.6 EL3 SPMC), against the upstream so
 No image of these firmwares exists here, so each expected value cites the upstream file
 and function that fixes it. Each case runs its setup calls on a fresh model, then the call
 under test with a distinct sentinel in every register it does not use, so what a layer
-preserves, zeroes or writes is visible; SMC32 arguments carry garbage in bits [63:32]
-where that shows a width rule.
+preserves, zeroes or writes is visible; arguments carry garbage in bits [63:32] where that
+shows a width rule (TF-A's std_svc_smc_handler clears them in x1-x4 of an SMC32 call, not in
+x5-x7, and not in an SMC64 call).
 """
 from __future__ import annotations
 
@@ -228,8 +229,13 @@ SPMD_HAFNIUM = {
     # copy32, so the echo comes back zero-extended; RESP_32 is relayed with SMC_RET8.
     "direct-req-32": ([V12], REQ32, lambda xs: ret8(xs, F.FFA_MSG_SEND_DIRECT_RESP, 0x8001_0000, 0,
                                                    *[0xA0 + n for n in range(5)])),
-    # api_ffa_dir_msg_is_arg2_zero compares all 64 bits of x2, even for SMC32.
+    # std_svc_smc_handler clears bits [63:32] of x1-x4 of an SMC32 call, so garbage there
+    # never reaches Hafnium; api_ffa_dir_msg_is_arg2_zero compares all 64 bits of x2 of
+    # an SMC64 request.
     "direct-req-32-x2-upper": ([V12], call(F.FFA_MSG_SEND_DIRECT_REQ, 0x8001, GARBAGE),
+                               lambda xs: ret8(xs, F.FFA_MSG_SEND_DIRECT_RESP, 0x8001_0000, 0,
+                                               *[x & M32 for x in xs[3:8]])),
+    "direct-req-64-x2-upper": ([V12], call(F.FFA_MSG_SEND_DIRECT_REQ_64, 0x8001, GARBAGE),
                                lambda xs: hf_err(xs, INVAL)),
     # Framework messages from the normal world: INVALID_PARAMETERS (direct_messaging.c).
     "direct-req-framework": ([V12], call(F.FFA_MSG_SEND_DIRECT_REQ, 0x8001, 0x8000_0004),
@@ -270,7 +276,8 @@ SPMD_HAFNIUM = {
                             lambda xs: ret8(xs, F.FFA_SUCCESS, 0, 1, 0)),
     "mem-share-slot-reused": ([V12, MAP, share(), share(), call(F.FFA_MEM_RECLAIM, 0, 0, 0)],
                               share(), lambda xs: ret8(xs, F.FFA_SUCCESS, 0, 0, 0)),
-    "mem-share-x3-upper": ([V12, MAP], share(x3=GARBAGE), lambda xs: hf_err(xs, INVAL)),
+    "mem-share-x3-upper": ([V12, MAP], share(x3=GARBAGE), lambda xs: ret8(xs, F.FFA_SUCCESS, 0, 0, 0)),
+    "mem-share-64-x3-upper": ([V12, MAP], share(F.FFA_MEM_SHARE_64, x3=GARBAGE), lambda xs: hf_err(xs, INVAL)),
     "mem-share-no-tx": ([V12], share(), lambda xs: hf_err(xs, INVAL)),
     "mem-reclaim": ([V12, MAP, share()], call(F.FFA_MEM_RECLAIM, 0, 0, 0), lambda xs: ret8(xs, F.FFA_SUCCESS)),
     "mem-reclaim-unknown": ([V12, MAP, share()], call(F.FFA_MEM_RECLAIM, 5, 0, 0), lambda xs: hf_err(xs, INVAL)),
@@ -300,14 +307,17 @@ EL3_SPMC = {
                                  lambda xs: el3_err(xs, NS)),
     "features-retrieve": ([V12], call(F.FFA_FEATURES, F.FFA_MEM_RETRIEVE_REQ_64, 0),
                           lambda xs: ret(xs, F.FFA_SUCCESS)),
-    # rxtx_map_handler: x1/x2 are used as 64-bit addresses even for FFA_RXTX_MAP_32.
+    # rxtx_map_handler uses x1/x2 as addresses: an SMC32 call's were cleared by
+    # std_svc_smc_handler, an SMC64 call's upper halves make an unmappable address.
     "rxtx-map-32": ([V12], call(F.FFA_RXTX_MAP, TX, RX, GARBAGE | 1), lambda xs: ret(xs, F.FFA_SUCCESS)),
-    "rxtx-map-32-x1-upper": ([V12], call(F.FFA_RXTX_MAP, GARBAGE | TX, RX, 1), lambda xs: el3_err(xs, INVAL)),
+    "rxtx-map-32-x1-upper": ([V12], call(F.FFA_RXTX_MAP, GARBAGE | TX, RX, 1), lambda xs: ret(xs, F.FFA_SUCCESS)),
+    "rxtx-map-64-x1-upper": ([V12], call(F.FFA_RXTX_MAP_64, GARBAGE | TX, RX, 1), lambda xs: el3_err(xs, INVAL)),
     "rxtx-map-again": ([V12, MAP], MAP, lambda xs: el3_err(xs, DENIED)),
     "rxtx-map-same": ([V12], call(F.FFA_RXTX_MAP_64, TX, TX, 1), lambda xs: el3_err(xs, INVAL)),
-    # rxtx_unmap_handler: x1 must be 0 in all 64 bits.
+    # rxtx_unmap_handler: x1 must be 0 (its upper half was cleared: SMC32).
     "rxtx-unmap": ([V12, MAP], call(F.FFA_RXTX_UNMAP, 0), lambda xs: ret(xs, F.FFA_SUCCESS)),
-    "rxtx-unmap-x1-upper": ([V12, MAP], call(F.FFA_RXTX_UNMAP, GARBAGE), lambda xs: el3_err(xs, INVAL)),
+    "rxtx-unmap-x1-upper": ([V12, MAP], call(F.FFA_RXTX_UNMAP, GARBAGE), lambda xs: ret(xs, F.FFA_SUCCESS)),
+    "rxtx-unmap-id": ([V12, MAP], call(F.FFA_RXTX_UNMAP, 1 << 16), lambda xs: el3_err(xs, INVAL)),
     "rx-release-empty": ([V12, MAP], call(F.FFA_RX_RELEASE), lambda xs: el3_err(xs, DENIED)),
     # partition_info_get_handler: SMC_RET4(FFA_SUCCESS, 0, count, size), x4-x17 kept;
     # size 0 for count-only and for a v1.0 caller; no RX buffer is BUSY.
@@ -322,12 +332,19 @@ EL3_SPMC = {
     "partition-info-no-rx": ([V12], call(F.FFA_PARTITION_INFO_GET, 0, 0, 0, 0, 0), lambda xs: el3_err(xs, BUSY)),
     "partition-info-bad-uuid": ([V12, MAP], call(F.FFA_PARTITION_INFO_GET, 1, 2, 3, 4, 0),
                                 lambda xs: el3_err(xs, INVAL)),
-    # direct_req_smc_handler -> spmc_smc_return -> spmd_smc_switch_state: the SP gets x1-x7
-    # as 64-bit values and the echo SP's RESP_32 comes back with SMC_RET8 unchanged.
-    "direct-req-32": ([V12], REQ32, lambda xs: ret8(xs, F.FFA_MSG_SEND_DIRECT_RESP, 0x8001_0000, 0, *xs[3:8])),
+    # direct_req_smc_handler -> spmc_smc_return -> spmd_smc_switch_state: the SP gets x1-x4
+    # as std_svc_smc_handler left them (SMC32: upper halves cleared) and x5-x7 from the
+    # caller's context as they were; the echo SP's RESP_32 comes back with SMC_RET8.
+    "direct-req-32": ([V12], REQ32, lambda xs: ret8(xs, F.FFA_MSG_SEND_DIRECT_RESP, 0x8001_0000, 0,
+                                                   xs[3] & M32, xs[4] & M32, *xs[5:8])),
     # direct_msg_validate_arg2: x2 (64 bits) MBZ for a partition message.
     "direct-req-32-x2-upper": ([V12], call(F.FFA_MSG_SEND_DIRECT_REQ, 0x8001, GARBAGE),
+                               lambda xs: ret8(xs, F.FFA_MSG_SEND_DIRECT_RESP, 0x8001_0000, 0,
+                                               xs[3] & M32, xs[4] & M32, *xs[5:8])),
+    "direct-req-64-x2-upper": ([V12], call(F.FFA_MSG_SEND_DIRECT_REQ_64, 0x8001, GARBAGE),
                                lambda xs: el3_err(xs, INVAL)),
+    "direct-req-framework": ([V12], call(F.FFA_MSG_SEND_DIRECT_REQ_64, 0x8001, (1 << 31) | (1 << 8)),
+                             lambda xs: el3_err(xs, INVAL)),
     "direct-req-secure-src": ([V12], call(F.FFA_MSG_SEND_DIRECT_REQ, 0x8002_8001, 0),
                               lambda xs: spmd_err(xs, INVAL)),
     "direct-req-no-sp": ([V12], call(F.FFA_MSG_SEND_DIRECT_REQ, 0x8009, 0), lambda xs: el3_err(xs, INVAL)),
@@ -346,13 +363,18 @@ EL3_SPMC = {
     # spmc_ffa_mem_send / spmc_ffa_fill_desc: handles from 0xffffffc0 upwards,
     # SMC_RET8(FFA_SUCCESS_SMC32, 0, low, high, 0, 0, 0, 0).
     "mem-share": ([V12, MAP], share(), lambda xs: ret8(xs, F.FFA_SUCCESS, 0, 0xFFFF_FFC0, 0)),
-    "mem-share-second": ([V12, MAP, share()], share(F.FFA_MEM_LEND_64),
-                         lambda xs: ret8(xs, F.FFA_SUCCESS, 0, 0xFFFF_FFC1, 0)),
+    # spmc_shmem_check_state_obj: the same pages again while the first share is in
+    # flight overlap it (the refused object had consumed handle 0xffffffc1).
+    "mem-share-overlap": ([V12, MAP, share()], share(F.FFA_MEM_LEND_64), lambda xs: el3_err(xs, INVAL)),
+    "mem-share-after-overlap": ([V12, MAP, share(), share(), call(F.FFA_MEM_RECLAIM, 0xFFFF_FFC0, 0, 0)],
+                                share(), lambda xs: ret8(xs, F.FFA_SUCCESS, 0, 0xFFFF_FFC2, 0)),
     "mem-share-never-reuses": ([V12, MAP, share(), call(F.FFA_MEM_RECLAIM, 0xFFFF_FFC0, 0, 0)], share(),
                                lambda xs: ret8(xs, F.FFA_SUCCESS, 0, 0xFFFF_FFC1, 0)),
-    # x3 (address) is 64-bit; before any FFA_VERSION (ffa_version 0) or at 2.0 the
-    # descriptor version is "bad"; total length must be 16-byte aligned (obj alloc).
-    "mem-share-x3-upper": ([V12, MAP], share(x3=GARBAGE), lambda xs: el3_err(xs, INVAL)),
+    # x3 (address) must be 0: cleared for SMC32, 64 bits for SMC64; before any
+    # FFA_VERSION (ffa_version 0) or at 2.0 the descriptor version is "bad"; the total
+    # length must be 16-byte aligned (spmc_shmem_obj_alloc).
+    "mem-share-x3-upper": ([V12, MAP], share(x3=GARBAGE), lambda xs: ret8(xs, F.FFA_SUCCESS, 0, 0xFFFF_FFC0, 0)),
+    "mem-share-64-x3-upper": ([V12, MAP], share(F.FFA_MEM_SHARE_64, x3=GARBAGE), lambda xs: el3_err(xs, INVAL)),
     "mem-share-unnegotiated": ([MAP], share(), lambda xs: el3_err(xs, INVAL)),
     "mem-share-v2.0": ([version(V2_0), MAP], share(), lambda xs: el3_err(xs, INVAL)),
     "mem-share-misaligned-length": ([V12, MAP], call(F.FFA_MEM_SHARE, len(DESC) + 8, len(DESC), 0, 0),

@@ -20,15 +20,17 @@ import struct
 from dataclasses import dataclass
 
 from ...arch.bits import MASK32, w
+from ...ffa import memdesc
 from ...ffa.abi import V1_0, V1_1, V1_2, V1_3, VERSION_MBZ, FfaError, FfaId, compatible
-from ...ffa.conv import Call, Conv, Reply
-from .base import PAGE, SECURE_ID_BIT, Buffers, RefusedCall, Share
-from .echo_sp import (ECHO_SPS, PROP_AARCH64, PROP_DIRECT_REQ2_RECV, PROP_DIRECT_REQ_RECV, EchoSp)
-from .spmd import SVE_HINT, SpmcReply, padded
+from ...trap import SMCCC_ARG_REGS
+from .base import PAGE, SECURE_ID_BIT, Buffers, FfaServices, RefusedCall, Share
+from .bl31 import FFA_NS_RES_INFO_GET_64, Spmc
+from .echo_sp import ECHO_SPS, PROP_AARCH64, PROP_DIRECT_REQ2_RECV, PROP_DIRECT_REQ_RECV, EchoSp
 
 F = FfaId
-HF_VERSION = V1_3                      # FFA_VERSION_COMPILED
 OTHER_WORLD_ID = 0                     # HF_OTHER_WORLD_ID = HF_HYPERVISOR_VM_ID (vmid_base.h)
+HF_VERSION = V1_3                      # FFA_VERSION_COMPILED
+SVE_HINT = 1 << 16                     # SMCCC_SVE_HINT_MASK, masked by smc_handler_from_nwd
 MAILBOX_PAGES = 1                      # HF_MAILBOX_SIZE / FFA_PAGE_SIZE
 MAX_MEM_SHARES = 100                   # inc/hf/ffa_memory_internal.h
 PARTITION_INFO_SIZE = 48               # sizeof(struct ffa_partition_info) (v1.3 layout)
@@ -36,7 +38,6 @@ PARTITION_INFO_V1_0_SIZE = 8           # sizeof(struct ffa_partition_info_v1_0)
 PROPS_V1_0 = 0x7                       # ~FFA_PARTITION_v1_0_RES_MASK (ffa_v1_0.h)
 INFO_REGS_PER_CALL = 2                 # MAX_INFO_REGS_ENTRIES_PER_CALL (src/api.c)
 FRAMEWORK_MSG_BIT = 1 << 31            # FFA_FRAMEWORK_MSG_BIT
-NS_RES_INFO_GET_64 = 0xC400008F        # FFA_NS_RES_INFO_GET
 FEATURE_ID_MBZ = 0x7FFF_FF00           # FFA_FEATURES_FEATURE_MBZ_HI/LO_BIT (30:8)
 FEATURE_SRI, FEATURE_NOTIFICATION = 2, 4
 SCHEDULE_RECEIVER_INTID = 8            # HF_SCHEDULE_RECEIVER_INTID (types.h)
@@ -62,7 +63,7 @@ FEATURES_ZERO = frozenset({
     # FF-A v1.2 features
     F.FFA_CONSOLE_LOG, F.FFA_CONSOLE_LOG_64, F.FFA_PARTITION_INFO_GET_REGS,
     F.FFA_MSG_SEND_DIRECT_REQ2, F.FFA_MSG_SEND_DIRECT_RESP2,
-    NS_RES_INFO_GET_64,                # v1.3, only discoverable from the normal world
+    FFA_NS_RES_INFO_GET_64,            # v1.3, only discoverable from the normal world
 })
 
 
@@ -76,72 +77,91 @@ class OtherWorldVm:
     negotiated: bool = False
 
 
-def hf_reply(values: list[int]) -> Reply:
-    """A `struct ffa_value` as x0-x7 (unset fields zero), 64-bit fields verbatim."""
-    vals = padded(values, 8)
-    if all(v <= MASK32 for v in vals) and Conv.of(vals[0]) is Conv.SMC32:
-        return Reply(vals)
-    return Reply(vals, Conv.SMC64)
+
+# An answer: x0-x7 of Hafnium's `struct ffa_value` (unset fields zero) and x8-x17 when
+# `extended_val.valid`; otherwise arch_regs_set_retval leaves the vCPU's x8-x17 alone.
+HfAnswer = tuple[list[int], "list[int] | None"]
 
 
-def hf_error(code: FfaError) -> Reply:
+def hf_value(*values: int, ext: list[int] | None = None) -> HfAnswer:
+    return (list(values) + [0] * 8)[:8], ext
+
+
+def hf_success(*values: int) -> HfAnswer:
+    return hf_value(F.FFA_SUCCESS, 0, *values)
+
+
+def hf_error(code: FfaError) -> HfAnswer:
     """ffa_error (inc/hf/ffa_internal.h): FFA_ERROR_32, w2 = (uint32_t)code."""
-    return hf_reply([F.FFA_ERROR, 0, code & MASK32])
+    return hf_value(F.FFA_ERROR, 0, code & MASK32)
 
 
-def hf_success(*values: int) -> Reply:
-    return hf_reply([F.FFA_SUCCESS, 0, *values])
+class HafniumSpmc(Spmc):
+    """bl31.Spmc for the TF-A SPMD: Hafnium v2.15.0 at S-EL2 with the echo SPs."""
 
-
-class HafniumSpmc:
-    """Mixin for `Spmd`: the S-EL2 SPMC is Hafnium v2.15.0 with the echo SPs."""
-
-    sps: tuple[EchoSp, ...] = ECHO_SPS
+    spmc_id = 0x8000                 # HF_SPMC_VM_ID; the SPMC manifest's spmc_id
     # Behaviour that older Hafnium releases had differently (BUGZOO.md variants).
     hf_version = HF_VERSION          # tfa-spmd:spmc-version: FFA_VERSION_COMPILED
     version_store_compatible = True  # tfa-spmd:version-store: refuse incompatible (3cc9d6f4)
 
-    def _hafnium_init(self) -> None:
+    def __init__(self, state: FfaServices | None = None, sps: tuple[EchoSp, ...] = ECHO_SPS):
+        self.sps = sps
         self.ow = OtherWorldVm(self.hf_version)
-        self.hf_shares: dict[int, Share] = {}
+        self.state = state or FfaServices()          # buffers[0]: the other world's RX/TX
+        self.shares = self.state.shares              # by handle (= share-state slot)
+
+    @property
+    def mailbox(self) -> Buffers | None:
+        return self.state.buffers.get(OTHER_WORLD_ID)
+
+    @mailbox.setter
+    def mailbox(self, buffers: Buffers | None) -> None:
+        if buffers is None:
+            self.state.buffers.pop(OTHER_WORLD_ID, None)
+        else:
+            self.state.buffers[OTHER_WORLD_ID] = buffers
+
+    def negotiated_version(self) -> int:
+        return self.ow.ffa_version
 
     # FFA_VERSION (the SPMD's framework message) -------------------------------------
-    def spmc_answer(self, req: int) -> int:
+    def version_request(self, requested: int) -> int:
         """`handle_spmd_to_spmc_framework_msg` runs `api_ffa_version(current, x3)`
         (src/api.c): bit 31 or incompatible with v1.3 -> NOT_SUPPORTED; once negotiated,
         any other version -> NOT_SUPPORTED; else the request is stored and v1.3 answered.
         The request itself is an FFA_MSG_SEND_DIRECT_REQ_32, so `hvc_smc_handler` then
         marks the other world negotiated: the first FFA_VERSION ends negotiation."""
         ow = self.ow
-        if VERSION_MBZ.get(req) or (self.version_store_compatible and not compatible(req, self.hf_version)):
-            answer = FfaError.NOT_SUPPORTED & MASK32
-        elif ow.negotiated and req != ow.ffa_version:
+        refused = VERSION_MBZ.get(requested) or (
+            self.version_store_compatible and not compatible(requested, self.hf_version))
+        if refused or (ow.negotiated and requested != ow.ffa_version):
             answer = FfaError.NOT_SUPPORTED & MASK32
         else:
-            ow.ffa_version = req
+            ow.ffa_version = requested
             answer = self.hf_version
         ow.negotiated = True
         return answer
 
     # Everything else the SPMD forwards ------------------------------------------------
-    def spmc_call(self, call: Call, mem) -> SpmcReply:
-        xs = (list(call.xs) + [0] * 18)[:18]
+    def smc(self, xs: list[int], mem) -> list[int]:
+        """smc_handler_from_nwd -> ffa_handler: x0-x17 back to the SPMD. A call
+        ffa_handler does not know is FFA_ERROR(NOT_SUPPORTED) and leaves negotiation
+        open; any other marks the other world negotiated."""
+        xs = (list(xs) + [0] * SMCCC_ARG_REGS)[:SMCCC_ARG_REGS]
         fid = w(xs[0]) & ~SVE_HINT
         handler = _HANDLERS.get(fid)
-        if handler is None:              # smc_handler_from_nwd: not handled by ffa_handler
-            return SpmcReply(hf_error(FfaError.NOT_SUPPORTED))
-        try:
-            answer = handler(self, fid, xs, mem)
-        except RefusedCall as refused:
-            answer = SpmcReply(hf_error(refused.code))
-        self.ow.negotiated = True        # any handled call but FFA_VERSION/FFA_INTERRUPT
-        return answer
-
-    def negotiated_version(self) -> int:
-        return self.ow.ffa_version
+        if handler is None:
+            low, ext = hf_error(FfaError.NOT_SUPPORTED)
+        else:
+            try:
+                low, ext = handler(self, fid, xs, mem)
+            except RefusedCall as refused:
+                low, ext = hf_error(refused.code)
+            self.ow.negotiated = True
+        return low + (list(ext) if ext is not None else xs[8:])
 
     # api_ffa_features -----------------------------------------------------------------
-    def _hf_features(self, fid: int, xs: list[int], mem) -> SpmcReply:
+    def _hf_features(self, fid: int, xs: list[int], mem) -> HfAnswer:
         """api_ffa_features(uint32_t id, uint32_t input_property): bit 31 clear selects
         a feature ID (ffa_features_feature), set a function ID (ffa_features_function)."""
         asked, prop = w(xs[1]), w(xs[2])
@@ -152,16 +172,16 @@ class HafniumSpmc:
                      FEATURE_NOTIFICATION: NOTIFY_NO_PER_VCPU}.get(asked)
             if props is None:            # NPI, MEI: secure virtual instance only
                 raise RefusedCall(FfaError.NOT_SUPPORTED)
-            return SpmcReply(hf_success(props))
+            return hf_success(props)
         if asked in FEATURES_ZERO:
-            return SpmcReply(hf_success(0))
+            return hf_success(0)
         if asked == F.FFA_RXTX_MAP_64:   # min 4K; max_buf_size only for a v1.2+ caller
             max_pages = MAILBOX_PAGES if self.ow.ffa_version >= V1_2 else 0
-            return SpmcReply(hf_success(max_pages << RXTX_MAP_MAX_BUF_SHIFT))
+            return hf_success(max_pages << RXTX_MAP_MAX_BUF_SHIFT)
         if asked in (F.FFA_MEM_RETRIEVE_REQ, F.FFA_MEM_RETRIEVE_REQ_64):
             if self.ow.ffa_version >= V1_1 and not prop & RETRIEVE_NS_BIT:
                 raise RefusedCall(FfaError.NOT_SUPPORTED)
-            return SpmcReply(hf_success(RETRIEVE_NS_BIT | RETRIEVE_HYP))
+            return hf_success(RETRIEVE_NS_BIT | RETRIEVE_HYP)
         raise RefusedCall(FfaError.NOT_SUPPORTED)   # incl. FFA_RXTX_MAP_32, MEM_PERM_*, YIELD
 
     # Partitions -----------------------------------------------------------------------
@@ -175,7 +195,7 @@ class HafniumSpmc:
         """api_ffa_fill_partitions_info_array: a null UUID matches every SP."""
         return [sp for sp in self.sps if uuid == bytes(16) or sp.uuid == uuid]
 
-    def _hf_partition_info_get(self, fid: int, xs: list[int], mem) -> SpmcReply:
+    def _hf_partition_info_get(self, fid: int, xs: list[int], mem) -> HfAnswer:
         """api_ffa_partition_info_get(uuid = w1-w4, flags = w5) and
         send_versioned_partition_info_descriptors."""
         uuid = b"".join(w(xs[n]).to_bytes(4, "little") for n in range(1, 5))
@@ -186,8 +206,8 @@ class HafniumSpmc:
         if not sps:
             raise RefusedCall(FfaError.INVALID_PARAMETERS)
         if flags & 1:                                      # count only: w3 is not set
-            return SpmcReply(hf_success(len(sps)))
-        buf = self.ffa.buffers.get(OTHER_WORLD_ID)
+            return hf_success(len(sps))
+        buf = self.mailbox
         if buf is None or buf.rx_full:                     # vm_is_mailbox_busy
             raise RefusedCall(FfaError.BUSY)
         null = uuid == bytes(16)
@@ -203,9 +223,9 @@ class HafniumSpmc:
         if not mem.write(buf.rx, blob):
             raise RefusedCall(FfaError.ABORTED)            # memcpy_trapped failed
         buf.rx_full = True
-        return SpmcReply(hf_success(len(sps), size))
+        return hf_success(len(sps), size)
 
-    def _hf_partition_info_get_regs(self, fid: int, xs: list[int], mem) -> SpmcReply:
+    def _hf_partition_info_get_regs(self, fid: int, xs: list[int], mem) -> HfAnswer:
         """api_ffa_partition_info_get_regs: UUID in x1/x2 (ffa_uuid_from_u64x2), start
         index x3[15:0], tag x3[31:16]; two 6-register entries from x3 (x3-x8, x9-x14)."""
         uuid = xs[1].to_bytes(8, "little") + xs[2].to_bytes(8, "little")
@@ -223,43 +243,44 @@ class HafniumSpmc:
             regs += [sp.id | sp.vcpus << 16 | self._hf_properties(sp) << 32,
                      int.from_bytes(proto[:8], "little"), int.from_bytes(proto[8:], "little"),
                      0, 0, sp.version]                     # image UUID: none in the manifest
-        regs = padded(regs, 18)
-        return SpmcReply(Reply(regs[:8], Conv.SMC64), ext=regs[8:18])
+        regs = (regs + [0] * 18)[:18]
+        return hf_value(*regs[:8], ext=regs[8:18])
 
     # RX/TX buffers ---------------------------------------------------------------------
-    def _hf_rxtx_map(self, fid: int, xs: list[int], mem) -> SpmcReply:
+    def _hf_rxtx_map(self, fid: int, xs: list[int], mem) -> HfAnswer:
         """api_ffa_rxtx_map -> api_vm_configure_pages: only FFA_RXTX_MAP_64 exists in
         ffa_handler; x1/x2 are 64-bit IPAs, w3 the whole page count."""
         tx, rx, pages = xs[1], xs[2], w(xs[3])
-        if OTHER_WORLD_ID in self.ffa.buffers:
+        if self.mailbox is not None:
             raise RefusedCall(FfaError.DENIED)            # "Mailboxes have already been setup"
         if pages != MAILBOX_PAGES or tx % PAGE or rx % PAGE or tx == rx:
             raise RefusedCall(FfaError.INVALID_PARAMETERS)
         if not (mem.in_ram(tx, PAGE) and mem.in_ram(rx, PAGE)):
             raise RefusedCall(FfaError.INVALID_PARAMETERS)   # model: unmappable address
-        self.ffa.buffers[OTHER_WORLD_ID] = Buffers(tx, rx, pages)
-        return SpmcReply(hf_success())
+        self.mailbox = Buffers(tx, rx, pages)
+        return hf_success()
 
-    def _hf_rxtx_unmap(self, fid: int, xs: list[int], mem) -> SpmcReply:
+    def _hf_rxtx_unmap(self, fid: int, xs: list[int], mem) -> HfAnswer:
         """api_ffa_rxtx_unmap(ffa_vm_id(args) = x1[31:16]): a secure ID, an unknown VM or
         no mapping is INVALID_PARAMETERS."""
-        if (xs[1] >> 16) & 0xFFFF or self.ffa.buffers.pop(OTHER_WORLD_ID, None) is None:
+        if (xs[1] >> 16) & 0xFFFF or self.mailbox is None:
             raise RefusedCall(FfaError.INVALID_PARAMETERS)
-        return SpmcReply(hf_success())
+        self.mailbox = None
+        return hf_success()
 
-    def _hf_rx_release(self, fid: int, xs: list[int], mem) -> SpmcReply:
+    def _hf_rx_release(self, fid: int, xs: list[int], mem) -> HfAnswer:
         """api_ffa_rx_release(ffa_receiver = x1[15:0]) -> api_release_mailbox: an empty
         mailbox is DENIED; another VM's ID is unknown here (INVALID_PARAMETERS)."""
         if xs[1] & 0xFFFF:
             raise RefusedCall(FfaError.INVALID_PARAMETERS)
-        buf = self.ffa.buffers.get(OTHER_WORLD_ID)
+        buf = self.mailbox
         if buf is None or not buf.rx_full:
             raise RefusedCall(FfaError.DENIED)
         buf.rx_full = False
-        return SpmcReply(hf_success())
+        return hf_success()
 
     # Direct messages --------------------------------------------------------------------
-    def _hf_direct_req(self, fid: int, xs: list[int], mem) -> SpmcReply:
+    def _hf_direct_req(self, fid: int, xs: list[int], mem) -> HfAnswer:
         """api_ffa_msg_send_direct_req from the other world."""
         src, dst = (xs[1] >> 16) & 0xFFFF, xs[1] & 0xFFFF
         if fid != F.FFA_MSG_SEND_DIRECT_REQ2:
@@ -289,19 +310,19 @@ class HafniumSpmc:
             delivered[:8] = [w(v) for v in xs[:8]]
             delivered[2] = 0
         answer = sp.respond(fid, delivered)
-        if fid == F.FFA_MSG_SEND_DIRECT_REQ:
-            return SpmcReply(hf_reply([w(v) for v in answer[:8]]))
+        if fid == F.FFA_MSG_SEND_DIRECT_REQ:            # RESP_32: api_ffa_dir_msg_value, copy32
+            return hf_value(*[w(v) for v in answer[:8]])
         if fid == F.FFA_MSG_SEND_DIRECT_REQ_64:         # x8-x17: arch_regs_get_args, not extended
-            return SpmcReply(Reply(answer[:8], Conv.SMC64))
-        return SpmcReply(Reply(answer[:8], Conv.SMC64), ext=answer[8:18])
+            return hf_value(*answer[:8])
+        return hf_value(*answer[:8], ext=answer[8:18])
 
-    def _hf_direct_resp(self, fid: int, xs: list[int], mem) -> SpmcReply:
+    def _hf_direct_resp(self, fid: int, xs: list[int], mem) -> HfAnswer:
         """api_ffa_msg_send_direct_resp: the other world is not answering a request
         (api_ffa_msg_send_direct_resp_validate_args fails) -> INVALID_PARAMETERS."""
         raise RefusedCall(FfaError.INVALID_PARAMETERS)
 
     # Memory sharing -------------------------------------------------------------------
-    def _hf_mem_send(self, fid: int, xs: list[int], mem) -> SpmcReply:
+    def _hf_mem_send(self, fid: int, xs: list[int], mem) -> HfAnswer:
         """api_ffa_mem_send(w1 length, w2 fragment length, x3 address as a 64-bit IPA,
         w4 page count); the handle is the share-state slot index with allocator bit 63
         clear (share_state_allocate, ffa_memory_make_handle, FFA_MEMORY_HANDLE_ALLOCATOR_SPMC),
@@ -309,7 +330,7 @@ class HafniumSpmc:
         length, fragment, address, pages = w(xs[1]), w(xs[2]), xs[3], w(xs[4])
         if address or pages:             # "Hafnium only supports passing the descriptor in the TX"
             raise RefusedCall(FfaError.INVALID_PARAMETERS)
-        buf = self.ffa.buffers.get(OTHER_WORLD_ID)
+        buf = self.mailbox
         if fragment > length or fragment > MAILBOX_PAGES * PAGE or buf is None:
             raise RefusedCall(FfaError.INVALID_PARAMETERS)
         if fragment != length:
@@ -318,23 +339,39 @@ class HafniumSpmc:
         if desc is None:
             raise RefusedCall(FfaError.INVALID_PARAMETERS)
         lend = fid in (F.FFA_MEM_LEND, F.FFA_MEM_LEND_64, F.FFA_MEM_DONATE, F.FFA_MEM_DONATE_64)
-        share = self._parse_descriptor(desc, OTHER_WORLD_ID, mem, lend)
-        slot = next((n for n in range(MAX_MEM_SHARES) if n not in self.hf_shares), None)
+        share = self._check_descriptor(desc, mem, lend)
+        slot = next((n for n in range(MAX_MEM_SHARES) if n not in self.shares), None)
         if slot is None:
             raise RefusedCall(FfaError.NO_MEMORY)
-        self.hf_shares[slot] = share
-        self.ffa.shares[slot] = share
-        return SpmcReply(hf_success(slot & MASK32, slot >> 32))
+        self.shares[slot] = share
+        return hf_success(slot & MASK32, slot >> 32)
 
-    def _hf_mem_reclaim(self, fid: int, xs: list[int], mem) -> SpmcReply:
+    def _check_descriptor(self, desc: bytes, mem, lend: bool) -> Share:
+        """ffa_memory_region_sanity_check and ffa_memory_send_validate, as far as
+        modelled: a well-formed descriptor for the caller's version, a sender that is not
+        a secure ID (DENIED: "The sender must match the caller"), known receivers and
+        page-aligned, non-empty ranges in RAM."""
+        try:
+            region = memdesc.parse(desc, self.ow.ffa_version == V1_0)
+        except ValueError:
+            raise RefusedCall(FfaError.INVALID_PARAMETERS) from None
+        if region.sender & SECURE_ID_BIT:
+            raise RefusedCall(FfaError.DENIED)
+        known = {sp.id for sp in self.sps}
+        if not set(region.receivers) <= known or any(
+                address % PAGE or not pages or not mem.in_ram(address, pages * PAGE)
+                for address, pages in region.ranges):
+            raise RefusedCall(FfaError.INVALID_PARAMETERS)
+        return Share(region.sender, region.receivers, region.ranges, lend)
+
+    def _hf_mem_reclaim(self, fid: int, xs: list[int], mem) -> HfAnswer:
         """api_ffa_mem_reclaim(ffa_assemble_handle(w1, w2), w3): an unknown handle is
         INVALID_PARAMETERS."""
         handle = (w(xs[2]) << 32) | w(xs[1])
-        if handle not in self.hf_shares:
+        if handle not in self.shares:
             raise RefusedCall(FfaError.INVALID_PARAMETERS)
-        del self.hf_shares[handle]
-        self.ffa.shares.pop(handle, None)
-        return SpmcReply(hf_success())
+        del self.shares[handle]
+        return hf_success()
 
 
 H = HafniumSpmc

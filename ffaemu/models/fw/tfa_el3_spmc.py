@@ -1,14 +1,16 @@
 """TF-A lts-v2.14.6 with the EL3 SPMC (SPMD_SPM_AT_SEL2=0, SPMC_AT_EL3=1) on QEMU `virt`.
 
-Release: TF-A lts-v2.14.6 (8fe2e465a435). Normal-world calls enter `spmd_ffa_smc_handler`
--> `spmd_smc_handler` (spmd.Spmd: the SPMD's own answers and checks), which hands what it
-forwards to `spmc_smc_handler` (services/std_svc/spm/el3_spmc/spmc_main.c,
-spmc_shared_mem.c). The EL3 SPMC writes the caller's registers itself with SMC_RETn:
+Release: TF-A lts-v2.14.6 (8fe2e465a435). Normal-world calls enter BL31's dispatch and
+`spmd_ffa_smc_handler` -> `spmd_smc_handler` (bl31.Bl31 / bl31.Spmd: the SPMD's own answers
+and checks), which hands what it forwards straight to `spmc_smc_handler`
+(`spmd_smc_forward` with SPMC_AT_EL3: `El3Spmd` below; services/std_svc/spm/el3_spmc/
+spmc_main.c, spmc_shared_mem.c). The EL3 SPMC writes the caller's registers itself with SMC_RETn:
 only x0..x(n-1) change, so FFA_VERSION (SMC_RET1) and FFA_FEATURES (SMC_RET1 or 3) leave
 the caller's x1-x17 as they were. Its errors are `spmc_ffa_error_return`:
 SMC_RET8(FFA_ERROR, 0, int error_code) -> w2 sign-extended; the SPMD's own errors are
 zero-extended. Direct requests go to the echo SPs (echo_sp) through
-`spmd_smc_switch_state` with the SP's version (`spmc_smc_return`).
+`spmd_smc_switch_state` with the SP's version (`spmc_smc_return`); the SPs share one
+modelled secure context for x8-x17.
 
 FFA_VERSION (spmd_smc_handler + ffa_version_handler): bit 31 -> the SPMD's
 NOT_SUPPORTED (zero-extended, x1-x7 zero). Otherwise the SPMD records the request until
@@ -27,12 +29,16 @@ from dataclasses import dataclass, field
 from ...arch.bits import MASK32, w
 from ...ffa import memdesc
 from ...ffa.abi import V1_0, V1_1, V1_2, V1_3, VERSION_MAJOR, VERSION_MINOR, FfaError, FfaId
-from ...ffa.conv import Call, Conv, Ext, Reply
-from .base import PAGE, SECURE_ID_BIT, Buffers, RefusedCall, Share
+from ...ffa.conv import Call
+from ...trap import SMCCC_ARG_REGS
+from .base import PAGE, SECURE_ID_BIT, Answer, Buffers, FfaServices, Firmware, RefusedCall, Share
+from .bl31 import VERSION_MBZ_BIT, Bl31, Spmc, Spmd
 from .echo_sp import ECHO_SPS, PROP_AARCH64, PROP_DIRECT_REQ2_RECV, PROP_DIRECT_REQ_RECV, EchoSp
-from .spmd import SVE_HINT, SpmcReply, Spmd
 
 F = FfaId
+TFA_RELEASE = "lts-v2.14.6"
+SVE_HINT = 1 << 16                     # FUNCID_SVE_HINT: masked before spmc_smc_handler
+M64 = (1 << 64) - 1
 SPMC_VERSION = V1_2                    # FFA_VERSION_SPMC_MAJOR/MINOR (spmc_main.c)
 SPMD_VERSION = V1_3                    # FFA_VERSION_MAJOR/MINOR (include/services/ffa_svc.h)
 FFA_SPMC_ID = 0x8000                   # FFA_SWD_ID_BASE (spmc.h)
@@ -75,55 +81,92 @@ class El3SpmcState:
     objs: dict[int, ShmemObj] = field(default_factory=dict)
 
 
-def el3_ret(*values: int, conv: Conv = Conv.SMC32) -> Reply:
+def el3_ret(*values: int) -> Answer:
     """SMC_RETn on the caller's context: x0..x(n-1) written, the rest preserved."""
-    return Reply(list(values), conv, count=len(values))
+    return Answer(dict(enumerate(values)))
 
 
-def el3_error(code: FfaError) -> Reply:
-    """spmc_ffa_error_return: SMC_RET8(FFA_ERROR, 0, error_code, 0, ...), `int` code."""
-    return Reply([F.FFA_ERROR, 0, code], ext={2: Ext.SIGN})
+def el3_error(code: FfaError) -> Answer:
+    """spmc_ffa_error_return: SMC_RET8(FFA_ERROR, 0, error_code, 0, ...) with an `int`
+    error code: x2 sign-extended."""
+    return el3_ret(F.FFA_ERROR, 0, code & M64, 0, 0, 0, 0, 0)
 
 
-class TfaEl3Spmc(Spmd):
+class TfaEl3Spmc(Firmware):
     name = "tfa-el3-spmc"
     own_version = SPMC_VERSION
-    spmc_at_el3 = True
-    spmc_id = FFA_SPMC_ID              # spmc_populate_attrs
-    sps: tuple[EchoSp, ...] = ECHO_SPS
-    # tfa-el3-spmc:desc-version: descriptors for any version compatible with 1.1
-    # (spmc_compatible_version); an older release tested `ffa_version == 1.1` (6feaad6c6).
-    desc_version_compatible = True
 
     def __init__(self, **kw):
         super().__init__(**kw)
-        self.el3 = El3SpmcState()
+        self.spmc = El3Spmc(self.ffa)
+        self.spmd = El3Spmd(self.spmc)
+        self.bl31 = Bl31(self.spmd)
+
+    def handle(self, call: Call, mem) -> Answer:
+        return self.bl31.smc(call.xs, mem)
 
     def negotiated_version(self) -> int:
-        return self.el3.ns_version
+        return self.spmc.el3.ns_version
 
-    # FFA_VERSION --------------------------------------------------------------------
-    def forward_version(self, req: int, call: Call) -> Reply:
-        """spmd_smc_handler sets spmc_nwd_ffa_version = MAKE_FFA_VERSION(1, 3) and calls
-        ffa_version_handler: `ns_ep->ffa_version = requested_version`, SMC_RET1(1.2)."""
-        self.spmd.spmc_nwd_ffa_version = SPMD_VERSION
-        self.el3.ns_version = req
+
+class El3Spmd(Spmd):
+    """The SPMD built with SPMC_AT_EL3: forwarded normal-world calls go straight to
+    spmc_smc_handler (spmd_smc_forward), and FFA_VERSION is not a framework message."""
+
+    def __init__(self, spmc: "El3Spmc"):
+        super().__init__(TFA_RELEASE, spmc)
+        spmc.spmd = self
+
+    def _version(self, requested: int) -> Answer:
+        """spmd_smc_handler FFA_VERSION with is_spmc_at_el3(): bit 31 is the SPMD's
+        NOT_SUPPORTED; otherwise the request is recorded until negotiation ends,
+        spmc_nwd_ffa_version = MAKE_FFA_VERSION(1, 3) and the EL3 SPMC answers."""
+        if requested & VERSION_MBZ_BIT:
+            return super()._version(requested)
+        if not self.nonsecure_version_negotiated:
+            self.nonsecure_ffa_version = requested
+        self.spmc_nwd_ffa_version = SPMD_VERSION
+        return self.spmc.version(requested)
+
+    def _forward(self, fid: int, xs: list[int], mem) -> Answer:
+        return self.spmc.handle(fid, xs, mem)
+
+
+class El3Spmc(Spmc):
+    """services/std_svc/spm/el3_spmc: spmc_smc_handler for normal-world calls, with the
+    echo SPs behind it."""
+
+    spmc_id = FFA_SPMC_ID              # spmc_populate_attrs
+    # tfa-el3-spmc:desc-version: descriptors for any version compatible with 1.1
+    # (spmc_compatible_version); an older release tested `ffa_version == 1.1` (6feaad6c6).
+    desc_version_compatible = True
+    # tfa-el3-spmc:direct-src: a secure source ID is refused (48fe24c50).
+    direct_src_checked = True
+
+    def __init__(self, state: FfaServices, sps: tuple[EchoSp, ...] = ECHO_SPS):
+        self.sps = sps
+        self.ffa = state                 # buffers[NS_EP_ID] and shares by handle
+        self.el3 = El3SpmcState()
+        self.spmd: Spmd | None = None    # set by El3Spmd: the path to the SPs
+
+    def version(self, requested: int) -> Answer:
+        """ffa_version_handler: `ns_ep->ffa_version = requested_version` (no check, no
+        lock), SMC_RET1(FFA_VERSION_SPMC_MAJOR/MINOR = 1.2)."""
+        self.el3.ns_version = requested
         return el3_ret(SPMC_VERSION)
 
-    # Everything else the SPMD forwards (spmc_smc_handler) ---------------------------
-    def spmc_call(self, call: Call, mem) -> SpmcReply:
-        xs = (list(call.xs) + [0] * 18)[:18]
-        fid = w(xs[0]) & ~SVE_HINT
-        handler = _HANDLERS.get(fid)
+    def handle(self, fid: int, xs: list[int], mem) -> Answer:
+        """spmc_smc_handler: its `default:` is "Unsupported FF-A call"."""
+        xs = (list(xs) + [0] * SMCCC_ARG_REGS)[:SMCCC_ARG_REGS]
+        handler = _HANDLERS.get(fid & ~SVE_HINT)
         try:
-            if handler is None:          # `default:` "Unsupported FF-A call"
+            if handler is None:
                 raise RefusedCall(FfaError.NOT_SUPPORTED)
-            reply = handler(self, fid, xs, mem)
+            return handler(self, fid, xs, mem)
         except RefusedCall as refused:
-            reply = el3_error(refused.code)
-        return SpmcReply(reply, final=True)
+            return el3_error(refused.code)
 
-    def _features(self, fid: int, xs: list[int], mem) -> Reply:
+    def _features(self, fid: int, xs: list[int], mem) -> Answer:
         """ffa_features_handler: feature IDs (bit 31 clear) are not supported; for
         FFA_MEM_RETRIEVE_REQ a normal-world caller must not set the NS bit; any other
         function needs input properties 0. Success is SMC_RET1 (x1-x17 preserved)."""
@@ -139,7 +182,7 @@ class TfaEl3Spmc(Spmd):
         return el3_ret(F.FFA_SUCCESS)
 
     # RX/TX ----------------------------------------------------------------------------
-    def _rxtx_map(self, fid: int, xs: list[int], mem) -> Reply:
+    def _rxtx_map(self, fid: int, xs: list[int], mem) -> Answer:
         """rxtx_map_handler: x1/x2 as 64-bit addresses even for SMC32, page count
         x3[4:0]; mmap_add_dynamic_region failures are INVALID_PARAMETERS."""
         tx, rx, pages = xs[1], xs[2], xs[3] & RXTX_PAGE_COUNT_MASK
@@ -154,14 +197,14 @@ class TfaEl3Spmc(Spmd):
         self.ffa.buffers[NS_EP_ID] = Buffers(tx, rx, pages)
         return el3_ret(F.FFA_SUCCESS)
 
-    def _rxtx_unmap(self, fid: int, xs: list[int], mem) -> Reply:
+    def _rxtx_unmap(self, fid: int, xs: list[int], mem) -> Answer:
         """rxtx_unmap_handler: x1 (all 64 bits) must be zero; nothing mapped is
         INVALID_PARAMETERS."""
         if xs[1] or self.ffa.buffers.pop(NS_EP_ID, None) is None:
             raise RefusedCall(FfaError.INVALID_PARAMETERS)
         return el3_ret(F.FFA_SUCCESS)
 
-    def _rx_release(self, fid: int, xs: list[int], mem) -> Reply:
+    def _rx_release(self, fid: int, xs: list[int], mem) -> Answer:
         """rx_release_handler: a mailbox that is not full is DENIED."""
         buf = self.ffa.buffers.get(NS_EP_ID)
         if buf is None or not buf.rx_full:
@@ -175,7 +218,7 @@ class TfaEl3Spmc(Spmd):
         the AArch64 execution state (bit 8)."""
         return sp.methods | PROP_AARCH64
 
-    def _partition_info_get(self, fid: int, xs: list[int], mem) -> Reply:
+    def _partition_info_get(self, fid: int, xs: list[int], mem) -> Answer:
         """partition_info_get_handler: UUID = (uint32_t)x1..x4, count flag x5[0];
         SMC_RET4(FFA_SUCCESS, 0, count, size) with size 0 for count-only and for a v1.0
         caller (only the v1.1 branch sets it)."""
@@ -203,7 +246,7 @@ class TfaEl3Spmc(Spmd):
         return el3_ret(F.FFA_SUCCESS, 0, len(sps), size)
 
     # Direct messages ------------------------------------------------------------------
-    def _direct_req(self, fid: int, xs: list[int], mem) -> Reply:
+    def _direct_req(self, fid: int, xs: list[int], mem) -> Answer:
         """direct_req_smc_handler, then spmc_smc_return -> spmd_smc_switch_state to the
         SP and its answer back through spmd_smc_handler with the SP's version."""
         src, dst = (xs[1] >> 16) & 0xFFFF, xs[1] & 0xFFFF
@@ -219,28 +262,21 @@ class TfaEl3Spmc(Spmd):
             raise RefusedCall(FfaError.INVALID_PARAMETERS)
         if not sp.methods & (PROP_DIRECT_REQ2_RECV if req2 else PROP_DIRECT_REQ_RECV):
             raise RefusedCall(FfaError.DENIED)            # direct_msg_receivable
-        delivered = list(xs[:8]) + self._sp_ext(xs, sp.version)
-        answer = sp.respond(fid, delivered)
-        # The SP's registers are relayed as 64-bit values (Conv.SMC64: verbatim).
-        return self.to_normal(SpmcReply(Reply(answer[:8], Conv.SMC64),
-                                        ext=answer[8:18] if req2 else None), sp.version)
+        answer = sp.respond(fid, self.spmd._to_spmc(fid, xs, sp.version))
+        self.spmd.spmc_x8_x17 = answer[8:SMCCC_ARG_REGS]
+        return self.spmd._relay(answer, sp.version)
 
-    def _sp_ext(self, xs: list[int], sp_version: int) -> list[int]:
-        """x8-x17 the SP sees (spmd_smc_switch_state with version_out = the SP's)."""
-        self.to_secure(xs, sp_version)
-        return list(self.spmd.secure_x8_17)
-
-    def _direct_resp(self, fid: int, xs: list[int], mem) -> Reply:
+    def _direct_resp(self, fid: int, xs: list[int], mem) -> Answer:
         """direct_resp_smc_handler: arg2 is checked, then "Direct Response not supported
         from Normal World": INVALID_PARAMETERS either way."""
         raise RefusedCall(FfaError.INVALID_PARAMETERS)
 
-    def _ffa_error(self, fid: int, xs: list[int], mem) -> Reply:
+    def _ffa_error(self, fid: int, xs: list[int], mem) -> Answer:
         """ffa_error_handler: FFA_ERROR from the normal world is NOT_SUPPORTED."""
         raise RefusedCall(FfaError.NOT_SUPPORTED)
 
     # Memory sharing (spmc_shared_mem.c) ----------------------------------------------
-    def _mem_send(self, fid: int, xs: list[int], mem) -> Reply:
+    def _mem_send(self, fid: int, xs: list[int], mem) -> Answer:
         """spmc_ffa_mem_send(x1 total length as 64 bits, w2 fragment length, x3 address
         as 64 bits, w4 page count) and spmc_ffa_fill_desc. Handles come from
         `next_handle++`, starting at 0xffffffc0 "so top 32 bits are needed quickly"."""
@@ -269,27 +305,31 @@ class TfaEl3Spmc(Spmd):
         self.el3.next_handle += 1
         if fragment != total:                            # more fragments to come
             self.el3.objs[handle] = ShmemObj(total, fragment)
-            return Reply([F.FFA_MEM_FRAG_RX, handle & MASK32, handle >> 32, fragment, sender << 16])
+            return el3_ret(F.FFA_MEM_FRAG_RX, handle & MASK32, handle >> 32, fragment, sender << 16, 0, 0, 0)
         share = self._check_descriptor(desc, version, mem)
         self.el3.objs[handle] = ShmemObj(total, total, share)
         self.ffa.shares[handle] = share
-        return Reply([F.FFA_SUCCESS, 0, handle & MASK32, handle >> 32])
+        return el3_ret(F.FFA_SUCCESS, 0, handle & MASK32, handle >> 32, 0, 0, 0, 0)
 
     def _check_descriptor(self, desc: bytes, version: int, mem) -> Share:
-        """spmc_validate_mtd_start / spmc_shmem_check_obj, as far as modelled: a
-        well-formed descriptor naming known SPs and page-aligned RAM."""
+        """spmc_validate_mtd_start, spmc_shmem_check_obj and spmc_shmem_check_state_obj,
+        as far as modelled: a well-formed descriptor; a receiver with a secure ID must be a
+        known SP, a normal-world one is not checked ("the Hypervisor will have validated
+        these"); an unaligned range address is only a warning; no range may overlap a
+        complete transaction still in flight. Memory is not touched until a retrieve."""
         try:
             region = memdesc.parse(desc, version == V1_0)
         except ValueError:
             raise RefusedCall(FfaError.INVALID_PARAMETERS) from None
         known = {sp.id for sp in self.sps}
-        if not set(region.receivers) <= known or any(
-                address % PAGE or not pages or not mem.in_ram(address, pages * PAGE)
-                for address, pages in region.ranges):
+        if any(r & SECURE_ID_BIT and r not in known for r in region.receivers):
+            raise RefusedCall(FfaError.INVALID_PARAMETERS)
+        if any(_overlap(a, b) for obj in self.el3.objs.values() if obj.share
+               for a in region.ranges for b in obj.share.ranges):
             raise RefusedCall(FfaError.INVALID_PARAMETERS)
         return Share(region.sender, region.receivers, region.ranges, lend=False)
 
-    def _mem_reclaim(self, fid: int, xs: list[int], mem) -> Reply:
+    def _mem_reclaim(self, fid: int, xs: list[int], mem) -> Answer:
         """spmc_ffa_mem_reclaim(w1 low, w2 high, w3 flags): flags MBZ; unknown or
         incomplete handles are INVALID_PARAMETERS; success is SMC_RET1."""
         handle = w(xs[1]) | (w(xs[2]) << 32)
@@ -299,6 +339,11 @@ class TfaEl3Spmc(Spmd):
         del self.el3.objs[handle]
         self.ffa.shares.pop(handle, None)
         return el3_ret(F.FFA_SUCCESS)
+
+
+def _overlap(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    """overlapping_memory_regions for two (address, pages) ranges."""
+    return a[0] < b[0] + b[1] * PAGE and b[0] < a[0] + a[1] * PAGE
 
 
 def _v1_1_layout(version: int, compatible: bool) -> bool:
@@ -316,7 +361,7 @@ def _valid_arg2(x2: int) -> bool:
     return x2 == 0
 
 
-E = TfaEl3Spmc
+E = El3Spmc
 _HANDLERS = {
     F.FFA_FEATURES: E._features,
     F.FFA_MSG_SEND_DIRECT_REQ: E._direct_req, F.FFA_MSG_SEND_DIRECT_REQ_64: E._direct_req,
