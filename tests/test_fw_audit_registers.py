@@ -182,6 +182,9 @@ SPMD_HAFNIUM = {
     "rxtx-map-64-again": ([V12, MAP], MAP, lambda xs: hf_err(xs, DENIED)),
     "rxtx-map-64-2-pages": ([V12], call(F.FFA_RXTX_MAP_64, TX, RX + 0x1000, 2), lambda xs: hf_err(xs, INVAL)),
     "rxtx-map-64-unaligned": ([V12], call(F.FFA_RXTX_MAP_64, TX + 8, RX, 1), lambda xs: hf_err(xs, INVAL)),
+    # arch_other_world_vm_configure_rxtx_map: not normal-world memory -> DENIED.
+    "rxtx-map-64-not-ns-memory": ([V12], call(F.FFA_RXTX_MAP_64, 0x9000_0000, RX, 1),
+                                  lambda xs: hf_err(xs, DENIED)),
     # api_ffa_rxtx_unmap: ffa_vm_id = x1[31:16]; nothing mapped -> INVALID_PARAMETERS.
     "rxtx-unmap": ([V12, MAP], call(F.FFA_RXTX_UNMAP, 0), lambda xs: ret8(xs, F.FFA_SUCCESS)),
     "rxtx-unmap-unmapped": ([V12], call(F.FFA_RXTX_UNMAP, 0), lambda xs: hf_err(xs, INVAL)),
@@ -314,6 +317,9 @@ EL3_SPMC = {
     "rxtx-map-64-x1-upper": ([V12], call(F.FFA_RXTX_MAP_64, GARBAGE | TX, RX, 1), lambda xs: el3_err(xs, INVAL)),
     "rxtx-map-again": ([V12, MAP], MAP, lambda xs: el3_err(xs, DENIED)),
     "rxtx-map-same": ([V12], call(F.FFA_RXTX_MAP_64, TX, TX, 1), lambda xs: el3_err(xs, INVAL)),
+    # mmap_add_dynamic_region does not look for memory below PLAT_PHY_ADDR_SPACE_SIZE.
+    "rxtx-map-no-memory": ([V12], call(F.FFA_RXTX_MAP_64, 0x9000_0000, 0x9000_1000, 1),
+                           lambda xs: ret(xs, F.FFA_SUCCESS)),
     # rxtx_unmap_handler: x1 must be 0 (its upper half was cleared: SMC32).
     "rxtx-unmap": ([V12, MAP], call(F.FFA_RXTX_UNMAP, 0), lambda xs: ret(xs, F.FFA_SUCCESS)),
     "rxtx-unmap-x1-upper": ([V12, MAP], call(F.FFA_RXTX_UNMAP, GARBAGE), lambda xs: ret(xs, F.FFA_SUCCESS)),
@@ -397,6 +403,18 @@ CASES = [("tfa-spmd", k, *v) for k, v in SPMD_HAFNIUM.items()] + \
 @pytest.mark.parametrize("spec, case, setup, xs, expected", CASES, ids=[f"{c[0]}:{c[1]}" for c in CASES])
 def test_registers(spec, case, setup, xs, expected):
     check(spec, setup, xs, expected(xs))
+
+
+def test_el3_spmc_rx_buffer_without_memory_faults():
+    """The EL3 SPMC mapped an RX buffer where QEMU has no memory (rxtx_map_handler does
+    not check): partition_info_get_handler's memset of it takes a data abort at EL3."""
+    from ffaemu.models.fw.base import FirmwarePanic
+    model = FIRMWARE.create("tfa-el3-spmc")
+    mem = Machine().memory
+    for regs in (V12, call(F.FFA_RXTX_MAP_64, 0x9000_0000, 0x9000_1000, 1)):
+        model.handle(Call(regs), mem)
+    with pytest.raises(FirmwarePanic, match="RX buffer at 0x90001000"):
+        model.handle(Call(call(F.FFA_PARTITION_INFO_GET, 0, 0, 0, 0, 0)), mem)
 
 
 def _rx_after_partition_info(spec, version_call):

@@ -256,7 +256,9 @@ class HafniumSpmc(Spmc):
         if pages != MAILBOX_PAGES or tx % PAGE or rx % PAGE or tx == rx:
             raise RefusedCall(FfaError.INVALID_PARAMETERS)
         if not (mem.in_ram(tx, PAGE) and mem.in_ram(rx, PAGE)):
-            raise RefusedCall(FfaError.INVALID_PARAMETERS)   # model: unmappable address
+            # arch_other_world_vm_configure_rxtx_map: not mapped R/W/X/NS in the normal
+            # world's page tables (its ns-memory, here the machine's RAM) -> DENIED.
+            raise RefusedCall(FfaError.DENIED)
         self.mailbox = Buffers(tx, rx, pages)
         return hf_success()
 

@@ -31,7 +31,8 @@ from ...ffa import memdesc
 from ...ffa.abi import V1_0, V1_1, V1_2, V1_3, VERSION_MAJOR, VERSION_MINOR, FfaError, FfaId
 from ...ffa.conv import Call
 from ...trap import SMCCC_ARG_REGS
-from .base import PAGE, SECURE_ID_BIT, Answer, Buffers, FfaServices, Firmware, RefusedCall, Share
+from .base import (PAGE, SECURE_ID_BIT, Answer, Buffers, FfaServices, Firmware, FirmwarePanic,
+                   RefusedCall, Share)
 from .bl31 import VERSION_MBZ_BIT, Bl31, Spmc, Spmd
 from .echo_sp import ECHO_SPS, PROP_AARCH64, PROP_DIRECT_REQ2_RECV, PROP_DIRECT_REQ_RECV, EchoSp
 
@@ -44,6 +45,7 @@ SPMD_VERSION = V1_3                    # FFA_VERSION_MAJOR/MINOR (include/servic
 FFA_SPMC_ID = 0x8000                   # FFA_SWD_ID_BASE (spmc.h)
 NS_EP_ID = 0                           # ns_ep_desc[].ns_ep_id (initalize_ns_ep_descs)
 PLATFORM_CORE_COUNT = 32               # plat/qemu/qemu/include/platform_def.h (AArch64)
+PHY_ADDR_SPACE_SIZE = 1 << 32          # PLAT_PHY_ADDR_SPACE_SIZE (same file)
 RXTX_PAGE_COUNT_MASK = 0x1F            # FFA_RXTX_PAGE_COUNT_MASK (spmc.h)
 FIRST_HANDLE = 0xFFFF_FFC0             # spmc_shmem_obj_state.next_handle
 DATASTORE_SIZE = 64 * 1024             # PLAT_SPMC_SHMEM_DATASTORE_SIZE (qemu_common.c)
@@ -183,8 +185,11 @@ class El3Spmc(Spmc):
 
     # RX/TX ----------------------------------------------------------------------------
     def _rxtx_map(self, fid: int, xs: list[int], mem) -> Answer:
-        """rxtx_map_handler: x1/x2 as 64-bit addresses even for SMC32, page count
-        x3[4:0]; mmap_add_dynamic_region failures are INVALID_PARAMETERS."""
+        """rxtx_map_handler: x1/x2 as addresses (an SMC32 call's upper halves were
+        cleared by std_svc_smc_handler), page count x3[4:0]; mmap_add_dynamic_region
+        refuses an unaligned base (-EINVAL), a range beyond PLAT_PHY_ADDR_SPACE_SIZE
+        (-ERANGE) and TX/RX overlapping with other attributes (-EPERM): INVALID_PARAMETERS.
+        It does not check that memory exists there: a later access faults (FirmwarePanic)."""
         tx, rx, pages = xs[1], xs[2], xs[3] & RXTX_PAGE_COUNT_MASK
         size = pages * PAGE
         if not tx or not rx or tx == rx or not size:
@@ -192,7 +197,7 @@ class El3Spmc(Spmc):
         if NS_EP_ID in self.ffa.buffers:
             raise RefusedCall(FfaError.DENIED)
         if tx % PAGE or rx % PAGE or abs(tx - rx) < size \
-                or not (mem.in_ram(tx, size) and mem.in_ram(rx, size)):
+                or max(tx, rx) + size > PHY_ADDR_SPACE_SIZE:
             raise RefusedCall(FfaError.INVALID_PARAMETERS)
         self.ffa.buffers[NS_EP_ID] = Buffers(tx, rx, pages)
         return el3_ret(F.FFA_SUCCESS)
@@ -240,7 +245,8 @@ class El3Spmc(Spmc):
             size = PARTITION_INFO_V1_1_SIZE
             blob = b"".join(struct.pack("<HHI16s", sp.id, PLATFORM_CORE_COUNT, self._properties(sp),
                                         sp.uuid if null else bytes(16)) for sp in sps)
-        mem.write(buf.rx, bytes(buf.pages * PAGE))         # "Zero the RX buffer"
+        if not mem.write(buf.rx, bytes(buf.pages * PAGE)):  # "Zero the RX buffer"
+            raise FirmwarePanic(f"EL3 SPMC: data abort writing the RX buffer at {buf.rx:#x}")
         mem.write(buf.rx, blob)
         buf.rx_full = True
         return el3_ret(F.FFA_SUCCESS, 0, len(sps), size)
@@ -297,7 +303,9 @@ class El3Spmc(Spmc):
         buf = self.ffa.buffers.get(NS_EP_ID)
         if buf is None or fragment > buf.pages * PAGE or fragment > total:
             raise RefusedCall(FfaError.INVALID_PARAMETERS)
-        desc = mem.read(buf.tx, fragment) or b""
+        desc = mem.read(buf.tx, fragment)
+        if desc is None:
+            raise FirmwarePanic(f"EL3 SPMC: data abort reading the TX buffer at {buf.tx:#x}")
         sender = int.from_bytes(desc[:2], "little")
         if sender & SECURE_ID_BIT:
             raise RefusedCall(FfaError.DENIED)            # "Invalid sender ID"
