@@ -34,6 +34,9 @@ MSG_FLAG_FRAMEWORK = 1 << 31
 MSG_TYPE_MASK = 0xFF
 MSG_VERSION_REQ, MSG_VERSION_RESP = 0x8, 0x9
 YIELDING_CALL_BIT = 1 << 31         # OPTEE_FFA_YIELDING_CALL_BIT
+YIELDING_CALL_WITH_ARG = YIELDING_CALL_BIT | 0   # OPTEE_FFA_YIELDING_CALL_WITH_ARG
+YIELDING_CALL_RESUME = YIELDING_CALL_BIT | 1     # OPTEE_FFA_YIELDING_CALL_RESUME
+MAX_ASYNC_NOTIF_VALUE = 64          # OPTEE_FFA_MAX_ASYNC_NOTIF_VALUE
 TEE_ERROR_BAD_PARAMETERS = 0xFFFF0006
 RPC_MAX_NUM_PARAMS = 4              # THREAD_RPC_MAX_NUM_PARAMS
 HANDLE_NON_SECURE_BIT = 1 << 44     # FFA_MEMORY_HANDLE_NON_SECURE_BIT
@@ -76,6 +79,7 @@ def _version_1_1(requested: int, current: int) -> tuple[int, int]:
 class OpteeRelease:
     tag: str
     tfa: str                          # the TF-A release of the image pair (SPMD_RELEASES key)
+    own_version: int                  # the FF-A version it implements
     exchange_version: object          # spmc_exchange_version
     only_own_ids: bool                # 4.10 LSP lookup: other destinations refused
     unknown_uuid_error: bool          # 4.4: INVALID_PARAMETERS for a UUID nobody has
@@ -86,9 +90,9 @@ class OpteeRelease:
 
 
 OPTEE_RELEASES = {
-    "4.10": OpteeRelease("4.10.0", "lts-v2.14.6", _version_1_2, True, False, (4, 10, 0x753AFBBE), 0x7,
+    "4.10": OpteeRelease("4.10.0", "lts-v2.14.6", V1_2, _version_1_2, True, False, (4, 10, 0x753AFBBE), 0x7,
                           (OPTEE_ID, SPMC_ID), True),
-    "4.4": OpteeRelease("4.4.0", "v2.12.0", _version_1_1, False, True, (4, 4, 0x8F645256), 0x7, (OPTEE_ID,), False),
+    "4.4": OpteeRelease("4.4.0", "v2.12.0", V1_1, _version_1_1, False, True, (4, 4, 0x8F645256), 0x7, (OPTEE_ID,), False),
 }
 
 
@@ -104,11 +108,84 @@ class RxTx:
 
 
 @dataclass
+class Notifications:
+    """OP-TEE's one notification bitmap (VM 0; no CFG_NS_VIRTUALIZATION): the
+    handle_notification_* functions of thread_spmc.c. Nothing the normal world does makes a
+    global notification pending here (OP-TEE's own events are not modelled), so GET returns
+    zero and INFO_GET NO_DATA (real-firmware run, notifications.S)."""
+
+    initialized: bool = False
+    bound: int = 0
+    pending: int = 0
+
+    @staticmethod
+    def _vm(xs) -> int | None:
+        """get_notif_vm_bitmap: only VM 0 has a bitmap."""
+        return 0 if xs[1] & 0xFFFF == 0 else None
+
+    def bitmap_create(self, xs):
+        if (xs[1] & MASK32) >> 16 or any(xs[3:8]) or self._vm(xs) is None:
+            return _error(FfaError.INVALID_PARAMETERS)
+        if self.initialized:
+            return _error(FfaError.DENIED)
+        self.initialized = True
+        return _success()
+
+    def bitmap_destroy(self, xs):
+        if (xs[1] & MASK32) >> 16 or any(xs[3:8]) or self._vm(xs) is None:
+            return _error(FfaError.INVALID_PARAMETERS)
+        if self.pending or self.bound:
+            return _error(FfaError.DENIED)
+        self.initialized, self.bound = False, 0
+        return _success()
+
+    def bind(self, xs):
+        """Flags in w2 (per-vCPU) -> DENIED: "We only deal with global notifications"."""
+        if any(xs[5:8]):
+            return _error(FfaError.INVALID_PARAMETERS)
+        if xs[2]:
+            return _error(FfaError.DENIED)
+        if self._vm(xs) is None:
+            return _error(FfaError.INVALID_PARAMETERS)
+        bitmap = ((xs[4] & MASK32) << 32) | (xs[3] & MASK32)
+        if bitmap & self.bound:
+            return _error(FfaError.DENIED)
+        self.bound |= bitmap
+        return _success()
+
+    def unbind(self, xs):
+        if xs[2] or any(xs[5:8]) or self._vm(xs) is None:
+            return _error(FfaError.INVALID_PARAMETERS)
+        bitmap = ((xs[4] & MASK32) << 32) | (xs[3] & MASK32)
+        if bitmap & self.pending:
+            return _error(FfaError.DENIED)
+        self.bound &= ~bitmap
+        return _success()
+
+    def get(self, xs):
+        """Only the SP-notifications flag (w2 bit 0) reads the bitmap; w2/w3 = pending."""
+        if any(xs[5:8]):
+            return _error(FfaError.INVALID_PARAMETERS)
+        if not xs[2] & 1:
+            return _success()
+        if self._vm(xs) is None:
+            return _error(FfaError.INVALID_PARAMETERS)
+        pending, self.pending = self.pending, 0
+        return _args(FfaId.FFA_SUCCESS, 0, pending & MASK32, pending >> 32)
+
+    def info_get(self, xs):
+        if any(xs[1:8]) or not self.pending:
+            return _error(FfaError.INVALID_PARAMETERS if any(xs[1:8]) else FfaError.NO_DATA)
+        raise FirmwarePanic("pending OP-TEE notifications are not modelled by ffaemu")
+
+
+@dataclass
 class OpteeSpmc(Spmc):
     release: OpteeRelease
     spmc_id: int = SPMC_ID
     rxtx: RxTx = field(default_factory=RxTx)
     shares: dict[int, int] = field(default_factory=dict)    # cookie -> pages
+    notif: Notifications = field(default_factory=Notifications)
 
     # SPMD framework message ------------------------------------------------------------
     def version_request(self, requested: int) -> int:
@@ -133,10 +210,15 @@ class OpteeSpmc(Spmc):
             return handler(xs, mem)
         if fid == FfaId.FFA_RUN:
             return self._run(xs)
-        if fid in (FfaId.FFA_NOTIFICATION_BITMAP_CREATE, FfaId.FFA_NOTIFICATION_BITMAP_DESTROY,
-                   FfaId.FFA_NOTIFICATION_BIND, FfaId.FFA_NOTIFICATION_UNBIND, FfaId.FFA_NOTIFICATION_GET,
-                   FfaId.FFA_NOTIFICATION_INFO_GET, FfaId.FFA_NOTIFICATION_INFO_GET_64):
-            raise FirmwarePanic(f"OP-TEE's {FfaId(fid).name} is not modelled by ffaemu")
+        notif = {FfaId.FFA_NOTIFICATION_BITMAP_CREATE: self.notif.bitmap_create,
+                 FfaId.FFA_NOTIFICATION_BITMAP_DESTROY: self.notif.bitmap_destroy,
+                 FfaId.FFA_NOTIFICATION_BIND: self.notif.bind,
+                 FfaId.FFA_NOTIFICATION_UNBIND: self.notif.unbind,
+                 FfaId.FFA_NOTIFICATION_GET: self.notif.get,
+                 FfaId.FFA_NOTIFICATION_INFO_GET: self.notif.info_get,
+                 FfaId.FFA_NOTIFICATION_INFO_GET_64: self.notif.info_get}.get(fid)
+        if notif is not None:
+            return notif(xs)
         # FFA_ERROR from the normal world and the default case both answer NOT_SUPPORTED.
         return _error(FfaError.NOT_SUPPORTED)
 
@@ -222,8 +304,23 @@ class OpteeSpmc(Spmc):
         if w2 & MSG_FLAG_FRAMEWORK:
             return self._framework(resp, swapped, w2, w3)
         if w3 & YIELDING_CALL_BIT:
-            raise FirmwarePanic("OP-TEE's yielding calls (thread_alloc_and_run) are not modelled by ffaemu")
-        return self._blocking_call(resp, swapped, w3)
+            return self._yielding_call(resp, swapped, w3, xs)
+        return self._blocking_call(resp, swapped, w3, xs)
+
+    def _yielding_call(self, resp, swapped, service, xs):
+        """handle_yielding_call -> __thread_std_smc_entry: OPTEE_FFA_YIELDING_CALL_WITH_ARG
+        (cookie w5:w4) with a cookie OP-TEE does not hold -> TEE_ERROR_BAD_PARAMETERS; RESUME
+        with no suspended thread -> BAD_PARAMETERS; any other yielding call -> FFA_DENIED, in w3
+        of the direct response."""
+        if service == YIELDING_CALL_WITH_ARG:
+            cookie = ((xs[5] & MASK32) << 32) | (xs[4] & MASK32)
+            if cookie in self.shares:
+                raise FirmwarePanic("OP-TEE's standard calls (tee_entry_std on a shared argument "
+                                    "buffer) are not modelled by ffaemu")
+            return _args(resp, swapped, 0, TEE_ERROR_BAD_PARAMETERS)
+        if service == YIELDING_CALL_RESUME:
+            return _args(resp, swapped, 0, TEE_ERROR_BAD_PARAMETERS)
+        return _args(resp, swapped, 0, FfaError.DENIED & MASK32)
 
     def _framework(self, resp, swapped, w2, w3):
         """handle_framework_direct_request: FFA_MSG_VERSION_REQ only (no virtualization)."""
@@ -231,14 +328,19 @@ class OpteeSpmc(Spmc):
             return _error(FfaError.NOT_SUPPORTED)
         return _args(resp, swapped, MSG_FLAG_FRAMEWORK | MSG_VERSION_RESP, self.version_request(w3))
 
-    def _blocking_call(self, resp, swapped, service):
+    def _blocking_call(self, resp, swapped, service, xs):
         """handle_blocking_call: OPTEE_FFA_GET_API_VERSION (0), GET_OS_VERSION (1),
-        EXCHANGE_CAPABILITIES (2), UNREGISTER_SHM (3: nothing registered here -> 0)."""
+        EXCHANGE_CAPABILITIES (2), UNREGISTER_SHM (3: nothing is registered here -> 0),
+        ENABLE_ASYNC_NOTIF (5: spmc_enable_async_notif, bottom half < 64, only VM 0 has a
+        notification bitmap without CFG_NS_VIRTUALIZATION)."""
+        source = swapped & 0xFFFF
+        notif_ok = (xs[4] & MASK32) < MAX_ASYNC_NOTIF_VALUE and source == 0
         answers = {
             0: (0, 1, 0, 0),                                   # OPTEE_FFA_VERSION_MAJOR/MINOR
             1: (0, *self.release.os_version),
             2: (0, 0, RPC_MAX_NUM_PARAMS, self.release.capabilities),
             3: (0, 0, 0, 0),
+            5: (0, 0 if notif_ok else TEE_ERROR_BAD_PARAMETERS, 0, 0),
         }
         return _args(resp, swapped, *answers.get(service, (0, TEE_ERROR_BAD_PARAMETERS, 0, 0)))
 
