@@ -1,7 +1,11 @@
-r"""Assemble `.S` sources with keystone, with `.include`, labels and file:line errors.
+r"""Assemble `.S` sources with keystone or LLVM, with `.include`, labels and file:line errors.
 
-keystone (LLVM MC, 0.9.2) reports neither the line of an error nor the symbol table,
-and rejects GNU as idioms that hand-written stubs use. This module adds:
+Two back ends share one front end: keystone (LLVM MC of 2016, in process where its wheel
+exists; bounded, see `toolchain.keystone`) and LLVM's integrated assembler and lld from the
+`ziglang` package (`toolchain.llvm_as`; LSE, RCpc and `.inst`, which keystone lacks).
+`assembler=None` means `$FFAEMU_ASSEMBLER`, else keystone when installed, else LLVM.
+keystone reports neither the line of an error nor the symbol table, and rejects GNU as
+idioms that hand-written stubs use. The front end adds:
 - `.include "file"` (relative to the including file);
 - GNU `.macro name arg, arg=default` ... `.endm` expansion with `\arg`, `\@` and `\()`;
 - numeric local labels (`1:` with `1b`/`1f` references), renamed to unique symbols;
@@ -10,13 +14,17 @@ and rejects GNU as idioms that hand-written stubs use. This module adds:
 """
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from keystone import KS_ARCH_ARM64, KS_MODE_LITTLE_ENDIAN, Ks, KsError
+from .errors import AsmError, FfaemuError
+from .toolchain import cache, ks_bounded as keystone, llvm_as, zig
+from .toolchain.ks_bounded import KeystoneTimeout, KsFailure
 
-from .errors import AsmError
+ASSEMBLERS = ("keystone", "llvm")
+ASSEMBLER_ENV = "FFAEMU_ASSEMBLER"
 
 _INCLUDE = re.compile(r'^\s*(?:\.include|#include)\s+"([^"]+)"\s*$')
 _LABEL = re.compile(r'^\s*([A-Za-z_.$][\w.$]*)\s*:')
@@ -243,22 +251,14 @@ def _rename_local_labels(lines: list[Line]) -> list[Line]:
     return out
 
 
-def _ks() -> Ks:
-    return Ks(KS_ARCH_ARM64, KS_MODE_LITTLE_ENDIAN)
-
-
-def _try(src: str, base: int) -> tuple[bytes | None, KsError | None]:
-    """Assemble; return (code, error).
+def _try(src: str, base: int) -> tuple[bytes | None, KsFailure | None]:
+    """Assemble with keystone; return (code, error).
 
     keystone's sym_resolver callback is never installed: once one has been set in a
     process, later engines fail unrelated instructions (`stp ..., [sp, #-16]!` gives
     "Unknown error"), so missing symbols are found by `_find_missing_symbol` instead.
     """
-    try:
-        enc, _ = _ks().asm(src, base)
-    except KsError as e:
-        return None, e
-    return bytes(enc or b""), None
+    return keystone.asm(src, base)
 
 
 _IDENT = re.compile(r"(?<![\w.$#])([A-Za-z_.$][\w.$]*)")
@@ -311,7 +311,10 @@ def _locate(lines: list[Line], base: int) -> int:
     lo, hi = 0, len(points) - 1
     while lo < hi:
         mid = (lo + hi) // 2
-        _, err = _try("\n".join(l.text for l in lines[:points[mid]]), base)
+        try:
+            _, err = _try("\n".join(l.text for l in lines[:points[mid]]), base)
+        except KeystoneTimeout:
+            err = KsFailure(-1, "time-out")
         if err is None or err.errno == _SYMBOL_MISSING:     # forward references are fine here
             lo = mid + 1
         else:
@@ -325,26 +328,124 @@ def _locate(lines: list[Line], base: int) -> int:
     return end - 1
 
 
-def _message(err: KsError) -> str:
-    text = str(err)
+def _message(err: KsFailure) -> str:
+    text = err.msg
     return re.sub(r"\s*\(KS_ERR_\w+\)", "", text) if "Unknown error" not in text else \
         "keystone cannot encode this (unsupported operand or immediate)"
 
 
-def assemble(text: str, base: int, filename: str = "<asm>") -> Assembled:
-    """Assemble `text` at `base`; raise AsmError naming file:line on any failure."""
-    lines = _rename_local_labels(_expand_macros(_strip_comments(_expand(text, filename))))
+def choose(assembler: str | None = None) -> str:
+    """The assembler to use: `assembler`, else `$FFAEMU_ASSEMBLER`, else keystone if installed."""
+    name = assembler or os.environ.get(ASSEMBLER_ENV) or ""
+    if not name:
+        return "keystone" if keystone.available() else "llvm"
+    if name not in ASSEMBLERS:
+        raise FfaemuError(f"unknown assembler '{name}' (choices: {', '.join(ASSEMBLERS)})")
+    if name == "keystone" and not keystone.available():
+        raise FfaemuError("keystone-engine is not installed (it has no wheel for this platform): "
+                          "use the LLVM assembler (--assembler llvm)")
+    if name == "llvm" and not zig.available():
+        raise FfaemuError(zig.MISSING)
+    return name
+
+
+def _front_end(text: str, filename: str) -> list[Line]:
+    return _rename_local_labels(_expand_macros(_strip_comments(_expand(text, filename))))
+
+
+def assemble(text: str, base: int, filename: str = "<asm>", assembler: str | None = None) -> Assembled:
+    """Assemble `text` at `base`; raise AsmError naming file:line on any failure.
+
+    `assembler`: "keystone", "llvm" or None (see `choose`). With None, what keystone cannot
+    encode (LSE, LDAPR, `.inst`, input that hangs its parser) goes to LLVM when installed.
+    """
+    which = choose(assembler)
+    lines = _front_end(text, filename)
+    k = cache.key(which, zig.version() if which == "llvm" else "ks-0.9.2", f"{base:#x}",
+                  "\n".join(f"{ln.where}\t{ln.text}" for ln in lines))
+    hit = cache.get("asm", k)
+    if hit is not None:
+        return Assembled(bytes.fromhex(hit["code"]), base, hit["labels"],
+                         {int(a): w for a, w in hit["lines"].items()})
+    if which == "llvm":
+        result = _assemble_llvm(lines, base, filename)
+    else:
+        try:
+            result = _assemble_keystone(lines, base, filename)
+        except AsmError:
+            if assembler or os.environ.get(ASSEMBLER_ENV) or not zig.available():
+                raise
+            result = _assemble_llvm(lines, base, filename)
+    cache.put("asm", k, {"code": result.code.hex(), "labels": result.labels,
+                         "lines": {str(a): w for a, w in result.lines.items()}})
+    return result
+
+
+_INST = re.compile(r"^\s*\.inst(?:\.[nw])?\b", re.I)
+
+
+def _assemble_keystone(lines: list[Line], base: int, filename: str) -> Assembled:
+    for ln in lines:
+        if _INST.match(_split_label(ln.text)[1]):
+            raise AsmError(f"{ln.where}: keystone drops .inst silently; use the LLVM assembler "
+                           f"(--assembler llvm or {ASSEMBLER_ENV}=llvm)")
     src = "\n".join(ln.text for ln in lines)
-    code, err = _try(src, base)
+    try:
+        code, err = _try(src, base)
+    except KeystoneTimeout as e:
+        raise AsmError(f"{filename}: {e}; the LLVM assembler (--assembler llvm) "
+                       f"names the line") from None
     if err is not None:
         missing = _find_missing_symbol(lines, src, base) if err.errno == _SYMBOL_MISSING else None
         if missing:
             raise AsmError(f"{missing[1].where}: undefined symbol '{missing[0]}'")
         ln = lines[_locate(lines, base)]
-        raise AsmError(f"{ln.where}: {_message(err)}: {ln.text.strip()}")
+        raise AsmError(f"{ln.where}: {_message(err)}: {ln.text.strip()} (keystone 0.9.2 "
+                       f"knows Armv8.0 only; LSE, RCpc and later: --assembler llvm)")
     if not code:
         raise AsmError(f"{filename}: no code or data was assembled")
     labels, table = _labels(lines, base)
+    return Assembled(code, base, labels, table)
+
+
+def _label_names(lines: list[Line]) -> list[str]:
+    names = [m.group(1) for ln in lines if (m := _LABEL.match(ln.text)) and "\\" not in ln.text
+             and not m.group(1).startswith(".L")]      # .L names are assembler-local (GNU as)
+    return list(dict.fromkeys(names))
+
+
+def _statement_marks(lines: list[Line]) -> list[int]:
+    """Indices of statement lines outside .rept/.irp blocks (where a label would repeat)."""
+    marks, depth = [], 0
+    for i, ln in enumerate(lines):
+        if _BLOCK_OPEN.match(ln.text):
+            depth += 1
+        elif _BLOCK_CLOSE.match(ln.text):
+            depth = max(0, depth - 1)
+        body = _split_label(ln.text)[1].strip()
+        if depth == 0 and body and not body.startswith("."):
+            marks.append(i)
+    return marks
+
+
+def _assemble_llvm(lines: list[Line], base: int, filename: str) -> Assembled:
+    """clang + lld; a hidden label on each statement line gives the line table."""
+    marks = set(_statement_marks(lines))
+    src = "\n".join(f"__ffaemu_line_{i}: {ln.text}" if i in marks else ln.text
+                    for i, ln in enumerate(lines))
+    try:
+        code, symbols = llvm_as.assemble(src, base)
+    except llvm_as.Diagnostic as d:
+        ln = lines[min(max(d.lineno, 1), len(lines)) - 1]
+        raise AsmError(f"{ln.where}: {d.message}: {ln.text.strip()}") from None
+    except llvm_as.Undefined as u:
+        ln = lines[min(max(u.lineno, 1), len(lines)) - 1]
+        raise AsmError(f"{ln.where}: undefined symbol '{u.name}'") from None
+    if not code:
+        raise AsmError(f"{filename}: no code or data was assembled")
+    labels = {n: symbols[n] for n in _label_names(lines) if n in symbols}
+    table = {symbols[f"__ffaemu_line_{i}"]: lines[i].where for i in sorted(marks)
+             if f"__ffaemu_line_{i}" in symbols}
     return Assembled(code, base, labels, table)
 
 
@@ -355,19 +456,12 @@ def _labels(lines: list[Line], base: int) -> tuple[dict[str, int], dict[int, str
     it would repeat) and a trailer of `.quad` words after the magic marker reads all
     addresses back; labels do not change the code, so the addresses are the image's.
     """
-    names = [m.group(1) for ln in lines if (m := _LABEL.match(ln.text)) and "\\" not in ln.text
-             and not m.group(1).startswith(".L")]      # .L names are assembler-local (GNU as)
-    names = list(dict.fromkeys(names))
-    text, marks, depth = [], [], 0
+    names = _label_names(lines)
+    marks, text = _statement_marks(lines), []
+    marked = set(marks)
     for i, ln in enumerate(lines):
-        if _BLOCK_OPEN.match(ln.text):
-            depth += 1
-        elif _BLOCK_CLOSE.match(ln.text):
-            depth = max(0, depth - 1)
-        body = _split_label(ln.text)[1].strip()
-        if depth == 0 and body and not body.startswith("."):
+        if i in marked:
             text.append(f"__ffaemu_line_{i}:")
-            marks.append(i)
         text.append(ln.text)
     trailer = [f"__ffaemu_line_{i}" for i in marks] + names
     words = _trailer_words("\n".join(text), trailer, base)
@@ -393,10 +487,10 @@ def _trailer_words(src: str, symbols: list[str], base: int) -> list[int] | None:
     return [int.from_bytes(code[start + 8 * i:start + 8 * i + 8], "little") for i in range(len(symbols))]
 
 
-def assemble_file(path: str | Path, base: int) -> Assembled:
+def assemble_file(path: str | Path, base: int, assembler: str | None = None) -> Assembled:
     """Assemble a `.S` file; unreadable files raise AsmError."""
     try:
         text = Path(path).read_text()
     except (OSError, UnicodeDecodeError) as e:
         raise AsmError(f"{path}: cannot read: {getattr(e, 'strerror', None) or e}") from None
-    return assemble(text, base, str(path))
+    return assemble(text, base, str(path), assembler)

@@ -1,0 +1,100 @@
+"""keystone, bounded: a worker process per ffaemu process, restarted after a time-out.
+
+keystone 0.9.2 (LLVM MC of 2016) is fast and in-process where its wheel exists, but its
+parser never returns on some malformed input (`a:: nop`, `.ascii "abc` without the closing
+quote). Assembly therefore runs in `_ks_worker.py` behind a pipe, and a request that takes
+longer than `timeout()` seconds kills the worker and raises `KeystoneTimeout`.
+"""
+from __future__ import annotations
+
+import atexit
+import importlib.util
+import json
+import os
+import select
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import FfaemuError
+
+TIMEOUT_ENV = "FFAEMU_KEYSTONE_TIMEOUT"
+DEFAULT_TIMEOUT_S = 5.0
+_WORKER = Path(__file__).with_name("_ks_worker.py")
+
+
+class KeystoneTimeout(FfaemuError):
+    """keystone did not answer within the time limit (its parser loops on malformed input)."""
+
+
+@dataclass
+class KsFailure:
+    """A keystone error: its KS_ERR_* number and message."""
+
+    errno: int
+    msg: str
+
+
+def available() -> bool:
+    """True when the keystone-engine package is importable (it has no wheel on some platforms)."""
+    return importlib.util.find_spec("keystone") is not None
+
+
+def timeout() -> float:
+    """Seconds one keystone assembly may take (`$FFAEMU_KEYSTONE_TIMEOUT`, default 5)."""
+    try:
+        return float(os.environ.get(TIMEOUT_ENV, DEFAULT_TIMEOUT_S))
+    except ValueError:
+        raise FfaemuError(f"{TIMEOUT_ENV} must be a number of seconds") from None
+
+
+class _Worker:
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen | None = None
+        self.lock = threading.Lock()
+
+    def _start(self) -> subprocess.Popen:
+        if self.proc is None or self.proc.poll() is not None:
+            self.proc = subprocess.Popen([sys.executable, str(_WORKER)], stdin=subprocess.PIPE,
+                                         stdout=subprocess.PIPE, text=True, bufsize=1)
+        return self.proc
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+    def asm(self, src: str, base: int) -> tuple[bytes | None, KsFailure | None]:
+        with self.lock:
+            proc = self._start()
+            try:
+                proc.stdin.write(json.dumps({"src": src, "base": base}) + "\n")
+                proc.stdin.flush()
+            except BrokenPipeError:
+                self.stop()
+                raise FfaemuError("the keystone worker process exited unexpectedly") from None
+            ready, _, _ = select.select([proc.stdout], [], [], timeout())
+            line = proc.stdout.readline() if ready else ""
+            if ready and not line:
+                self.stop()
+                raise FfaemuError("the keystone worker process exited unexpectedly")
+            if not line:
+                self.stop()
+                raise KeystoneTimeout(f"keystone did not finish within {timeout():g} s "
+                                      f"(its parser loops on some malformed input)")
+        reply = json.loads(line)
+        if "code" in reply:
+            return bytes.fromhex(reply["code"]), None
+        return None, KsFailure(reply["errno"], reply["msg"])
+
+
+_worker = _Worker()
+atexit.register(_worker.stop)
+
+
+def asm(src: str, base: int) -> tuple[bytes | None, KsFailure | None]:
+    """Assemble `src` at `base` with keystone; (code, None) or (None, failure)."""
+    return _worker.asm(src, base)
