@@ -9,6 +9,8 @@ idioms that hand-written stubs use. The front end adds:
 - `.include "file"` (relative to the including file);
 - GNU `.macro name arg, arg=default` ... `.endm` expansion with `\arg`, `\@` and `\()`;
 - numeric local labels (`1:` with `1b`/`1f` references), renamed to unique symbols;
+- `ldr Rt, =expr` as MOVZ or an explicit literal pool (`toolchain.litpool`), so both back
+  ends give the same bytes;
 - errors located by assembling growing prefixes of the source, reported as file:line;
 - label addresses, read back from a second assembly with a trailer of `.quad label`.
 """
@@ -20,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import AsmError, FfaemuError
-from .toolchain import cache, ks_bounded as keystone, llvm_as, zig
-from .toolchain.ks_bounded import KeystoneTimeout, KsFailure
+from .toolchain import cache, ks_bounded as keystone, litpool, llvm_as, pcrel as pcrel_check, zig
+from .toolchain.ks_bounded import KeystoneCrash, KeystoneTimeout, KsFailure
 
 ASSEMBLERS = ("keystone", "llvm")
 ASSEMBLER_ENV = "FFAEMU_ASSEMBLER"
@@ -46,10 +48,16 @@ class Line:
     text: str
     file: str
     lineno: int
+    original: str | None = None      # the text before a front-end rewrite (`ldr Rt, =expr`)
 
     @property
     def where(self) -> str:
         return f"{self.file}:{self.lineno}"
+
+    @property
+    def shown(self) -> str:
+        """The statement as the user wrote it (for messages)."""
+        return (self.text if self.original is None else self.original).strip()
 
 
 @dataclass
@@ -313,8 +321,8 @@ def _locate(lines: list[Line], base: int) -> int:
         mid = (lo + hi) // 2
         try:
             _, err = _try("\n".join(l.text for l in lines[:points[mid]]), base)
-        except KeystoneTimeout:
-            err = KsFailure(-1, "time-out")
+        except (KeystoneTimeout, KeystoneCrash) as e:
+            err = KsFailure(-1, str(e))
         if err is None or err.errno == _SYMBOL_MISSING:     # forward references are fine here
             lo = mid + 1
         else:
@@ -350,7 +358,16 @@ def choose(assembler: str | None = None) -> str:
 
 
 def _front_end(text: str, filename: str) -> list[Line]:
-    return _rename_local_labels(_expand_macros(_strip_comments(_expand(text, filename))))
+    lines = _rename_local_labels(_expand_macros(_strip_comments(_expand(text, filename))))
+    try:
+        texts, pool = litpool.rewrite([ln.text for ln in lines])
+    except litpool.TooLarge as e:
+        raise AsmError(f"{lines[e.index].where}: {e}: {lines[e.index].shown}") from None
+    out = [Line(t, ln.file, ln.lineno, None if t == ln.text else ln.text) for t, ln in zip(texts, lines)]
+    if pool:
+        last = lines[-1]
+        out.append(Line(pool, last.file, last.lineno))
+    return out
 
 
 def assemble(text: str, base: int, filename: str = "<asm>", assembler: str | None = None) -> Assembled:
@@ -392,7 +409,7 @@ def _assemble_keystone(lines: list[Line], base: int, filename: str) -> Assembled
     src = "\n".join(ln.text for ln in lines)
     try:
         code, err = _try(src, base)
-    except KeystoneTimeout as e:
+    except (KeystoneTimeout, KeystoneCrash) as e:
         raise AsmError(f"{filename}: {e}; the LLVM assembler (--assembler llvm) "
                        f"names the line") from None
     if err is not None:
@@ -400,11 +417,12 @@ def _assemble_keystone(lines: list[Line], base: int, filename: str) -> Assembled
         if missing:
             raise AsmError(f"{missing[1].where}: undefined symbol '{missing[0]}'")
         ln = lines[_locate(lines, base)]
-        raise AsmError(f"{ln.where}: {_message(err)}: {ln.text.strip()} (keystone 0.9.2 "
+        raise AsmError(f"{ln.where}: {_message(err)}: {ln.shown} (keystone 0.9.2 "
                        f"knows Armv8.0 only; LSE, RCpc and later: --assembler llvm)")
     if not code:
         raise AsmError(f"{filename}: no code or data was assembled")
-    labels, table = _labels(lines, base)
+    labels, table, targets = _labels(lines, base)
+    _check_pcrel(lines, code, base, targets)
     return Assembled(code, base, labels, table)
 
 
@@ -437,7 +455,7 @@ def _assemble_llvm(lines: list[Line], base: int, filename: str) -> Assembled:
         code, symbols = llvm_as.assemble(src, base)
     except llvm_as.Diagnostic as d:
         ln = lines[min(max(d.lineno, 1), len(lines)) - 1]
-        raise AsmError(f"{ln.where}: {d.message}: {ln.text.strip()}") from None
+        raise AsmError(f"{ln.where}: {d.message}: {ln.shown}") from None
     except llvm_as.Undefined as u:
         ln = lines[min(max(u.lineno, 1), len(lines)) - 1]
         raise AsmError(f"{ln.where}: undefined symbol '{u.name}'") from None
@@ -449,12 +467,13 @@ def _assemble_llvm(lines: list[Line], base: int, filename: str) -> Assembled:
     return Assembled(code, base, labels, table)
 
 
-def _labels(lines: list[Line], base: int) -> tuple[dict[str, int], dict[int, str]]:
-    """Label addresses and an address -> file:line table, from one extra assembly.
+def _labels(lines: list[Line], base: int) -> tuple[dict[str, int], dict[int, str], list[tuple[int, str, int]]]:
+    """Label addresses, an address -> file:line table and PC-relative targets, from one extra assembly.
 
     A hidden label goes before every statement line (outside .rept/.irp blocks, where
     it would repeat) and a trailer of `.quad` words after the magic marker reads all
     addresses back; labels do not change the code, so the addresses are the image's.
+    The trailer also evaluates the target of each PC-relative statement: (line, form, target).
     """
     names = _label_names(lines)
     marks, text = _statement_marks(lines), []
@@ -463,13 +482,29 @@ def _labels(lines: list[Line], base: int) -> tuple[dict[str, int], dict[int, str
         if i in marked:
             text.append(f"__ffaemu_line_{i}:")
         text.append(ln.text)
-    trailer = [f"__ffaemu_line_{i}" for i in marks] + names
+    pcrel = [(i, *t) for i in marks
+             if (t := pcrel_check.target_expr(_split_label(lines[i].text)[1], f"__ffaemu_line_{i}"))]
+    trailer = [f"__ffaemu_line_{i}" for i in marks] + names + [expr for _, _, expr in pcrel]
     words = _trailer_words("\n".join(text), trailer, base)
     if words is None:                                    # fall back: labels without lines
         words = _trailer_words("\n".join(ln.text for ln in lines), names, base) or []
-        return dict(zip(names, words)), {}
+        return dict(zip(names, words)), {}, []
     table = {addr: lines[i].where for i, addr in zip(marks, words)}
-    return dict(zip(names, words[len(marks):])), table
+    line_addr = dict(zip(marks, words))
+    targets = [(i, form, line_addr[i], value)
+               for (i, form, _), value in zip(pcrel, words[len(marks) + len(names):])]
+    return dict(zip(names, words[len(marks):len(marks) + len(names)])), table, targets
+
+
+def _check_pcrel(lines: list[Line], code: bytes, base: int, targets) -> None:
+    """Refuse what keystone encoded with a wrapped PC-relative offset (see `toolchain.pcrel`)."""
+    for i, form, pc, target in targets:
+        off = pc - base
+        if not 0 <= off <= len(code) - 4:
+            continue
+        why = pcrel_check.check(form, int.from_bytes(code[off:off + 4], "little"), pc, target)
+        if why:
+            raise AsmError(f"{lines[i].where}: {why}: {lines[i].shown}")
 
 
 def _trailer_words(src: str, symbols: list[str], base: int) -> list[int] | None:

@@ -14,7 +14,8 @@ import tempfile
 from functools import lru_cache
 from pathlib import Path
 
-_TOOLCHAIN_SOURCES = ("assembler.py", "toolchain/llvm_as.py", "toolchain/_ks_worker.py", "toolchain/ks_bounded.py")
+_TOOLCHAIN_SOURCES = ("assembler.py", "toolchain/llvm_as.py", "toolchain/_ks_worker.py", "toolchain/ks_bounded.py",
+                      "toolchain/litpool.py", "toolchain/pcrel.py")
 
 
 def directory() -> Path | None:

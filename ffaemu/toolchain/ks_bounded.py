@@ -29,6 +29,10 @@ class KeystoneTimeout(FfaemuError):
     """keystone did not answer within the time limit (its parser loops on malformed input)."""
 
 
+class KeystoneCrash(FfaemuError):
+    """The keystone worker died (keystone aborts on some fixups: "LLVM ERROR: ...")."""
+
+
 @dataclass
 class KsFailure:
     """A keystone error: its KS_ERR_* number and message."""
@@ -58,14 +62,18 @@ class _Worker:
     def _start(self) -> subprocess.Popen:
         if self.proc is None or self.proc.poll() is not None:
             self.proc = subprocess.Popen([sys.executable, str(_WORKER)], stdin=subprocess.PIPE,
-                                         stdout=subprocess.PIPE, text=True, bufsize=1)
+                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                         text=True, bufsize=1)
         return self.proc
 
-    def stop(self) -> None:
+    def stop(self) -> str:
+        """Kill the worker; return what it wrote to stderr (keystone's abort message)."""
+        err = ""
         if self.proc is not None:
             self.proc.kill()
-            self.proc.wait()
+            err = self.proc.communicate()[1] or ""
             self.proc = None
+        return err.strip().splitlines()[-1] if err.strip() else ""
 
     def asm(self, src: str, base: int) -> tuple[bytes | None, KsFailure | None]:
         with self.lock:
@@ -74,13 +82,11 @@ class _Worker:
                 proc.stdin.write(json.dumps({"src": src, "base": base}) + "\n")
                 proc.stdin.flush()
             except BrokenPipeError:
-                self.stop()
-                raise FfaemuError("the keystone worker process exited unexpectedly") from None
+                raise KeystoneCrash(f"keystone aborted ({self.stop() or 'no message'})") from None
             ready, _, _ = select.select([proc.stdout], [], [], timeout())
             line = proc.stdout.readline() if ready else ""
             if ready and not line:
-                self.stop()
-                raise FfaemuError("the keystone worker process exited unexpectedly")
+                raise KeystoneCrash(f"keystone aborted ({self.stop() or 'no message'})")
             if not line:
                 self.stop()
                 raise KeystoneTimeout(f"keystone did not finish within {timeout():g} s "

@@ -13,7 +13,7 @@ from functools import lru_cache
 from ..errors import FfaemuError
 
 TIMEOUT_S = 60.0
-MISSING = "the LLVM toolchain needs the ziglang package (pip install 'ziglang>=0.13,<0.16')"
+MISSING = "the LLVM toolchain needs the ziglang package (pip install ziglang==0.15.2)"
 
 
 def available() -> bool:
