@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import AsmError, FfaemuError
-from .toolchain import cache, ks_bounded as keystone, litpool, llvm_as, pcrel as pcrel_check, zig
+from .toolchain import cache, ks_bounded as keystone, litpool, pcrel as pcrel_check, zig
 from .toolchain.ks_bounded import KeystoneCrash, KeystoneTimeout, KsFailure
 
 ASSEMBLERS = ("keystone", "llvm")
@@ -376,14 +376,16 @@ def assemble(text: str, base: int, filename: str = "<asm>", assembler: str | Non
     `assembler`: "keystone", "llvm" or None (see `choose`). With None, what keystone cannot
     encode (LSE, LDAPR, `.inst`, input that hangs its parser) goes to LLVM when installed.
     """
-    which = choose(assembler)
+    requested = assembler or os.environ.get(ASSEMBLER_ENV) or "auto"
     lines = _front_end(text, filename)
-    k = cache.key(which, zig.version() if which == "llvm" else "ks-0.9.2", f"{base:#x}",
-                  "\n".join(f"{ln.where}\t{ln.text}" for ln in lines))
+    # "auto" is keyed apart from "keystone"/"llvm": they give the same bytes where both
+    # succeed, but only a hit for the name asked for avoids probing which are installed.
+    k = cache.key(requested, f"{base:#x}", "\n".join(f"{ln.where}\t{ln.text}" for ln in lines))
     hit = cache.get("asm", k)
     if hit is not None:
         return Assembled(bytes.fromhex(hit["code"]), base, hit["labels"],
                          {int(a): w for a, w in hit["lines"].items()})
+    which = choose(assembler)
     if which == "llvm":
         result = _assemble_llvm(lines, base, filename)
     else:
@@ -448,6 +450,7 @@ def _statement_marks(lines: list[Line]) -> list[int]:
 
 def _assemble_llvm(lines: list[Line], base: int, filename: str) -> Assembled:
     """clang + lld; a hidden label on each statement line gives the line table."""
+    from .toolchain import llvm_as
     marks = set(_statement_marks(lines))
     src = "\n".join(f"__ffaemu_line_{i}: {ln.text}" if i in marks else ln.text
                     for i, ln in enumerate(lines))

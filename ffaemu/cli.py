@@ -75,8 +75,16 @@ def _size(text: str) -> int:
         raise argparse.ArgumentTypeError(f"'{text}' is not a size (e.g. 512M)") from None
 
 
+def add_assembler_option(p: argparse.ArgumentParser) -> None:
+    """--assembler, for every command that assembles .S sources (it sets $FFAEMU_ASSEMBLER)."""
+    p.add_argument("--assembler", choices=["keystone", "llvm"],
+                   help="assembler for .S sources and boot stubs (default: $FFAEMU_ASSEMBLER, "
+                   "else keystone when installed, with LLVM for what keystone cannot encode)")
+
+
 def add_run_options(p: argparse.ArgumentParser) -> None:
     """The options `run` and `debug` share."""
+    add_assembler_option(p)
     p.add_argument("image", help="a .S source, an AArch64 ELF, or a raw .bin")
     p.add_argument("--base", type=_address, help="load address of .S/raw images (default 0x40100000)")
     p.add_argument("--entry", type=_address, help="entry point (default: ELF entry or --base)")
@@ -115,12 +123,14 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--replay", type=_count_or_zero, metavar="SEED", help="run exactly the schedule of SEED")
     ex.add_argument("--vcpus", type=_count, default=2, help="vCPUs (2-4)")
     ex.add_argument("--json", action="store_true")
+    add_assembler_option(ex)
     scen = sub.add_parser("scenario", help="the seed bugs, buggy vs fixed")
     scen_sub = scen.add_subparsers(dest="scenario_command", required=True, parser_class=_Parser)
     scen_sub.add_parser("list", help="list the scenarios and their variants")
     srun = scen_sub.add_parser("run", help="run a scenario (all variants unless --variant)")
     srun.add_argument("name")
     srun.add_argument("--variant", help="one variant (see `ffaemu scenario list`)")
+    add_assembler_option(srun)
     run = sub.add_parser("run", help="run an image from EL3 (.S, ELF or raw .bin)")
     add_run_options(run)
     run.add_argument("--gdb", nargs="?", type=_port, const=1234, metavar="PORT",
@@ -324,6 +334,9 @@ def cmd_scenario(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
+        if getattr(args, "assembler", None):
+            from .assembler import ASSEMBLER_ENV
+            os.environ[ASSEMBLER_ENV] = args.assembler
         return {"run": cmd_run, "debug": cmd_debug, "list": cmd_list, "scenario": cmd_scenario,
                 "explore": cmd_explore}[args.command](args)
     except FfaemuError as e:

@@ -1,16 +1,14 @@
 """Assembled objects cached by content hash in a per-user cache directory.
 
-The key covers the assembler (and its version), the base, the front end's output with each
-line's file:line, and the source of ffaemu's toolchain modules, so any change re-assembles.
+The key covers the assembler asked for, the base, the front end's output with each line's
+file:line, and the source of ffaemu's toolchain modules, so any change re-assembles (the
+assemblers themselves are pinned in pyproject.toml: keystone-engine 0.9.2, ziglang 0.15.2).
 `$FFAEMU_CACHE_DIR` moves the cache; `FFAEMU_CACHE=0` turns it off.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import sys
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 
@@ -33,6 +31,7 @@ def directory() -> Path | None:
 
 @lru_cache(maxsize=1)
 def _code_hash() -> str:
+    import hashlib
     pkg = Path(__file__).resolve().parent.parent
     h = hashlib.sha256()
     for rel in _TOOLCHAIN_SOURCES:
@@ -42,6 +41,7 @@ def _code_hash() -> str:
 
 def key(*parts: str) -> str:
     """A hex digest of `parts` and of ffaemu's toolchain sources."""
+    import hashlib
     h = hashlib.sha256(_code_hash().encode())
     for p in parts:
         h.update(len(p).to_bytes(8, "little"))
@@ -54,6 +54,7 @@ def get(kind: str, k: str) -> dict | None:
     d = directory()
     if d is None:
         return None
+    import json
     try:
         return json.loads((d / kind / f"{k}.json").read_text())
     except (OSError, ValueError):
@@ -65,6 +66,8 @@ def put(kind: str, k: str, value: dict) -> None:
     d = directory()
     if d is None:
         return
+    import json
+    import tempfile
     try:
         (d / kind).mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=d / kind, suffix=".tmp")

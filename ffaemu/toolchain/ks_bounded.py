@@ -7,14 +7,8 @@ longer than `timeout()` seconds kills the worker and raises `KeystoneTimeout`.
 """
 from __future__ import annotations
 
-import atexit
-import importlib.util
-import json
 import os
-import select
-import subprocess
 import sys
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +37,7 @@ class KsFailure:
 
 def available() -> bool:
     """True when the keystone-engine package is importable (it has no wheel on some platforms)."""
+    import importlib.util
     return importlib.util.find_spec("keystone") is not None
 
 
@@ -56,11 +51,16 @@ def timeout() -> float:
 
 class _Worker:
     def __init__(self) -> None:
-        self.proc: subprocess.Popen | None = None
+        import threading
+        self.proc = None
         self.lock = threading.Lock()
 
-    def _start(self) -> subprocess.Popen:
+    def _start(self):
+        import subprocess
         if self.proc is None or self.proc.poll() is not None:
+            if self.proc is None:
+                import atexit
+                atexit.register(self.stop)
             self.proc = subprocess.Popen([sys.executable, str(_WORKER)], stdin=subprocess.PIPE,
                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                          text=True, bufsize=1)
@@ -76,6 +76,8 @@ class _Worker:
         return err.strip().splitlines()[-1] if err.strip() else ""
 
     def asm(self, src: str, base: int) -> tuple[bytes | None, KsFailure | None]:
+        import json
+        import select
         with self.lock:
             proc = self._start()
             try:
@@ -97,10 +99,12 @@ class _Worker:
         return None, KsFailure(reply["errno"], reply["msg"])
 
 
-_worker = _Worker()
-atexit.register(_worker.stop)
+_worker: _Worker | None = None
 
 
 def asm(src: str, base: int) -> tuple[bytes | None, KsFailure | None]:
     """Assemble `src` at `base` with keystone; (code, None) or (None, failure)."""
+    global _worker
+    if _worker is None:
+        _worker = _Worker()
     return _worker.asm(src, base)

@@ -10,7 +10,6 @@ shift of 0/16/32/48 for Xt, 0/16 for Wt) becomes that MOVZ; anything else become
 """
 from __future__ import annotations
 
-import ast
 import operator
 import re
 
@@ -19,11 +18,12 @@ _EQU = re.compile(r"^\s*(?:\.equ|\.set|\.equiv)\s+([A-Za-z_.$][\w.$]*)\s*,\s*(.+
                   r"^\s*([A-Za-z_.$][\w.$]*)\s*=\s*(.+?)\s*$", re.I)
 _LTORG = re.compile(r"^\s*\.(ltorg|pool)\s*$", re.I)
 _MASK64 = (1 << 64) - 1
-_BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-           ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.LShift: operator.lshift,
-           ast.RShift: operator.rshift, ast.BitAnd: operator.and_, ast.BitOr: operator.or_,
-           ast.BitXor: operator.xor}
-_UNOPS = {ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Invert: operator.invert}
+_BINOPS = {"Add": operator.add, "Sub": operator.sub, "Mult": operator.mul,
+           "FloorDiv": operator.floordiv, "Mod": operator.mod, "LShift": operator.lshift,
+           "RShift": operator.rshift, "BitAnd": operator.and_, "BitOr": operator.or_,
+           "BitXor": operator.xor}
+_UNOPS = {"USub": operator.neg, "UAdd": operator.pos, "Invert": operator.invert}
+_NUMBER = re.compile(r"^\s*(0[xX][0-9a-fA-F]+|0[bB][01]+|[1-9]\d*|0)\s*$")
 
 
 class TooLarge(ValueError):
@@ -34,6 +34,10 @@ class TooLarge(ValueError):
 
 def evaluate(expr: str, constants: dict[str, int]) -> int | None:
     """The value of an absolute expression of numbers and known constants, else None."""
+    m = _NUMBER.match(expr)
+    if m:                                      # the common case, without the ast module
+        return int(m.group(1), 0)
+    import ast
     text = re.sub(r"(?<![/])/(?![/])", "//", expr.strip())
     try:
         tree = ast.parse(text, mode="eval").body
@@ -45,12 +49,12 @@ def evaluate(expr: str, constants: dict[str, int]) -> int | None:
             return node.value
         if isinstance(node, ast.Name) and node.id in constants:
             return constants[node.id]
-        if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
+        if isinstance(node, ast.BinOp) and type(node.op).__name__ in _BINOPS:
             a, b = ev(node.left), ev(node.right)
-            return None if a is None or b is None else _BINOPS[type(node.op)](a, b)
-        if isinstance(node, ast.UnaryOp) and type(node.op) in _UNOPS:
+            return None if a is None or b is None else _BINOPS[type(node.op).__name__](a, b)
+        if isinstance(node, ast.UnaryOp) and type(node.op).__name__ in _UNOPS:
             a = ev(node.operand)
-            return None if a is None else _UNOPS[type(node.op)](a)
+            return None if a is None else _UNOPS[type(node.op).__name__](a)
         return None
 
     try:

@@ -5,10 +5,7 @@ is lld; both are run as subprocesses under a time limit.
 """
 from __future__ import annotations
 
-import importlib.util
-import subprocess
 import sys
-from functools import lru_cache
 
 from ..errors import FfaemuError
 
@@ -18,11 +15,13 @@ MISSING = "the LLVM toolchain needs the ziglang package (pip install ziglang==0.
 
 def available() -> bool:
     """True when the `ziglang` package is importable."""
+    import importlib.util
     return importlib.util.find_spec("ziglang") is not None
 
 
-def run(tool: str, args: list[str], cwd: str) -> subprocess.CompletedProcess:
+def run(tool: str, args: list[str], cwd: str):
     """Run `zig TOOL ARGS` (tool: 'cc', 'ld.lld', 'objcopy', ...) in `cwd`; output captured."""
+    import subprocess
     if not available():
         raise FfaemuError(MISSING)
     try:
@@ -30,12 +29,3 @@ def run(tool: str, args: list[str], cwd: str) -> subprocess.CompletedProcess:
                               capture_output=True, text=True, timeout=TIMEOUT_S)
     except subprocess.TimeoutExpired:
         raise FfaemuError(f"zig {tool} did not finish within {TIMEOUT_S:.0f} s") from None
-
-
-@lru_cache(maxsize=1)
-def version() -> str:
-    """The zig version string (part of the cache key: another LLVM may encode differently)."""
-    if not available():
-        return "absent"
-    from importlib.metadata import version as dist_version
-    return dist_version("ziglang")
