@@ -309,6 +309,14 @@ class Machine:
         """The disassembly of the instruction at `addr` (capstone)."""
         return self._insn_text(addr)
 
+    def source_line(self, addr: int) -> str | None:
+        """file:line of the instruction at `addr` (assembler line table or DWARF), if known."""
+        for image in self.images:
+            line = image.source_line(addr)
+            if line:
+                return line
+        return None
+
     def symbolize(self, addr: int) -> str | None:
         for image in self.images + self.harness_images:
             name = image.symbolize(addr)
@@ -608,9 +616,10 @@ class Machine:
         if trap.ec in CALL_CLASSES:
             where = ""
             if self._trace:                       # the call site, for people reading a trace
-                sym = self.symbolize(trap.insn_addr)
+                sym, line = self.symbolize(trap.insn_addr), self.source_line(trap.insn_addr)
                 where = (f"{trap.ec.name[:3].lower()} #{trap.imm16:#x} at {trap.insn_addr:#x}"
-                         f"{f' <{sym}>' if sym else ''}, {trap.routing.reason}")
+                         f"{f' <{sym}>' if sym else ''}{f' {line}' if line else ''}, "
+                         f"{trap.routing.reason}")
             self.calls.enter(trap.from_el, trap.to_el, _handler_name(handler), trap.xs, where)
         act = handler(trap)
         if inspect.isgenerator(act):

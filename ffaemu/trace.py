@@ -109,7 +109,9 @@ class InsnTracer:
         self._flush(regs)
         where = self._where.get(addr)
         if where is None:           # code is not rewritten at run time here: cache per address
-            where = self._where[addr] = (self.m.symbolize(addr), self.m.insn_text(addr))
+            sym, line = self.m.symbolize(addr), self.m.source_line(addr)
+            where = self._where[addr] = (f"{sym} {line}" if sym and line else sym or line,
+                                         self.m.insn_text(addr))
         self._prev = (regs[-1] >> 2 & 3, addr, *where)
         self._snap = regs
 
