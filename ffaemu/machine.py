@@ -585,8 +585,9 @@ class Machine:
         if self._events:
             self._events({"type": "exception", **rec.as_json(), "reason": r.reason, "handler": how})
         if self._trace and not (how == "python" and r.ec in CALL_CLASSES):
-            sym = self.symbolize(r.elr)
-            self._trace(f"[exception] {describe_routing(r, spsr)}{f' <{sym}>' if sym else ''} -> "
+            sym, line = self.symbolize(r.elr), self.source_line(r.elr)
+            self._trace(f"[exception] {describe_routing(r, spsr)}{f' <{sym}>' if sym else ''}"
+                        f"{f' {line}' if line else ''} -> "
                         f"{'Python model' if how == 'python' else 'vector'}")
         return rec
 
