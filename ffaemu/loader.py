@@ -207,8 +207,19 @@ def load_c(path: str | Path, base: int = DEFAULT_BASE, entry: int | None = None,
 
 def load_image(path: str | Path, base: int | None = None, entry: int | None = None,
                role: str = "guest") -> Image:
-    """Load by kind: `.S` assembled and `.c` compiled at base, raw `.bin` at base, else ELF."""
-    path = Path(path)
+    """Load by kind: `.S` assembled and `.c` compiled at base, raw `.bin` at base, else ELF.
+
+    A missing relative `asm/...` or `firmware_blobs/...` path is the copy shipped with ffaemu."""
+    from .resources import resolve
+    given, path = Path(path), resolve(path)
+    if path != given:                           # the installed copy: name it as the user did
+        image = load_image(path, base, entry, role)
+        shipped_root = str(path)[:-len(str(given))]
+        image.name = str(given)
+        if image.lines:
+            image.lines = {a: w[len(shipped_root):] if w.startswith(shipped_root) else w
+                           for a, w in image.lines.items()}
+        return image
     if not path.exists():
         raise FfaemuError(f"{path}: no such file")
     if path.suffix in C_SUFFIXES:
