@@ -209,11 +209,19 @@ def load_image(path: str | Path, base: int | None = None, entry: int | None = No
                role: str = "guest") -> Image:
     """Load by kind: `.S` assembled and `.c` compiled at base, raw `.bin` at base, else ELF.
 
-    A missing relative `asm/...` or `firmware_blobs/...` path is the copy shipped with ffaemu."""
+    A missing relative `asm/...` or `firmware_blobs/...` path is the copy shipped with ffaemu.
+    An image overlapping harness memory is refused (`harness_memory.refuse_overlap`)."""
+    from .harness_memory import refuse_overlap
+    image = _load_by_kind(path, base, entry, role)
+    refuse_overlap(image)
+    return image
+
+
+def _load_by_kind(path: str | Path, base: int | None, entry: int | None, role: str) -> Image:
     from .resources import resolve
     given, path = Path(path), resolve(path)
     if path != given:                           # the installed copy: name it as the user did
-        image = load_image(path, base, entry, role)
+        image = _load_by_kind(path, base, entry, role)
         shipped_root = str(path)[:-len(str(given))]
         image.name = str(given)
         if image.lines:

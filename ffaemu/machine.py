@@ -152,6 +152,7 @@ class Machine:
         self._handlers: dict[int, Handler] = {}
         self._stop: Stop | None = None
         self._last_vector: tuple[int, Routing] | None = None
+        self._last_raised: int | None = None
         self._pending = None            # (trap, record, generator) while EL3 assembly runs
         self._harness_ready = False
         self._started = False
@@ -505,7 +506,7 @@ class Machine:
             except _Halt:
                 self.uc.emu_stop()
             return
-        self._vector(r, pstate, pc)
+        self._vector(r, pstate, pc, insn_addr)
 
     def _on_eret(self, uc, addr, size, _):
         """Before an ERET: carry out an illegal return exactly, refuse AArch32 targets.
@@ -553,6 +554,10 @@ class Machine:
         from_el, to_el, ec, esr, elr, _, intno, vector = raw[-8:]
         self._last_vector = (vector, Routing(EC(ec), esr & 0xFFFF, from_el, to_el, elr,
                                              self._native_reason(intno, from_el, to_el)))
+        # SVC/HVC/SMC return past themselves, except an SMC trapped to EL2 (HCR_EL2.TSC),
+        # whose ELR is the SMC (Arm ARM D1.10.1, preferred exception return address).
+        calls = intno in (UcIntr.SWI, UcIntr.HVC, UcIntr.SMC) and not (ec == EC.SMC64 and to_el == 2)
+        self._last_raised = elr - INSN_BYTES if calls else elr
 
     def _native_reason(self, intno: int, from_el: int, to_el: int) -> str:
         if intno == UcIntr.SWI and from_el == 0 and to_el == 2:
@@ -591,12 +596,15 @@ class Machine:
                         f"{'Python model' if how == 'python' else 'vector'}")
         return rec
 
-    def _vector(self, r: Routing, pstate: int, pc: int) -> None:
+    def _vector(self, r: Routing, pstate: int, pc: int, insn_addr: int | None = None) -> None:
         last = self._last_vector
         if r.ec == EC.UNKNOWN and last and last[0] == pc:
-            prev = last[1]
+            prev, at = last[1], self._last_raised
+            sym = self.symbolize(at) if at is not None else None
+            origin = "" if at is None else \
+                f" at {at:#x}{f' <{sym}>' if sym else ''} `{self._insn_text(at)}`"
             self.stop(StopReason.FAULT, None,
-                      f"no exception handler: {prev.ec.name} taken from EL{prev.from_el} to "
+                      f"no exception handler: {prev.ec.name}{origin} taken from EL{prev.from_el} to "
                       f"EL{prev.to_el} vectored to {pc:#x} (VBAR_EL{prev.to_el}="
                       f"{self.cpu.vbar(prev.to_el):#x}), which is not valid code "
                       f"(`{self._insn_text(pc)}`)")
@@ -604,11 +612,15 @@ class Machine:
         self._record(r, pstate, "vector")
         target = enter(self.cpu, r)
         self._last_vector = (target, r)
+        self._last_raised = insn_addr             # the instruction that raised it, if known
 
     def _unhandled(self, pc: int) -> None:
         el = next(e for e, base in UNHANDLED_VECTORS.items() if base <= pc < base + 0x800)
+        at = self._last_raised if self._last_vector and self._last_vector[1].to_el == el else None
+        sym = self.symbolize(at) if at is not None else None
+        origin = "" if at is None else f" from {at:#x}{f' <{sym}>' if sym else ''} `{self._insn_text(at)}`"
         self.stop(StopReason.FAULT, None,
-                  f"exception to EL{el} at vector offset {pc - UNHANDLED_VECTORS[el]:#x} "
+                  f"exception to EL{el}{origin} at vector offset {pc - UNHANDLED_VECTORS[el]:#x} "
                   f"(ESR_EL{el}={self.cpu.esr(el):#x}, ELR_EL{el}={self.cpu.elr(el):#x}) "
                   f"was not handled by the EL{el} model")
 

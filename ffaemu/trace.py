@@ -97,7 +97,7 @@ class InsnTracer:
         self._events = events
         self._prev = None
         self._snap: list[int] | None = None
-        self._where: dict[int, tuple[str | None, str]] = {}    # addr -> (symbol, disassembly)
+        self._where: dict[int, tuple[str | None, str, str | None]] = {}   # addr -> (symbol, disassembly, file:line)
         machine.uc.hook_add(UC_HOOK_CODE, self._hook)
 
     def _regs(self) -> list[int]:
@@ -109,24 +109,23 @@ class InsnTracer:
         self._flush(regs)
         where = self._where.get(addr)
         if where is None:           # code is not rewritten at run time here: cache per address
-            sym, line = self.m.symbolize(addr), self.m.source_line(addr)
-            where = self._where[addr] = (f"{sym} {line}" if sym and line else sym or line,
-                                         self.m.insn_text(addr))
+            where = self._where[addr] = (self.m.symbolize(addr), self.m.insn_text(addr),
+                                         self.m.source_line(addr))
         self._prev = (regs[-1] >> 2 & 3, addr, *where)
         self._snap = regs
 
     def _flush(self, regs: list[int]) -> None:
         if self._prev is None:
             return
-        el, addr, sym, insn = self._prev
+        el, addr, sym, insn, line = self._prev
         writes = {REG_NAMES[i]: v for i, (old, v) in enumerate(zip(self._snap, regs)) if old != v}
         if self._text:
-            where = f"{addr:#x}{f' <{sym}>' if sym else ''}"
+            where = f"{addr:#x}{f' <{sym}>' if sym else ''}{f' {line}' if line else ''}"
             written = " ".join(f"{k}={v:#x}" for k, v in writes.items())
             self._text(f"EL{el} {where:<32} {insn:<28} {written}".rstrip())
         if self._events:
             self._events({"type": "insn", "el": el, "pc": hex(addr), "symbol": sym, "insn": insn,
-                          "writes": {k: hex(v) for k, v in writes.items()}})
+                          "writes": {k: hex(v) for k, v in writes.items()}, "line": line})
         self._prev = None
 
     def finish(self) -> None:
