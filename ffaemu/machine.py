@@ -310,12 +310,13 @@ class Machine:
         """The disassembly of the instruction at `addr` (capstone)."""
         return self._insn_text(addr)
 
-    def source_line(self, addr: int) -> str | None:
-        """file:line of the instruction at `addr` (assembler line table or DWARF), if known."""
+    def source_line(self, addr: int, short: bool = False) -> str | None:
+        """file:line of the instruction at `addr` (assembler line table or DWARF), if known;
+        `short`: the file's name without its directory (for traces)."""
         for image in self.images:
             line = image.source_line(addr)
             if line:
-                return line
+                return line.rsplit("/", 1)[-1] if short else line
         return None
 
     def symbolize(self, addr: int) -> str | None:
@@ -590,7 +591,7 @@ class Machine:
         if self._events:
             self._events({"type": "exception", **rec.as_json(), "reason": r.reason, "handler": how})
         if self._trace and not (how == "python" and r.ec in CALL_CLASSES):
-            sym, line = self.symbolize(r.elr), self.source_line(r.elr)
+            sym, line = self.symbolize(r.elr), self.source_line(r.elr, short=True)
             self._trace(f"[exception] {describe_routing(r, spsr)}{f' <{sym}>' if sym else ''}"
                         f"{f' {line}' if line else ''} -> "
                         f"{'Python model' if how == 'python' else 'vector'}")
@@ -629,7 +630,7 @@ class Machine:
         if trap.ec in CALL_CLASSES:
             where = ""
             if self._trace:                       # the call site, for people reading a trace
-                sym, line = self.symbolize(trap.insn_addr), self.source_line(trap.insn_addr)
+                sym, line = self.symbolize(trap.insn_addr), self.source_line(trap.insn_addr, short=True)
                 where = (f"{trap.ec.name[:3].lower()} #{trap.imm16:#x} at {trap.insn_addr:#x}"
                          f"{f' <{sym}>' if sym else ''}{f' {line}' if line else ''}, "
                          f"{trap.routing.reason}")

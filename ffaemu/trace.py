@@ -110,7 +110,7 @@ class InsnTracer:
         where = self._where.get(addr)
         if where is None:           # code is not rewritten at run time here: cache per address
             where = self._where[addr] = (self.m.symbolize(addr), self.m.insn_text(addr),
-                                         self.m.source_line(addr))
+                                         self.m.source_line(addr, short=True))
         self._prev = (regs[-1] >> 2 & 3, addr, *where)
         self._snap = regs
 
