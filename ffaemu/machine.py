@@ -274,6 +274,8 @@ class Machine:
         bind = getattr(handler, "bind", None)
         if bind is not None:
             bind(self)
+        if el == 2 and hasattr(handler, "caller"):      # a hypervisor running several vCPUs
+            self.calls.context = handler.caller
 
     def boot_guest(self, guest_entry: int, *, el3: Handler | None = None,
                    el2: Handler | None = None, traps_smc: bool = False,

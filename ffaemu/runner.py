@@ -44,7 +44,7 @@ def _load_vms(machine: Machine, guest: Path, vms: int) -> list[Image]:
     if vms < 1:
         raise FfaemuError(f"--vms must be at least 1, not {vms}")
     if vms > 1 and guest.suffix not in BUILT_AT_BASE:
-        raise FfaemuError(f"--vms {vms} needs a .S or .c guest (it is built at each VM's window)")
+        raise FfaemuError(f"--vms {vms} needs a .S guest or a .c guest (it is built at each VM's window)")
     if vms == 1:
         return [machine.load(load_image(guest))]
     return [machine.load(load_image(guest, USER_BASE + vm * VM_WINDOW)) for vm in range(vms)]

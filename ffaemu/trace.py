@@ -23,16 +23,20 @@ class CallRecord:
     handler: str
     args: list[int]
     ret: list[int] | None = None
+    vcpu: str | None = None               # which VM and vCPU made it, under a multi-vCPU hypervisor
 
     @property
     def fid(self) -> int:
         return self.args[0] & 0xFFFF_FFFF
 
     def as_json(self) -> dict:
-        return {"from_el": self.from_el, "to_el": self.to_el, "handler": self.handler,
-                "fid": hex(self.fid), "name": fid_name(self.fid),
-                "args": [hex(v) for v in self.args],
-                "ret": None if self.ret is None else [hex(v) for v in self.ret]}
+        out = {"from_el": self.from_el, "to_el": self.to_el, "handler": self.handler,
+               "fid": hex(self.fid), "name": fid_name(self.fid),
+               "args": [hex(v) for v in self.args],
+               "ret": None if self.ret is None else [hex(v) for v in self.ret]}
+        if self.vcpu is not None:
+            out["vcpu"] = self.vcpu
+        return out
 
 
 class CallTracer:
@@ -45,15 +49,17 @@ class CallTracer:
         self._open: list[CallRecord] = []
         self._sink = sink
         self.events = events              # JSON-lines sink (`--trace-file`)
+        self.context: Callable[[], str | None] | None = None   # the calling vCPU (Xen)
 
     def enter(self, from_el: int, to_el: int, handler: str, xs: list[int], where: str = "") -> None:
-        rec = CallRecord(from_el, to_el, handler, list(xs[:ARG_COUNT]))
+        rec = CallRecord(from_el, to_el, handler, list(xs[:ARG_COUNT]),
+                         vcpu=self.context() if self.context else None)
         if len(self.records) < MAX_CALL_RECORDS:
             self.records.append(rec)
         else:
             self.dropped += 1
         if self._sink:
-            pad = "  " * len(self._open)
+            pad = "  " * len(self._open) + (f"{rec.vcpu}: " if rec.vcpu else "")
             head = f"EL{from_el} -> EL{to_el} {handler}"
             self._sink(f"{pad}{head:<24} {describe_call(rec.args)}{f'  [{where}]' if where else ''}")
         self._open.append(rec)
@@ -73,9 +79,18 @@ class CallTracer:
         if self.events:
             self.events({"type": "call", **rec.as_json()})
         if self._sink:
-            pad = "  " * len(self._open)
+            pad = "  " * len(self._open) + (f"{rec.vcpu}: " if rec.vcpu else "")
             head = f"EL{rec.from_el} <- EL{rec.to_el}"
             self._sink(f"{pad}{head:<24} {describe_result(rec.fid, rec.ret)}")
+
+
+    def finish(self) -> None:
+        """At the end of a run: calls that never returned (PSCI SYSTEM_OFF, a stop inside a
+        model) go to the JSON-lines sink with `ret` null, outermost first."""
+        if self.events:
+            for rec in self._open:
+                self.events({"type": "call", **rec.as_json()})
+        self._open = []
 
 
 REG_NAMES = [f"x{i}" for i in range(31)] + ["sp", "pstate"]
