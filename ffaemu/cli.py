@@ -177,17 +177,9 @@ _HELP_MORE = {
 }
 
 
-class _SetAssembler(argparse.Action):
-    """--assembler NAME sets $FFAEMU_ASSEMBLER, which every assembly in the process reads."""
-
-    def __call__(self, parser, namespace, value, option_string=None):
-        setattr(namespace, self.dest, value)
-        os.environ["FFAEMU_ASSEMBLER"] = value
-
-
 def add_assembler_option(p: argparse.ArgumentParser) -> None:
     """--assembler, for every command that assembles .S sources (it sets $FFAEMU_ASSEMBLER)."""
-    p.add_argument("--assembler", choices=["keystone", "llvm"], action=_SetAssembler,
+    p.add_argument("--assembler", choices=["keystone", "llvm"],
                    help="assembler for .S sources and boot stubs (default: $FFAEMU_ASSEMBLER, "
                    "else keystone when installed, with LLVM for what keystone cannot encode)")
 
@@ -411,6 +403,9 @@ def cmd_scenario(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
+        if getattr(args, "assembler", None):
+            from .assembler import ASSEMBLER_ENV
+            os.environ[ASSEMBLER_ENV] = args.assembler
         return {"run": cmd_run, "debug": cmd_debug, "list": cmd_list, "scenario": cmd_scenario,
                 "explore": cmd_explore}[args.command](args)
     except FfaemuError as e:

@@ -321,15 +321,6 @@ class Machine:
                 return line.rsplit("/", 1)[-1] if short else line
         return None
 
-    def _raised_by(self, el: int) -> str:
-        """' from PC <symbol> `insn`' for the instruction whose exception was last vectored
-        to `el` (for fault messages), or '' when unknown."""
-        at = self._last_raised if self._last_vector and self._last_vector[1].to_el == el else None
-        if at is None:
-            return ""
-        sym = self.symbolize(at)
-        return f" from {at:#x}{f' <{sym}>' if sym else ''} `{self._insn_text(at)}`"
-
     def symbolize(self, addr: int) -> str | None:
         for image in self.images + self.harness_images:
             name = image.symbolize(addr)
@@ -629,8 +620,11 @@ class Machine:
 
     def _unhandled(self, pc: int) -> None:
         el = next(e for e, base in UNHANDLED_VECTORS.items() if base <= pc < base + 0x800)
+        at = self._last_raised if self._last_vector and self._last_vector[1].to_el == el else None
+        sym = self.symbolize(at) if at is not None else None
+        origin = "" if at is None else f" from {at:#x}{f' <{sym}>' if sym else ''} `{self._insn_text(at)}`"
         self.stop(StopReason.FAULT, None,
-                  f"exception to EL{el}{self._raised_by(el)} at vector offset {pc - UNHANDLED_VECTORS[el]:#x} "
+                  f"exception to EL{el}{origin} at vector offset {pc - UNHANDLED_VECTORS[el]:#x} "
                   f"(ESR_EL{el}={self.cpu.esr(el):#x}, ELR_EL{el}={self.cpu.elr(el):#x}) "
                   f"was not handled by the EL{el} model")
 

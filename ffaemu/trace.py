@@ -23,16 +23,20 @@ class CallRecord:
     handler: str
     args: list[int]
     ret: list[int] | None = None
+    vcpu: str | None = None               # which VM and vCPU made it, under a multi-vCPU hypervisor
 
     @property
     def fid(self) -> int:
         return self.args[0] & 0xFFFF_FFFF
 
     def as_json(self) -> dict:
-        return {"from_el": self.from_el, "to_el": self.to_el, "handler": self.handler,
-                "fid": hex(self.fid), "name": fid_name(self.fid),
-                "args": [hex(v) for v in self.args],
-                "ret": None if self.ret is None else [hex(v) for v in self.ret]}
+        out = {"from_el": self.from_el, "to_el": self.to_el, "handler": self.handler,
+               "fid": hex(self.fid), "name": fid_name(self.fid),
+               "args": [hex(v) for v in self.args],
+               "ret": None if self.ret is None else [hex(v) for v in self.ret]}
+        if self.vcpu is not None:
+            out["vcpu"] = self.vcpu
+        return out
 
 
 class CallTracer:
@@ -45,28 +49,25 @@ class CallTracer:
         self._open: list[CallRecord] = []
         self._sink = sink
         self.events = events              # JSON-lines sink (`--trace-file`)
-        self.context: Callable[[], str | None] | None = None   # the calling VM/vCPU (Xen)
-        self._who: list[str | None] = []  # the caller of each open call, under `context`
+        self.context: Callable[[], str | None] | None = None   # the calling vCPU (Xen)
 
     def enter(self, from_el: int, to_el: int, handler: str, xs: list[int], where: str = "") -> None:
-        rec = CallRecord(from_el, to_el, handler, list(xs[:ARG_COUNT]))
+        rec = CallRecord(from_el, to_el, handler, list(xs[:ARG_COUNT]),
+                         vcpu=self.context() if self.context else None)
         if len(self.records) < MAX_CALL_RECORDS:
             self.records.append(rec)
         else:
             self.dropped += 1
-        who = self.context() if self.context else None
         if self._sink:
-            pad = "  " * len(self._open) + (f"{who}: " if who else "")
+            pad = "  " * len(self._open) + (f"{rec.vcpu}: " if rec.vcpu else "")
             head = f"EL{from_el} -> EL{to_el} {handler}"
             self._sink(f"{pad}{head:<24} {describe_call(rec.args)}{f'  [{where}]' if where else ''}")
         self._open.append(rec)
-        self._who.append(who)
 
     def forget(self) -> None:
         """Drop the innermost open call: its handler declined it (it will be vectored)."""
         if self._open:
             rec = self._open.pop()
-            self._who.pop()
             if rec in self.records:
                 self.records.remove(rec)
 
@@ -74,27 +75,22 @@ class CallTracer:
         if not self._open:
             return
         rec = self._open.pop()
-        who = self._who.pop()
         rec.ret = list(xs[:ARG_COUNT])
         if self.events:
-            self.events(self._event(rec, who))
+            self.events({"type": "call", **rec.as_json()})
         if self._sink:
-            pad = "  " * len(self._open) + (f"{who}: " if who else "")
+            pad = "  " * len(self._open) + (f"{rec.vcpu}: " if rec.vcpu else "")
             head = f"EL{rec.from_el} <- EL{rec.to_el}"
             self._sink(f"{pad}{head:<24} {describe_result(rec.fid, rec.ret)}")
 
-    @staticmethod
-    def _event(rec: CallRecord, who: str | None) -> dict:
-        """A call for the JSON-lines trace; `vcpu` names the caller under a multi-vCPU hypervisor."""
-        return {"type": "call", **rec.as_json(), **({"vcpu": who} if who else {})}
 
     def finish(self) -> None:
         """At the end of a run: calls that never returned (PSCI SYSTEM_OFF, a stop inside a
         model) go to the JSON-lines sink with `ret` null, outermost first."""
         if self.events:
-            for rec, who in zip(self._open, self._who):
-                self.events(self._event(rec, who))
-        self._open, self._who = [], []
+            for rec in self._open:
+                self.events({"type": "call", **rec.as_json()})
+        self._open = []
 
 
 REG_NAMES = [f"x{i}" for i in range(31)] + ["sp", "pstate"]
