@@ -415,7 +415,6 @@ class Machine:
             self.pause()
 
     def _result(self) -> RunResult:
-        self.calls.finish()                   # calls that never returned, for --trace-file
         regs = {f"x{i}": v for i, v in enumerate(self.cpu.xs())}
         regs.update(sp=self.cpu.sp, pc=self.cpu.pc, pstate=self.cpu.pstate)
         return RunResult(StopReason(self._stop.reason), self._stop.code, self._stop.message,
