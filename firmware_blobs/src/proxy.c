@@ -34,14 +34,17 @@ static void puthex(u64 v)
 		*UART_DR = "0123456789abcdef"[(v >> shift) & 0xf];
 }
 
-/* SMC #0 to EL3 with x0-x7; results in x0-x3 (SMCCC v1.1 style). */
+/* SMC #0 to EL3 with x0-x7; results in x0-x3. x8-x17 are clobbered: under SMCCC v1.2
+ * (DEN0028 §2.6) an SMC64 result may write them, and TF-A lts-v2.14.6's SPMD zeroes them
+ * for a caller at FF-A 1.2 (spmd_smc_switch_state; real-firmware run with OP-TEE 4.10). */
 static struct smccc_res smc(const u64 *a)
 {
 	register u64 x0 asm("x0") = a[0], x1 asm("x1") = a[1], x2 asm("x2") = a[2],
 		     x3 asm("x3") = a[3], x4 asm("x4") = a[4], x5 asm("x5") = a[5],
 		     x6 asm("x6") = a[6], x7 asm("x7") = a[7];
 	asm volatile("smc #0" : "+r"(x0), "+r"(x1), "+r"(x2), "+r"(x3), "+r"(x4), "+r"(x5),
-		     "+r"(x6), "+r"(x7) : : "memory");
+		     "+r"(x6), "+r"(x7) : : "x8", "x9", "x10", "x11", "x12", "x13", "x14",
+		     "x15", "x16", "x17", "memory");
 	return (struct smccc_res){ x0, x1, x2, x3 };
 }
 
