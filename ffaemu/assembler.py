@@ -139,6 +139,11 @@ def _expand_macros(lines: list[Line]) -> list[Line]:
                 macros[m.group(1)] = _Macro(params, body)
                 i += 1
                 continue
+            rep = _REPEAT.match(ln.text)
+            if rep:
+                body, i = _repeat_body(src, i)
+                out.extend(expand(_unroll(rep, body, ln), depth + 1))
+                continue
             label, rest = _split_label(ln.text)
             head = rest.split(None, 1)
             if head and head[0] in macros:
@@ -153,6 +158,42 @@ def _expand_macros(lines: list[Line]) -> list[Line]:
         return out
 
     return expand(lines, 0)
+
+
+_REPEAT = re.compile(r"^\s*\.(rept|irp|irpc)\b\s*(.*?)\s*$", re.I)
+_MAX_REPEAT = 1 << 16
+
+
+def _repeat_body(src: list[Line], i: int) -> tuple[list[Line], int]:
+    """The lines between `.rept/.irp/.irpc` at src[i] and its `.endr`, and the index after."""
+    depth, j = 1, i + 1
+    while j < len(src):
+        if _BLOCK_OPEN.match(src[j].text):
+            depth += 1
+        elif _BLOCK_CLOSE.match(src[j].text):
+            depth -= 1
+            if depth == 0:
+                return src[i + 1:j], j + 1
+        j += 1
+    raise AsmError(f"{src[i].where}: .{_REPEAT.match(src[i].text).group(1)} has no .endr")
+
+
+def _unroll(rep: re.Match, body: list[Line], at: Line) -> list[Line]:
+    """`.rept N`, `.irp sym, v1, v2...`, `.irpc sym, chars` unrolled by the front end, so the
+    `ldr Rt, =expr` rewrite sees each copy (GNU as "Assembler Directives", .irp/.irpc/.rept)."""
+    kind, args = rep.group(1).lower(), rep.group(2)
+    if kind == "rept":
+        count = litpool.evaluate(args, {})
+        if count is None or not 0 <= count <= _MAX_REPEAT:
+            raise AsmError(f"{at.where}: .rept needs a constant count from 0 to {_MAX_REPEAT}: {args}")
+        return [Line(b.text, b.file, b.lineno) for _ in range(count) for b in body]
+    sym, _, rest = args.partition(",")
+    sym = sym.strip()
+    if not sym:
+        raise AsmError(f"{at.where}: .{kind} needs a symbol: .{kind} {args}")
+    values = list(rest.strip()) if kind == "irpc" else (_split_args(rest) or [""])
+    return [Line(b.text.replace("\\" + sym, v).replace("\\()", ""), b.file, b.lineno)
+            for v in values for b in body]
 
 
 def _strip_comments(lines: list[Line]) -> list[Line]:
@@ -357,8 +398,66 @@ def choose(assembler: str | None = None) -> str:
     return name
 
 
+_STR_COND = re.compile(r"^\s*\.(ifc|ifnc|ifeqs|ifnes)\s+(.*?)\s*$", re.I)
+_ANY_IF = re.compile(r"^\s*\.if\w*\b", re.I)
+_ELSE = re.compile(r"^\s*\.else\s*$", re.I)
+_ENDIF = re.compile(r"^\s*\.endif\s*$", re.I)
+
+
+def _cond_strings(args: str) -> tuple[str, str]:
+    """The two operands of `.ifc a, b` (GNU as: optionally 'quoted', else up to the comma)."""
+    def one(text: str) -> tuple[str, str]:
+        text = text.lstrip()
+        for q in "'\"":
+            if text.startswith(q) and q in text[1:]:
+                end = text.index(q, 1)
+                return text[1:end], text[end + 1:]
+        head, _, rest = text.partition(",")
+        return head.strip(), "," + rest if _ else rest
+    a, rest = one(args)
+    rest = rest.lstrip()
+    b, _ = one(rest[1:] if rest.startswith(",") else rest)
+    return a, b.strip()
+
+
+def _fold_string_conditionals(lines: list[Line]) -> list[Line]:
+    """Evaluate `.ifc/.ifnc/.ifeqs/.ifnes ... [.else] .endif` after macro expansion.
+
+    The front end rewrites `ldr Rt, =expr` into pool entries outside any conditional, so a
+    branch the assembler would skip must be gone before that (a macro argument compared with
+    `.ifnc \\val, s` is the usual case). Other `.if` forms pass through to the assembler.
+    """
+    out: list[Line] = []
+    stack: list[tuple[bool, bool]] = []      # (string conditional?, this branch emitted?)
+    def live() -> bool:
+        return all(emit for is_str, emit in stack if is_str)
+    for ln in lines:
+        m = _STR_COND.match(ln.text)
+        if m:
+            a, b = _cond_strings(m.group(2))
+            same = a == b
+            stack.append((True, live() and (same if m.group(1).lower() in ("ifc", "ifeqs") else not same)))
+            continue
+        if _ANY_IF.match(ln.text):
+            stack.append((False, True))
+        elif _ELSE.match(ln.text) and stack and stack[-1][0]:
+            outer = all(emit for is_str, emit in stack[:-1] if is_str)
+            stack[-1] = (True, outer and not stack[-1][1])
+            continue
+        elif _ENDIF.match(ln.text) and stack:
+            is_str, _ = stack.pop()
+            if is_str:
+                continue
+        if live():
+            out.append(ln)
+    if stack and stack[-1][0]:
+        raise AsmError(f"{lines[-1].where}: .ifc/.ifnc without .endif")
+    return out
+
+
 def _front_end(text: str, filename: str) -> list[Line]:
-    lines = _rename_local_labels(_expand_macros(_strip_comments(_expand(text, filename))))
+    lines = _rename_local_labels(_fold_string_conditionals(
+        _expand_macros(_strip_comments(_expand(text, filename)))))
     try:
         texts, pool = litpool.rewrite([ln.text for ln in lines])
     except litpool.TooLarge as e:

@@ -177,3 +177,36 @@ def test_without_keystone_llvm_assembles(monkeypatch):
 def test_unknown_assembler_name():
     with pytest.raises(Exception, match=r"unknown assembler 'gas' \(choices: keystone, llvm\)"):
         assemble("nop\n", BASE, "t.S", "gas")
+
+
+# The front end unrolls .rept/.irp/.irpc and folds .ifc/.ifnc before it rewrites
+# `ldr Rt, =expr`, so a skipped branch or a repeated body never leaves a pool entry behind
+# (GNU as manual, "Assembler Directives": .irp/.irpc/.rept/.ifc/.ifnc). Expected words from
+# aarch64-linux-gnu-as 2.40 on the same source.
+FRONT_END_SRC = """
+.macro ARG reg, val
+.ifnc \\val, s
+    ldr \\reg, =\\val
+.else
+    nop
+.endif
+.endm
+.irp v, 0x123456789, s
+    ARG x1, \\v
+.endr
+.rept 2
+    mov x2, #7
+.endr
+.irpc c, 34
+    mov x\\c, #\\c
+.endr
+"""
+FRONT_END_WORDS = ["580000c1", "d503201f", "d28000e2", "d28000e2", "d2800063", "d2800084",
+                   "23456789", "00000001"]   # the literal pool at 0x18
+
+
+@pytest.mark.parametrize("which", ["keystone", "llvm"])
+def test_front_end_unrolls_repeats_and_folds_string_conditionals(which):
+    code = assemble(FRONT_END_SRC, 0x40100000, assembler=which).code
+    words = [f"{int.from_bytes(code[i:i + 4], 'little'):08x}" for i in range(0, len(code), 4)]
+    assert words == FRONT_END_WORDS

@@ -46,8 +46,10 @@ def add_run_options(run: argparse.ArgumentParser) -> None:
 def add_commands(sub) -> None:
     diff = sub.add_parser("diff", help="run GUEST on the model and on real firmware; show the "
                           "first place where the consoles differ")
-    diff.add_argument("image", metavar="GUEST")
-    diff.add_argument("--el3", required=True, metavar="MODEL")
+    diff.add_argument("image", metavar="GUEST", help="an EL1 guest: .S, .c or ELF")
+    diff.add_argument("--el3", required=True, metavar="MODEL",
+                      help="the firmware model to check (tfa, tfa-spmd:spmc=absent, optee, "
+                      "optee:release=4.4); the real side runs the image that grounds it")
     diff.add_argument("--el2", metavar="IMAGE", help="an EL2 image (.S/ELF) run on both sides")
     diff.add_argument("--firmware", metavar="FILE", help="the real side's image (default: the "
                       "one that grounds MODEL)")
