@@ -341,16 +341,22 @@ class Result:
         cond = "exists" if t.quantifier == "exists" else t.quantifier
         out += ["Ok" if self.ok else "No", "Witnesses",
                 f"Positive: {self.positive} Negative: {self.negative}",
-                f"Condition {cond} {show(t.cond)}",
+                f"Condition {cond} {show_top(t.cond)}",
                 f"Observation {t.name} {self.observation} {self.positive} {self.negative}"]
         return out
 
     def as_json(self) -> dict:
         return {"test": self.test.name, "model": self.model, "kind": self.kind,
-                "condition": f"{self.test.quantifier} {show(self.test.cond)}",
+                "condition": f"{self.test.quantifier} {show_top(self.test.cond)}",
                 "states": [{"state": dict(s), "count": n} for s, n in sorted(self.states.items())],
                 "ok": self.ok, "observation": self.observation, "positive": self.positive,
                 "negative": self.negative, "executions": self.executions}
+
+
+def show_top(node) -> str:
+    """The condition as herd7 prints it: always parenthesised."""
+    text = show(node)
+    return text if text.startswith("(") and not isinstance(node, Atom) and node[0] != "not" else f"({text})"
 
 
 def show(node, top: bool = True) -> str:
