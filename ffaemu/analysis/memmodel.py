@@ -135,6 +135,7 @@ class _Thread:
         self.done = False
         self.wait_len = -1
         self.reads: list[tuple[int, int]] = []          # (pc, ts) of this vCPU's loads, in order
+        self.block_reads: dict[int, tuple[int, int]] = {}   # pc -> (loc, ts) in the current block
 
     def pc(self) -> int:
         return self.uc.reg_read(uca.UC_ARM64_REG_PC)
@@ -193,6 +194,7 @@ class Executor:
         self.choices: list[tuple[int, int]] = []         # (alternatives, taken)
         self.trace: list[Event] | None = [] if trace else None
         self.error: Exception | None = None
+        self._floor = None
         for t in self.threads:
             t.reset()
         current, failure = 0, None
@@ -260,8 +262,8 @@ class Executor:
 
     def _block(self, t: _Thread) -> None:
         """Run `t` up to its next visible event and on to just before its next load or write."""
-        visible, looped = False, set()
-        t.wait_len = -1
+        visible = False
+        t.wait_len, t.block_reads = -1, {}
         for _ in range(STEPS_PER_BLOCK):
             pc = t.pc()
             if pc == t.spec.end:
@@ -273,11 +275,13 @@ class Executor:
             if insn.kind in (LOAD, ATOMIC) or insn.direct_write or (self.sc and insn.kind == STORE):
                 if visible:
                     return
-                if insn.kind in (LOAD, ATOMIC):
-                    if pc in looped:                   # spinning: wait until memory changes
-                        t.wait_len = len(self.mem)
+                self._floor = None
+                if pc in t.block_reads:                # a spin: only a newer write is worth reading
+                    loc, ts = t.block_reads[pc]
+                    if not any(m.loc == loc for m in self.mem[ts:]):
+                        t.wait_len = len(self.mem)     # wait until memory changes
                         return
-                    looped.add(pc)
+                    self._floor = (loc, ts)
             self._step(t, insn)
             if insn.kind in (STORE, ATOMIC) or (self.sc and insn.kind == LOAD):
                 visible = True
@@ -340,7 +344,10 @@ class Executor:
             bound = max(t.coh.get(loc, 0), pre)
             older = [ts for ts in writes if ts <= bound]
             cands = list(reversed([ts for ts in writes if ts > bound])) + [older[-1] if older else 0]
+        if self._floor is not None and self._floor[0] == loc:
+            cands = [c for c in cands if c > self._floor[1]]
         ts = cands[self._choose(len(cands))]
+        t.block_reads[insn.pc] = (loc, ts)
         m = self.mem[ts - 1] if ts else None
         if m is not None:
             self._check_size(m, size)
