@@ -301,4 +301,8 @@ def render(out: Outcome) -> list[str]:
         if step.note:
             lines.append(f"  {'':<37}   -> {step.note}")
     lines.append(f"FAILED: {out.failure}" if out.failure else "all invariants hold")
+    for step in out.trace:
+        if out.failure and "STALE" in step.note:
+            where = f"{step.pc:#x}{f' <{step.symbol}>' if step.symbol else ''}"
+            lines.append(f"why: vCPU {step.vcpu}'s `{step.insn}` at {where} {step.note}")
     return lines

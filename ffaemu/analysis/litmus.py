@@ -221,6 +221,8 @@ class _Cond:
             return node
         if tok in ("~", "not"):
             return ("not", self._factor())
+        if tok in (")", "/\\", "\\/"):
+            raise _err(self.path, f"the condition ends too early (unexpected '{tok}')")
         if tok in ("true", "false"):
             return ("and", []) if tok == "true" else ("or", [])
         lhs, rhs = (s.strip() for s in tok.split("="))

@@ -213,6 +213,10 @@ class Executor:
                 current = tid
         else:
             failure = f"no progress after {EVENTS_PER_RUN} events (livelock?)"
+        unreached = [i for i in self.deviations if i >= len(self.choices)]
+        if unreached:
+            raise FfaemuError(f"schedule does not replay: the run has {len(self.choices)} choices, "
+                              f"none numbered {unreached[0]}")
         regs = [[t.uc.reg_read(r) for r in X_REGS] for t in self.threads]
         memory = {}
         for m in self.mem:
