@@ -61,6 +61,7 @@ class Insn:
     status: int | None = None          # STXR's status register
     atomic_op: str | None = None       # "cas", "swp", "ldadd"
     compare: int | None = None         # CAS's compare register
+    xstore: tuple | None = None        # STXR: (data slot or None for ZR, base slot, size in bytes)
 
     @property
     def needs_empty_buffer(self) -> bool:
@@ -148,7 +149,9 @@ def decode(word: int, pc: int) -> Insn:
         if load:                                          # LDXR / LDAXR
             return Insn(**base, kind=LOAD, exclusive=True, acquire=ACQ_SC if o0 else ACQ_NONE)
         status = _slot(cs.reg_name(cs.operands[0].reg))   # STXR / STLXR
-        return Insn(**base, kind=STORE, exclusive=True, release=bool(o0), status=status)
+        data = cs.reg_name(cs.operands[1].reg)
+        xstore = (_slot(data), _slot(cs.reg_name(mem[0].mem.base)), 1 << (word >> 30))
+        return Insn(**base, kind=STORE, exclusive=True, release=bool(o0), status=status, xstore=xstore)
     if (word & RCPC_UNSCALED_MASK) == RCPC_UNSCALED:
         opc = (word >> 22) & 3
         if opc == 0:

@@ -297,7 +297,11 @@ class Executor:
         self._cur, self._reads, self._writes = insn, [], []
         if insn.compare is not None:
             self._cas_expect = t.uc.reg_read(X_REGS[insn.compare])
+        if insn.xstore is not None:
+            xstore = self._exclusive_write(t, insn)
         t.uc.emu_start(insn.pc, STOP_NEVER, count=1)
+        if insn.xstore is not None:
+            self._writes = [xstore]           # the model, not Unicorn's monitor, decides (below)
         if self.error is not None:
             err, self.error = self.error, None
             raise err
@@ -317,9 +321,18 @@ class Executor:
         if self.trace is not None:
             self.trace.append(Event(t.tid, insn.pc, insn.text, note))
 
+    def _exclusive_write(self, t: _Thread, insn: Insn) -> tuple[int, int, int]:
+        """STXR's (address, size, value), from its registers: Unicorn's own exclusive monitor
+        may fail a store the model lets succeed (and still fire the write hook)."""
+        data, base, size = insn.xstore
+        value = t.uc.reg_read(X_REGS[data]) if data is not None else 0
+        return t.uc.reg_read(X_REGS[base]), size, value & ((1 << (8 * size)) - 1)
+
     def _on_read(self, uc, _access, address, size, _value, t: _Thread) -> None:
         try:
             insn = self._cur
+            if insn.kind == STORE:            # STXR's compare-and-swap read: not a load
+                return
             post, m = self._read(t, insn, address, size)
             val = m.val if m is not None else self.prog.init.get(address, 0)
             uc.mem_write(address, (val & ((1 << (8 * size)) - 1)).to_bytes(size, "little"))
@@ -398,6 +411,7 @@ class Executor:
                 t.reg[insn.status] = len(self.mem)
                 return "store-exclusive fails (another vCPU wrote the location)" if writes else ""
             t.reg[insn.status] = len(self.mem) + 1
+            t.uc.reg_write(X_REGS[insn.status], 0)
         notes = []
         for loc, size, val in writes:
             m = Msg(loc, val, size, t.tid, insn.pc)
