@@ -38,6 +38,7 @@ F_FULL, F_LD, F_ST, F_ISB = "full", "ld", "st", "isb"
 
 _CONDITIONAL = ("cbz", "cbnz", "tbz", "tbnz")
 _COMPARE_ALIASES = ("cmp", "cmn", "tst")
+_FLOW = ("b", "bl", "br", "blr", "ret", "eret", "svc", "hvc", "smc", "brk", "hlt", "wfi", "wfe")
 
 
 def bit(word: int, n: int) -> int:
@@ -62,6 +63,7 @@ class Insn:
     atomic_op: str | None = None       # "cas", "swp", "ldadd"
     compare: int | None = None         # CAS's compare register
     xstore: tuple | None = None        # STXR: (data slot or None for ZR, base slot, size in bytes)
+    flow: bool = False                 # may leave the next PC other than pc + 4
 
     @property
     def needs_empty_buffer(self) -> bool:
@@ -165,7 +167,8 @@ def decode(word: int, pc: int) -> Insn:
         raise FfaemuError(f"unsupported instruction '{text}' at {pc:#x} (memory access the model "
                           "does not order)")
     branch = cs.mnemonic in _CONDITIONAL or cs.mnemonic.startswith("b.")
-    return Insn(**base, kind=LOCAL, branch=branch)
+    flow = branch or cs.mnemonic in _FLOW
+    return Insn(**base, kind=LOCAL, branch=branch, flow=flow)
 
 
 LDAPR_OPC_FIELD = 0b100       # LDAPR sits in the LSE space: o3=1, opc=100

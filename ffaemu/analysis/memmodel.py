@@ -35,8 +35,8 @@ from unicorn import arm64_const as uca
 from ..arch.cpu import Cpu
 from ..arch.sysregs import DAIF_ALL, mode_bits
 from ..errors import FfaemuError
-from .insn import (ACQ_SC, ATOMIC, F_FULL, F_ISB, F_LD, F_ST, FENCE, LOAD, NREGS, STORE, Insn,
-                   decode)
+from .insn import (ACQ_SC, ATOMIC, F_FULL, F_ISB, F_LD, F_ST, FENCE, LOAD, LOCAL, NREGS, STORE,
+                   Insn, decode)
 
 PAGE = 0x1000
 STOP_NEVER = 0xFFFF_FFFF_FFFF_FFFC
@@ -134,11 +134,12 @@ class _Thread:
         self.excl: tuple[int, int] | None = None        # (loc, timestamp read)
         self.done = False
         self.wait_len = -1
+        self.at = self.spec.entry                       # the PC, tracked without asking Unicorn
         self.reads: list[tuple[int, int]] = []          # (pc, ts) of this vCPU's loads, in order
         self.block_reads: dict[int, tuple[int, int]] = {}   # pc -> (loc, ts) in the current block
 
     def pc(self) -> int:
-        return self.uc.reg_read(uca.UC_ARM64_REG_PC)
+        return self.at
 
     def view(self, slots) -> int:
         return max((self.reg[s] for s in slots), default=0)
@@ -159,8 +160,10 @@ class Executor:
         if model not in MODELS:
             raise FfaemuError(f"unknown memory model '{model}' (valid: {', '.join(MODELS)})")
         self.prog, self.sc = prog, model == "sc"
+        self.want_regs = True                  # final x0-x30 of every vCPU in each Outcome
         self.threads = [_Thread(t, spec, prog) for t, spec in enumerate(prog.threads)]
         self._insns: dict[int, Insn] = {}     # vCPUs' code never overlaps differently
+        self._runs: dict[int, list[Insn]] = {}
         lo, hi = prog.data, prog.data + prog.data_size - 1
         for t in self.threads:
             t.uc.hook_add(UC_HOOK_MEM_READ, self._on_read, t, lo, hi)
@@ -217,7 +220,7 @@ class Executor:
         if unreached:
             raise FfaemuError(f"schedule does not replay: the run has {len(self.choices)} choices, "
                               f"none numbered {unreached[0]}")
-        regs = [[t.uc.reg_read(r) for r in X_REGS] for t in self.threads]
+        regs = [[t.uc.reg_read(r) for r in X_REGS] for t in self.threads] if self.want_regs else []
         memory = {}
         for m in self.mem:
             memory[m.loc] = m.val
@@ -286,6 +289,9 @@ class Executor:
                         t.wait_len = len(self.mem)     # wait until memory changes
                         return
                     self._floor = (loc, ts)
+            if insn.kind == LOCAL and not insn.flow:
+                self._straight(t, pc)
+                continue
             self._step(t, insn)
             if insn.kind in (STORE, ATOMIC) or (self.sc and insn.kind == LOAD):
                 visible = True
@@ -293,6 +299,29 @@ class Executor:
                           "memory event (a loop without loads or stores?)")
 
     # -- instructions ----------------------------------------------------------------------
+    def _straight(self, t: _Thread, pc: int) -> None:
+        """A run of local, straight-line instructions in one emu_start (no re-translation per
+        instruction); their register views are propagated here."""
+        run = self._runs.get(pc)
+        if run is None:
+            run, a = [], pc
+            while a != t.spec.end and a in t.code:
+                i = self.insn(t, a)
+                if i.kind != LOCAL or i.flow:
+                    break
+                run.append(i)
+                a += 4
+            self._runs[pc] = run
+        end = pc + 4 * len(run)
+        t.uc.emu_start(pc, STOP_NEVER, count=len(run))
+        t.at = end
+        for insn in run:
+            v = t.view(insn.reads)
+            for w in insn.writes:
+                t.reg[w] = v
+            if self.trace is not None:
+                self.trace.append(Event(t.tid, insn.pc, insn.text))
+
     def _step(self, t: _Thread, insn: Insn) -> None:
         self._cur, self._reads, self._writes = insn, [], []
         if insn.compare is not None:
@@ -300,6 +329,7 @@ class Executor:
         if insn.xstore is not None:
             xstore = self._exclusive_write(t, insn)
         t.uc.emu_start(insn.pc, STOP_NEVER, count=1)
+        t.at = t.uc.reg_read(uca.UC_ARM64_REG_PC) if insn.flow else insn.pc + 4
         if insn.xstore is not None:
             self._writes = [xstore]           # the model, not Unicorn's monitor, decides (below)
         if self.error is not None:

@@ -41,6 +41,7 @@ def executor(prog: ex.Program) -> memmodel.Executor:
         names.update({ex.SHARED + ex.REQUESTS + 4 * v: f"request[{v}]" for v in range(prog.vcpus)})
         program = memmodel.Program(threads, ex.SHARED, ex.SHARED_SIZE, init, names, prog.image.symbolize)
         prog._armv8 = memmodel.Executor(program, "armv8")
+        prog._armv8.want_regs = False          # judged on memory only
     return prog._armv8
 
 
