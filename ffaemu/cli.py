@@ -305,8 +305,9 @@ def cmd_explore(args) -> int:
               f"schedules ({report.mode}), {report.failures} failing")
         if report.first_failure is not None:
             f = report.first_failure
-            print("first failing interleaving:")
-            for line in explore.render(f):
+            print("first failing interleaving" + (" (memory events; --json has every instruction):"
+                                                   if model == "armv8" else ":"))
+            for line in explore.render(f, memory_only=model == "armv8"):
                 print(line)
             again = f"ffaemu explore {args.target} --variant {args.variant} --memory-model {model}" + \
                 (f" --vcpus {args.vcpus}" if args.vcpus != 2 else "")

@@ -289,10 +289,13 @@ def _model(name: str) -> str:
     return name
 
 
-def render(out: Outcome) -> list[str]:
-    """The interleaving, readably: one line per instruction, marking every switch."""
+def render(out: Outcome, memory_only: bool = False) -> list[str]:
+    """The interleaving, readably: one line per instruction (or per memory event), marking
+    every switch."""
     lines, last = [], None
     for step in out.trace:
+        if memory_only and not step.note:
+            continue
         if step.vcpu != last:
             lines.append(f"--- vCPU {step.vcpu}")
             last = step.vcpu

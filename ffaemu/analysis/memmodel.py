@@ -526,7 +526,8 @@ def explore(ex: Executor, key, bound: int | None = None, limit: int | None = Non
         summary.executions += 1
         k = key(out)
         summary.outcomes[k] = summary.outcomes.get(k, 0) + 1
-        summary.first.setdefault(k, out)
+        if k not in summary.first or len(out.deviations) < len(summary.first[k].deviations):
+            summary.first[k] = out                 # per outcome, the run with fewest deviations
         if stop is not None and stop(out):
             summary.truncated = True
             break

@@ -65,7 +65,8 @@ def explore_bounded(prog: ex.Program, bound: int) -> ex.Report:
     failing = {k: n for k, n in summary.outcomes.items() if k is not None}
     first = None
     if failing:
-        first_run = min((summary.first[k] for k in failing), key=lambda o: sorted(o.deviations.items()))
+        first_run = min((summary.first[k] for k in failing),
+                        key=lambda o: (len(o.deviations), sorted(o.deviations.items())))
         first = outcome(prog, first_run.deviations)
     return ex.Report(prog.variant, summary.executions, sum(failing.values()), first,
                      f"bounded, at most {bound} deviations", "armv8")
