@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import memmodel_bench  # noqa: E402
 from images import FIRST_INSN_GUEST, guest_loop_source, roundtrip_source  # noqa: E402
 
 from ffaemu.loader import load_asm, load_elf, write_elf  # noqa: E402
@@ -180,6 +181,7 @@ def main() -> int:
         bare = stats([rate_from(lambda n: bare_el2_traps(tmp, n), 2_000, N_PY) for _ in range(RUNS)])
         matrix = stats([scenario_matrix() for _ in range(RUNS)])
         rss = peak_rss_mb(tmp)
+        memmodel = memmodel_bench.run(RUNS)
 
     results = {
         "cold_start_s": {"ffaemu": cold_ffa, "qemu": cold_qemu},
@@ -193,11 +195,15 @@ def main() -> int:
         "scenario_matrix_s": matrix["median"],
         "scenario_matrix_s_stats": matrix,
         "peak_rss_mb": rss,
+        "memory_model": memmodel,
+        "memmodel_litmus_execs_per_s": memmodel["litmus_execs_per_s"]["median"],
+        "xen_race_found_s": memmodel["xen_race_found_s"]["median"],
         "runs": RUNS,
     }
     targets = {"cold_start_speedup_vs_qemu": (">=", 20), "roundtrip_python_ratio_vs_qemu": (">=", 1.0),
                "roundtrip_asm_ratio_vs_qemu": (">=", 0.5), "el2_traps_per_s": (">=", 300_000),
-               "scenario_matrix_s": ("<", 2.0), "peak_rss_mb": ("<", 150)}
+               "scenario_matrix_s": ("<", 2.0), "peak_rss_mb": ("<", 150),
+               "memmodel_litmus_execs_per_s": (">=", 250), "xen_race_found_s": ("<", 1.0)}
 
     def fmt(s, unit=""):
         return f"{s['median']:.4g}{unit} [{s['min']:.4g}..{s['max']:.4g}]"
@@ -210,6 +216,7 @@ def main() -> int:
     print(f"      ... a bare Python EL2 handler (harness cost only)  {fmt(bare, '/s')}")
     print(f"  (e) scenario matrix     {fmt(matrix, ' s')}")
     print(f"  (f) peak RSS running (b) {rss:.1f} MiB")
+    print("\n".join(memmodel_bench.lines(memmodel)))
     print("targets:")
     for key, (op, goal) in targets.items():
         value = results[key]

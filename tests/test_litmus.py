@@ -191,3 +191,16 @@ def test_encoder_matches_gnu_as(tmp_path):
     assert encode_special("ldr w0, [x1]", "t") is None
     with pytest.raises(FfaemuError, match="only \\[Xn\\]"):
         encode_special("ldadd w0, w1, [x2, #8]", "t")
+
+
+def test_the_readme_example_gives_herds_verdict(tmp_path, capsys):
+    """The herd7 file shown in README.md, copied out and run: herd7 says Sometimes (MEMORY-MODEL.md)."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    block = readme.split("```litmus\n", 1)[1].split("```", 1)[0]
+    f = tmp_path / "readme.litmus"
+    f.write_text(block)
+    assert main(["litmus", str(f)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "Test XenNeg+lock+po Allowed"
+    assert [ln for ln in out if ln.startswith("Observation")][0].split()[2] == "Sometimes"
+    assert "Ok" in out
