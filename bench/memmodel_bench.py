@@ -58,7 +58,7 @@ def run(runs: int) -> dict:
 def lines(r: dict) -> list[str]:
     def fmt(s, unit=""):
         return f"{s['median']:.4g}{unit} [{s['min']:.4g}..{s['max']:.4g}]"
-    return [f"  (g) memory model: litmus XenNeg+lock+po {fmt(r['litmus_execs_per_s'], ' executions/s')} "
+    return [f"  (h) memory model: litmus XenNeg+lock+po {fmt(r['litmus_execs_per_s'], ' executions/s')} "
             f"({r['litmus_execs']} executions)",
             f"      Xen flag-acquire, bound 2          {fmt(r['xen_execs_per_s'], ' executions/s')} "
             f"({r['xen_execs']} executions)",

@@ -13,10 +13,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..assembler import AsmError, assemble
+from ..assembler import assemble
 from ..errors import FfaemuError
 from . import memmodel
 from .encode import encode_special
+from .insn import decode
 
 CODE_BASE, CODE_STRIDE = 0x1000_0000, 0x1_0000
 DATA_BASE, LOC_STRIDE = 0x5000_0000, 0x40
@@ -247,36 +248,38 @@ def _holds(node, env) -> bool:
 
 # -- building and running -----------------------------------------------------------------
 def to_machine_code(lines: list[str], base: int, where: str) -> bytes:
-    """One thread's instructions as machine code: keystone, and the encoder for what it cannot do.
+    """One thread's instructions as machine code, each checked to be one the model orders.
 
-    The one place litmus text becomes machine code (switching assemblers is a change here).
+    The one place litmus text becomes machine code: LDAPR and the LSE atomics through the small
+    encoder (exact, checked against GNU as, no subprocess), everything else through the
+    project's assembler (keystone, and LLVM for what keystone cannot encode).
     """
-    words = []
-    labels = {}
+    labels, insns = {}, []
     for i, ln in enumerate(lines):
         m = re.match(r"\s*([A-Za-z_]\w*)\s*:\s*(.*)$", ln)
-        if m and not re.match(r"\d", m.group(1)):
+        if m:
             labels[m.group(1)] = base + 4 * i
-    for i, ln in enumerate(lines):
-        m = re.match(r"\s*([A-Za-z_]\w*)\s*:\s*(.*)$", ln)
-        insn = m.group(2) if m else ln
+        insns.append(m.group(2) if m else ln)
+    words = []
+    for i, insn in enumerate(insns):
         pc = base + 4 * i
-        special = encode_special(insn, where)
-        if special is not None:
-            words.append(special)
-            continue
-        src = insn
-        for lab, addr in labels.items():
-            src = re.sub(rf"\b{re.escape(lab)}\b", f"{addr:#x}", src)
+        word = encode_special(insn, where)
+        if word is None:
+            src = insn
+            for lab, addr in labels.items():
+                src = re.sub(rf"\b{re.escape(lab)}\b", f"{addr:#x}", src)
+            try:
+                code = assemble(src, pc, filename=where).code
+            except FfaemuError:
+                code = b""
+            if len(code) != 4:
+                raise FfaemuError(f"{where}: unsupported instruction '{insn.strip()}'")
+            word = int.from_bytes(code, "little")
         try:
-            code = assemble(src, pc, filename=where).code
-        except AsmError:
-            code = b""
-        if len(code) != 4:
-            raise FfaemuError(f"{where}: unsupported instruction '{insn.strip()}'")
-        words.append(int.from_bytes(code, "little"))
-    if not words:
-        words = []
+            decode(word, pc)
+        except FfaemuError as e:
+            raise FfaemuError(f"{where}: {e}") from None
+        words.append(word)
     return b"".join(w.to_bytes(4, "little") for w in words)
 
 
