@@ -167,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--json", action="store_true", help="print one JSON object with the report")
     add_assembler_option(ex)
     lit = sub.add_parser("litmus", help="run herd7 AArch64 litmus tests under the ARMv8 (or SC) model")
-    lit.add_argument("files", nargs="+", metavar="FILE.litmus")
+    lit.add_argument("files", nargs="+", metavar="FILE.litmus", help="herd7 AArch64 litmus tests")
     lit.add_argument("--model", choices=["armv8", "sc"], default="armv8", help="memory model (default armv8)")
     lit.add_argument("--json", action="store_true", help="one JSON object per test, one per line")
     add_assembler_option(lit)

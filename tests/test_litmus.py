@@ -204,3 +204,9 @@ def test_the_readme_example_gives_herds_verdict(tmp_path, capsys):
     assert out[0] == "Test XenNeg+lock+po Allowed"
     assert [ln for ln in out if ln.startswith("Observation")][0].split()[2] == "Sometimes"
     assert "Ok" in out
+
+
+def test_too_many_executions_is_an_error_not_a_partial_verdict():
+    test = litmus.parse((SUITE / "IRIW.litmus").read_text(), "IRIW.litmus")
+    with pytest.raises(FfaemuError, match="more than 50 executions"):
+        litmus.run(test, limit=50)

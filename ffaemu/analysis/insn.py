@@ -28,6 +28,7 @@ LSE_MASK, LSE = 0x3F200C00, 0x38200000              # LD<op>/ST<op>/SWP (FEAT_LS
 LSE_BIT_A, LSE_BIT_R = 23, 22
 LSE_OPC_SHIFT, LSE_OPC_MASK, LSE_O3_BIT = 12, 0x7, 15  # opc (14:12), o3 (15): SWP is o3=1, opc=000
 LSE_OPC_ADD = 0b000
+LDAPR_OPC_FIELD = 0b100       # LDAPR sits in the LSE space: o3=1, opc=100
 
 # Kinds.
 LOCAL, LOAD, STORE, FENCE, ATOMIC = "local", "load", "store", "fence", "atomic"
@@ -170,5 +171,3 @@ def decode(word: int, pc: int) -> Insn:
     flow = branch or cs.mnemonic in _FLOW
     return Insn(**base, kind=LOCAL, branch=branch, flow=flow)
 
-
-LDAPR_OPC_FIELD = 0b100       # LDAPR sits in the LSE space: o3=1, opc=100

@@ -374,7 +374,10 @@ def show(node, top: bool = True) -> str:
     return f"({sep.join(show(n, False) for n in node[1])})"
 
 
-def run(test: Litmus, model: str = "armv8", limit: int | None = None) -> Result:
+MAX_EXECUTIONS = 200_000
+
+
+def run(test: Litmus, model: str = "armv8", limit: int = MAX_EXECUTIONS) -> Result:
     """Every execution of `test` under `model`, grouped by final state."""
     built = Built(test)
     ex = memmodel.Executor(built.program, model)
@@ -399,6 +402,8 @@ def run(test: Litmus, model: str = "armv8", limit: int | None = None) -> Result:
         return tuple((f"{t}:{n}" if t is not None else n, value(out, t, n)) for t, n in shown)
 
     summary = memmodel.explore(ex, key, bound=None, limit=limit)
+    if summary.truncated:
+        raise _err(test.path, f"more than {limit} executions: too large to explore exhaustively")
     positive = negative = 0
     for state, n in summary.outcomes.items():
         env = dict(state)

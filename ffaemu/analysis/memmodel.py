@@ -97,10 +97,6 @@ class Event:
     note: str = ""
 
 
-class Stuck(Exception):
-    pass
-
-
 class _Thread:
     def __init__(self, tid: int, spec: ThreadSpec, prog: Program):
         self.tid, self.spec = tid, spec
@@ -446,13 +442,13 @@ class Executor:
         for loc, size, val in writes:
             m = Msg(loc, val, size, t.tid, insn.pc)
             if insn.direct_write or self.sc:
-                notes.append(self._append(t, m, view, release=insn.release))
+                notes.append(self._append(t, m, release=insn.release))
             else:
                 t.buffer.append((m, view))
                 notes.append(f"{self.prog.loc_name(loc)}={val:#x} into vCPU {t.tid}'s write buffer")
         return "; ".join(notes)
 
-    def _append(self, t: _Thread, m: Msg, view: int, release: bool = False) -> str:
+    def _append(self, t: _Thread, m: Msg, release: bool = False) -> str:
         self.mem.append(m)
         ts = len(self.mem)
         t.coh[m.loc] = ts
@@ -462,8 +458,8 @@ class Executor:
         return f"{self.prog.loc_name(m.loc)}={m.val:#x} visible as write #{ts}"
 
     def _drain(self, t: _Thread, i: int) -> None:
-        m, view = t.buffer.pop(i)
-        note = self._append(t, m, view)
+        m, _ = t.buffer.pop(i)
+        note = self._append(t, m)
         if self.trace is not None:
             self.trace.append(Event(t.tid, m.pc, "(write buffer drains)", note))
 
