@@ -12,7 +12,7 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 step() { printf '\n== %s\n' "$*"; }
 unset PYTHONPATH
-export FFAEMU_CACHE_DIR="$WORK/cache"
+export FFAEMU_CACHE="$WORK/cache"
 
 step "build the sdist, then the wheel from it"
 "$PY" -m venv "$WORK/build-venv"

@@ -160,3 +160,20 @@ def test_no_keystone_state_leaks_between_assemblies():
 def test_macro_after_numeric_label():
     a = assemble(".macro TWO\n nop\n nop\n.endm\n b 1f\n1: TWO\n b 1b\n", BASE)
     assert words(a.code) == [0x1400_0001, 0xD503_201F, 0xD503_201F, 0x17FF_FFFE]
+
+
+def test_without_keystone_llvm_assembles(monkeypatch):
+    """Linux aarch64 and macOS arm64 have no keystone wheel: the default is then LLVM."""
+    from ffaemu.toolchain import ks_bounded
+    monkeypatch.setattr(ks_bounded, "available", lambda: False)
+    monkeypatch.delenv("FFAEMU_ASSEMBLER", raising=False)
+    monkeypatch.setenv("FFAEMU_NO_CACHE", "1")
+    assert words(assemble("ldapr x0, [x1]\n", BASE).code) == [0xF8BF_C020]
+    with pytest.raises(Exception, match=r"keystone-engine is not installed \(it has no wheel for "
+                                        r"this platform\): use the LLVM assembler"):
+        assemble("nop\n", BASE, "t.S", "keystone")
+
+
+def test_unknown_assembler_name():
+    with pytest.raises(Exception, match=r"unknown assembler 'gas' \(choices: keystone, llvm\)"):
+        assemble("nop\n", BASE, "t.S", "gas")

@@ -30,7 +30,7 @@ def _standalone_sources() -> list[Path]:
 
 @pytest.fixture(autouse=True)
 def no_cache(monkeypatch):
-    monkeypatch.setenv("FFAEMU_CACHE", "0")         # both assemblers really run
+    monkeypatch.setenv("FFAEMU_NO_CACHE", "1")         # both assemblers really run
     if not ks_bounded.available():
         if IN_CI or platform.machine() in ("x86_64", "AMD64"):
             pytest.fail("keystone-engine is missing on a platform that has its wheel")

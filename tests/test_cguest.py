@@ -77,3 +77,12 @@ def test_gcc_elf_locations_are_function_names(blob):
     at = image.symbols["hyp_ffa_init"]
     assert image.symbolize(at + 4) == "hyp_ffa_init+0x4"
     assert image.symbolize(image.symbols["handle_lower_sync"]) == "handle_lower_sync"
+
+
+def test_readme_c_example_runs(tmp_path, capsys):
+    text = (ROOT / "README.md").read_text()
+    src = re.search(r"```c\n(#include \"ffaemu.h\".*?)```", text, re.S).group(1)
+    (tmp_path / "guest.c").write_text(src)
+    code, out, err = run_cli(capsys, "run", tmp_path / "guest.c", "--el3", "tfa", "--el2", "pkvm")
+    # TF-A without SPMD: FF-A IDs are unknown SMCs, x0 = -1 (SMC_UNK, sign-extended; FFA.md).
+    assert out == "FF-A not supported\n0xffffffffffffffff" and code == 0

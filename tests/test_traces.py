@@ -44,7 +44,9 @@ def test_calls_trace_to_file_only_with_json(capsys, tmp_path):
     assert main(["run", GUEST, "--el3", "tfa", "--json", "--trace-file", str(path)]) == 0
     doc = json.loads(capsys.readouterr().out)                    # stdout stays one JSON object
     lines = [json.loads(line) for line in path.read_text().splitlines()]
-    assert [e["type"] for e in lines if e["type"] == "call"] == ["call"]
+    calls = [e for e in lines if e["type"] == "call"]
+    # PSCI_VERSION returns; PSCI SYSTEM_OFF ends the run inside the call: written with ret null.
+    assert [(c["name"], c["ret"] is None) for c in calls] == [("PSCI_VERSION", False), ("PSCI_SYSTEM_OFF", True)]
     assert doc["calls"][0]["name"] == "PSCI_VERSION"
 
 

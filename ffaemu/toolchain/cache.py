@@ -3,7 +3,8 @@
 The key covers the assembler asked for, the base, the front end's output with each line's
 file:line, and the source of ffaemu's toolchain modules, so any change re-assembles (the
 assemblers themselves are pinned in pyproject.toml: keystone-engine 0.9.2, ziglang 0.15.2).
-`$FFAEMU_CACHE_DIR` moves the cache; `FFAEMU_CACHE=0` turns it off.
+The directory is `$FFAEMU_CACHE` (shared with the native fast path's build), else
+~/.cache/ffaemu (~/Library/Caches/ffaemu on macOS); `FFAEMU_NO_CACHE=1` turns caching off.
 """
 from __future__ import annotations
 
@@ -18,10 +19,10 @@ _TOOLCHAIN_SOURCES = ("assembler.py", "toolchain/llvm_as.py", "toolchain/_ks_wor
 
 def directory() -> Path | None:
     """The cache directory, or None when caching is off."""
-    if os.environ.get("FFAEMU_CACHE", "1") == "0":
+    if os.environ.get("FFAEMU_NO_CACHE", "") not in ("", "0"):
         return None
-    if os.environ.get("FFAEMU_CACHE_DIR"):
-        return Path(os.environ["FFAEMU_CACHE_DIR"])
+    if os.environ.get("FFAEMU_CACHE"):
+        return Path(os.environ["FFAEMU_CACHE"])
     if sys.platform == "darwin":
         root = Path.home() / "Library" / "Caches"
     else:
