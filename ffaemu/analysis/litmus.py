@@ -255,11 +255,13 @@ def to_machine_code(lines: list[str], base: int, where: str) -> bytes:
     project's assembler (keystone, and LLVM for what keystone cannot encode).
     """
     labels, insns = {}, []
-    for i, ln in enumerate(lines):
+    for ln in lines:
         m = re.match(r"\s*([A-Za-z_]\w*)\s*:\s*(.*)$", ln)
         if m:
-            labels[m.group(1)] = base + 4 * i
-        insns.append(m.group(2) if m else ln)
+            labels[m.group(1)] = base + 4 * len(insns)
+        text = m.group(2) if m else ln
+        if text.strip():                                  # a label alone names the next one
+            insns.append(text)
     words = []
     for i, insn in enumerate(insns):
         pc = base + 4 * i
