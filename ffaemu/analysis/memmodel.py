@@ -132,7 +132,7 @@ class _Thread:
         self.wait_len = -1
         self.at = self.spec.entry                       # the PC, tracked without asking Unicorn
         self.reads: list[tuple[int, int]] = []          # (pc, ts) of this vCPU's loads, in order
-        self.block_reads: dict[int, tuple[int, int]] = {}   # pc -> (loc, ts) in the current block
+        self.block_reads: dict[int, tuple[int, int]] = {}   # pc -> (loc, ts) since its last store
 
     def pc(self) -> int:
         return self.at
@@ -202,7 +202,7 @@ class Executor:
             if not events:
                 if all(t.done and not t.buffer for t in self.threads):
                     break
-                failure = "deadlock: no vCPU can make progress"
+                failure = "deadlock: no vCPU can make progress (each waits for a write that never comes)"
                 break
             kind, tid, arg = events[self._choose(len(events), switch=True)]
             if kind == "drain":
@@ -266,7 +266,7 @@ class Executor:
     def _block(self, t: _Thread) -> None:
         """Run `t` up to its next visible event and on to just before its next load or write."""
         visible = False
-        t.wait_len, t.block_reads = -1, {}
+        t.wait_len = -1
         for _ in range(STEPS_PER_BLOCK):
             pc = t.pc()
             if pc == t.spec.end:
@@ -279,7 +279,8 @@ class Executor:
                 if visible:
                     return
                 self._floor = None
-                if pc in t.block_reads:                # a spin: only a newer write is worth reading
+                if pc in t.block_reads:                # a spin (a load again, no store since):
+                    # only a newer write is worth reading; loops that count reads are not modelled
                     loc, ts = t.block_reads[pc]
                     if not any(m.loc == loc for m in self.mem[ts:]):
                         t.wait_len = len(self.mem)     # wait until memory changes
@@ -289,6 +290,8 @@ class Executor:
                 self._straight(t, pc)
                 continue
             self._step(t, insn)
+            if insn.kind in (STORE, ATOMIC):
+                t.block_reads = {}                     # a store: a loop around it is no spin
             if insn.kind in (STORE, ATOMIC) or (self.sc and insn.kind == LOAD):
                 visible = True
         raise FfaemuError(f"vCPU {t.tid} ran {STEPS_PER_BLOCK} instructions without a visible "
