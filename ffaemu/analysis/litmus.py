@@ -379,10 +379,10 @@ def show(node, top: bool = True) -> str:
 MAX_EXECUTIONS = 200_000
 
 
-def run(test: Litmus, model: str = "armv8", limit: int = MAX_EXECUTIONS) -> Result:
+def run(test: Litmus, model: str = "armv8", limit: int = MAX_EXECUTIONS, promises: bool = True) -> Result:
     """Every execution of `test` under `model`, grouped by final state."""
     built = Built(test)
-    ex = memmodel.Executor(built.program, model)
+    ex = memmodel.Executor(built.program, model, promises=promises)
     shown = []
     for a in test.atoms():
         key = (a.thread, a.name)

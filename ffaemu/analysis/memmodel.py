@@ -133,6 +133,20 @@ class _Thread:
         self.at = self.spec.entry                       # the PC, tracked without asking Unicorn
         self.reads: list[tuple[int, int]] = []          # (pc, ts) of this vCPU's loads, in order
         self.block_reads: dict[int, tuple[int, int]] = {}   # pc -> (loc, ts) since its last store
+        self.promise: tuple[int, Msg] | None = None     # (timestamp, message) not yet fulfilled
+        self.ahead: tuple | None = None                 # look-ahead cache: (len(mem), candidate)
+
+    _STATE = ("reg", "coh", "vrp", "vwp", "vrm", "vwm", "vcap", "vrel", "buffer", "excl", "done",
+              "wait_len", "at", "reads", "block_reads", "promise")
+
+    def save(self) -> tuple:
+        """The model state, copied (for a look-ahead that must leave no trace)."""
+        return tuple(v.copy() if isinstance(v, (list, dict)) else v
+                     for v in (getattr(self, k) for k in self._STATE))
+
+    def restore(self, saved: tuple) -> None:
+        for k, v in zip(self._STATE, saved):
+            setattr(self, k, v)
 
     def pc(self) -> int:
         return self.at
@@ -144,19 +158,22 @@ class _Thread:
 class Outcome:
     """One execution's end: registers per vCPU, final memory, its choices and trace."""
 
-    def __init__(self, regs, memory, choices, deviations, trace, failure=None):
+    def __init__(self, regs, memory, choices, deviations, trace, failure=None, valid=True):
         self.regs, self.memory, self.choices = regs, memory, choices
         self.deviations, self.trace, self.failure = deviations, trace, failure
+        self.valid = valid          # False: a promise was never fulfilled (not an execution)
 
 
 class Executor:
     """Runs executions of a Program under `model` ("armv8" or "sc"), one per choice sequence."""
 
-    def __init__(self, prog: Program, model: str = "armv8"):
+    def __init__(self, prog: Program, model: str = "armv8", promises: bool = False):
         if model not in MODELS:
             raise FfaemuError(f"unknown memory model '{model}' (valid: {', '.join(MODELS)})")
         self.prog, self.sc = prog, model == "sc"
         self.want_regs = True                  # final x0-x30 of every vCPU in each Outcome
+        self.promises = promises and not self.sc   # read->write reordering (see `_promise`)
+        self._ahead = False
         self.threads = [_Thread(t, spec, prog) for t, spec in enumerate(prog.threads)]
         self._insns: dict[int, Insn] = {}     # vCPUs' code never overlaps differently
         self._runs: dict[int, list[Insn]] = {}
@@ -207,6 +224,8 @@ class Executor:
             kind, tid, arg = events[self._choose(len(events), switch=True)]
             if kind == "drain":
                 self._drain(self.threads[tid], arg)
+            elif kind == "promise":
+                self._promise(self.threads[tid], arg)
             else:
                 self._block(self.threads[tid])
                 current = tid
@@ -221,10 +240,12 @@ class Executor:
         for m in self.mem:
             memory[m.loc] = m.val
         devs = {i: c for i, (_, c) in enumerate(self.choices) if c}
-        return Outcome(regs, memory, [n for n, _ in self.choices], devs, self.trace, failure)
+        valid = not any(t.promise for t in self.threads)
+        return Outcome(regs, memory, [n for n, _ in self.choices], devs, self.trace,
+                       failure if valid else None, valid)
 
     def _choose(self, n: int, switch: bool = False) -> int:
-        if n == 1:
+        if n == 1 or self._ahead:
             return 0
         i = len(self.choices)
         if i in self.deviations:
@@ -254,6 +275,10 @@ class Executor:
                     events.append(("drain", tid, i))
             if self._can_run(t):
                 events.append(("block", tid, 0))
+                if self.promises and t.promise is None:
+                    cand = self._candidate(t)
+                    if cand is not None:
+                        events.append(("promise", tid, cand))
         return events
 
     def _can_run(self, t: _Thread) -> bool:
@@ -266,7 +291,7 @@ class Executor:
     def _block(self, t: _Thread) -> None:
         """Run `t` up to its next visible event and on to just before its next load or write."""
         visible = False
-        t.wait_len = -1
+        t.wait_len, t.ahead = -1, None
         for _ in range(STEPS_PER_BLOCK):
             pc = t.pc()
             if pc == t.spec.end:
@@ -444,12 +469,76 @@ class Executor:
         notes = []
         for loc, size, val in writes:
             m = Msg(loc, val, size, t.tid, insn.pc)
-            if insn.direct_write or self.sc:
+            if t.promise is not None and not insn.direct_write and self._fulfils(t, m, view):
+                ts, t.promise = t.promise[0], None
+                t.coh[loc], t.vwm = ts, max(t.vwm, ts)
+                notes.append(f"fulfils its promise, write #{ts} ({self.prog.loc_name(loc)}={val:#x})")
+            elif insn.direct_write or self.sc:
                 notes.append(self._append(t, m, release=insn.release))
             else:
                 t.buffer.append((m, view))
                 notes.append(f"{self.prog.loc_name(loc)}={val:#x} into vCPU {t.tid}'s write buffer")
         return "; ".join(notes)
+
+    # -- promises: read->write reordering (Promising-ARM's promise and fulfil steps) -----------
+    # A vCPU may append a write it will make later (a promise) before the loads that precede it;
+    # other vCPUs may read it at once. Its own store fulfils it only under Promising-ARM's
+    # `writable` rule (Promising.v: the write's view, vcap and vwp below the promise, coherence
+    # below it); a run that ends with a promise unfulfilled is no execution and is dropped
+    # (`Machine.exec` requires no promise at the end, and promise-first executions are
+    # equivalent: PtoPF.v). Candidates come from running the vCPU ahead alone, newest reads.
+    AHEAD_STEPS = 64
+
+    def _candidate(self, t: _Thread) -> Msg | None:
+        """The first plain store `t` makes after a load, running alone from here (cached)."""
+        if t.ahead is not None and t.ahead[0] == len(self.mem):
+            return t.ahead[1]
+        pc = t.pc()
+        if pc == t.spec.end or self.insn(t, pc).kind != LOAD:
+            t.ahead = (len(self.mem), None)
+            return None
+        saved, ctx, trace, floor = t.save(), t.uc.context_save(), self.trace, self._floor
+        self._ahead, self.trace, found, loaded = True, None, None, False
+        try:
+            for _ in range(self.AHEAD_STEPS):
+                pc = t.pc()
+                if pc == t.spec.end:
+                    break
+                insn = self.insn(t, pc)
+                if insn.kind == ATOMIC or insn.direct_write or insn.exclusive or \
+                        (insn.needs_empty_buffer and t.buffer):
+                    break
+                if insn.kind == LOCAL and not insn.flow:
+                    self._straight(t, pc)
+                    continue
+                self._floor = None
+                self._step(t, insn)
+                loaded |= insn.kind == LOAD
+                if insn.kind == STORE and loaded and t.buffer:
+                    found = t.buffer[-1][0]
+                    break
+        except FfaemuError:
+            found = None
+        finally:
+            self._ahead, self.trace, self._floor = False, trace, floor
+            t.uc.context_restore(ctx)
+            t.restore(saved)
+        t.ahead = (len(self.mem), found)
+        return found
+
+    def _promise(self, t: _Thread, m: Msg) -> None:
+        self.mem.append(Msg(m.loc, m.val, m.size, t.tid, m.pc))
+        t.promise, t.ahead = (len(self.mem), self.mem[-1]), None
+        if self.trace is not None:
+            self.trace.append(Event(t.tid, m.pc, "(promise)", f"{self.prog.loc_name(m.loc)}={m.val:#x} "
+                                    f"promised as write #{len(self.mem)}"))
+
+    def _fulfils(self, t: _Thread, m: Msg, view: int) -> bool:
+        """Promising.v `writable`: view_ext = addr, data, vcap, vwp; coh[loc] and view_ext < ts."""
+        ts, p = t.promise
+        return (p.loc, p.val, p.size) == (m.loc, m.val, m.size) \
+            and not any(b.loc == m.loc for b, _ in t.buffer) \
+            and max(view, t.vcap, t.vwp) < ts and t.coh.get(m.loc, 0) < ts
 
     def _append(self, t: _Thread, m: Msg, release: bool = False) -> str:
         self.mem.append(m)
@@ -509,6 +598,7 @@ class Summary:
     outcomes: dict = field(default_factory=dict)            # key -> count
     first: dict = field(default_factory=dict)               # key -> first Outcome
     truncated: bool = False
+    dropped: int = 0                                        # runs with a promise unfulfilled
 
 
 def explore(ex: Executor, key, bound: int | None = None, limit: int | None = None,
@@ -522,12 +612,15 @@ def explore(ex: Executor, key, bound: int | None = None, limit: int | None = Non
     while stack:
         devs, last = stack.pop()
         out = ex.run(devs)
-        summary.executions += 1
-        k = key(out)
-        summary.outcomes[k] = summary.outcomes.get(k, 0) + 1
-        if k not in summary.first or len(out.deviations) < len(summary.first[k].deviations):
-            summary.first[k] = out                 # per outcome, the run with fewest deviations
-        if stop is not None and stop(out):
+        if not out.valid:                          # an unfulfilled promise: no execution
+            summary.dropped += 1
+        else:
+            summary.executions += 1
+            k = key(out)
+            summary.outcomes[k] = summary.outcomes.get(k, 0) + 1
+            if k not in summary.first or len(out.deviations) < len(summary.first[k].deviations):
+                summary.first[k] = out             # per outcome, the run with fewest deviations
+        if stop is not None and out.valid and stop(out):
             summary.truncated = True
             break
         children = []
@@ -536,7 +629,7 @@ def explore(ex: Executor, key, bound: int | None = None, limit: int | None = Non
                 for alt in range(1, out.choices[i]):
                     children.append(({**devs, i: alt}, i))
         stack.extend(reversed(children))
-        if limit is not None and summary.executions >= limit and stack:
+        if limit is not None and summary.executions + summary.dropped >= limit and stack:
             summary.truncated = True
             break
     return summary
