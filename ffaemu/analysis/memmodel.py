@@ -9,9 +9,11 @@ no write to the location lies between it and the load's lower bound (`pre`, buil
 address registers, `vrp`, and for LDAR `vrel`): that is load->load reordering. Plain stores go to
 a per-vCPU write buffer that drains FIFO per location and in any order across locations (W->W
 reordering); release, exclusive and atomic writes, DMB SY/ISH/ST and DSB drain it first. Every
-write is appended at the end of memory (no early promises), so read->write reordering (LB,
-S+dmb.sy+po, WWC) is out of reach: the model can only under-approximate the architecture.
-`sc=True` is sequential consistency: no buffer, every load reads the newest message.
+write is appended at the end of memory. Read->write reordering (LB, S+dmb.sy+po, WWC) comes from
+promises (`promises=True`): a vCPU may append a plain store it will make later before the loads
+that precede it, and its store later fulfils it only under Promising-ARM's `writable` rule; a
+run that ends with a promise unfulfilled is dropped. `model="sc"` is sequential consistency: no
+buffer, no promises, every load reads the newest message.
 
 Each vCPU is its own Unicorn instance with a private copy of the data region; a read hook
 injects the chosen message's value before the load completes and a write hook hands each store
@@ -485,8 +487,8 @@ class Executor:
     # other vCPUs may read it at once. Its own store fulfils it only under Promising-ARM's
     # `writable` rule (Promising.v: the write's view, vcap and vwp below the promise, coherence
     # below it); a run that ends with a promise unfulfilled is no execution and is dropped
-    # (`Machine.exec` requires no promise at the end, and promise-first executions are
-    # equivalent: PtoPF.v). Candidates come from running the vCPU ahead alone, newest reads.
+    # (promising-arm's Coq, Promising.v: `Machine.exec` is any run of promise and state steps
+    # with no promise left at the end). Candidates: the vCPU run ahead alone, newest reads.
     AHEAD_STEPS = 64
 
     def _candidate(self, t: _Thread) -> Msg | None:
