@@ -176,6 +176,7 @@ class Executor:
         self.want_regs = True                  # final x0-x30 of every vCPU in each Outcome
         self.promises = promises and not self.sc   # read->write reordering (see `_promise`)
         self._ahead = False
+        self._has_stores: dict[int, bool] = {}
         self.threads = [_Thread(t, spec, prog) for t, spec in enumerate(prog.threads)]
         self._insns: dict[int, Insn] = {}     # vCPUs' code never overlaps differently
         self._runs: dict[int, list[Insn]] = {}
@@ -493,10 +494,10 @@ class Executor:
 
     def _candidate(self, t: _Thread) -> Msg | None:
         """The first plain store `t` makes after a load, running alone from here (cached)."""
-        if t.ahead is not None and t.ahead[0] == len(self.mem):
+        if t.ahead is not None:                     # until the vCPU runs again
             return t.ahead[1]
         pc = t.pc()
-        if pc == t.spec.end or self.insn(t, pc).kind != LOAD:
+        if pc == t.spec.end or self.insn(t, pc).kind != LOAD or not self._stores(t):
             t.ahead = (len(self.mem), None)
             return None
         saved, ctx, trace, floor = t.save(), t.uc.context_save(), self.trace, self._floor
@@ -527,6 +528,14 @@ class Executor:
             t.restore(saved)
         t.ahead = (len(self.mem), found)
         return found
+
+    def _stores(self, t: _Thread) -> bool:
+        """Whether `t`'s code has a plain store at all (else it never promises)."""
+        if t.tid not in self._has_stores:
+            insns = [self.insn(t, pc, strict=False) for pc in t.code if pc >= t.spec.entry]
+            self._has_stores[t.tid] = any(i is not None and i.kind == STORE and not i.direct_write
+                                          for i in insns)
+        return self._has_stores[t.tid]
 
     def _promise(self, t: _Thread, m: Msg) -> None:
         self.mem.append(Msg(m.loc, m.val, m.size, t.tid, m.pc))
