@@ -10,7 +10,7 @@ import random
 import struct
 
 from .. import explore as ex
-from . import memmodel
+from . import memmodel, search
 
 NAMES = {ex.GUEST_VERS: "guest_vers", ex.NEGOTIATED: "negotiated", ex.TMP: "guest_vers_tmp",
          ex.LOCK: "lock", ex.LIST_ADDS: "list_adds"}
@@ -59,12 +59,12 @@ def outcome(prog: ex.Program, deviations=None, rng=None, seed=None) -> ex.Outcom
     out = executor(prog).run(deviations, rng=rng, trace=True)
     steps = [ex.Step(e.tid, e.pc, prog.image.symbolize(e.pc), e.text, e.note) for e in out.trace]
     return ex.Outcome(steps, judge(prog, out), seed=seed,
-                      schedule=None if seed is not None else memmodel.format_deviations(out.deviations))
+                      schedule=None if seed is not None else search.format_deviations(out.deviations))
 
 
 def explore_bounded(prog: ex.Program, bound: int) -> ex.Report:
     """Every run with at most `bound` deviations from the default choices."""
-    summary = memmodel.explore(executor(prog), lambda out: judge(prog, out), bound=bound)
+    summary = search.explore(executor(prog), lambda out: judge(prog, out), bound=bound)
     failing = {k: n for k, n in summary.outcomes.items() if k is not None}
     first = None
     if failing:
@@ -92,4 +92,4 @@ def explore_random(prog: ex.Program, seed: int, count: int) -> ex.Report:
 def replay(prog: ex.Program, seed: int | None = None, schedule: str | None = None) -> ex.Outcome:
     if seed is not None:
         return outcome(prog, rng=random.Random(seed), seed=seed)
-    return outcome(prog, memmodel.parse_deviations(schedule))
+    return outcome(prog, search.parse_deviations(schedule))
