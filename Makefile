@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo demo-core test venv clean blobs bench
+.PHONY: demo demo-core test venv clean blobs bench check-wheel
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { \
@@ -31,6 +31,10 @@ bench: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -n auto -q
+
+# Build the sdist and wheel, install them into fresh venvs, run the README's commands there.
+check-wheel:
+	bash scripts/check_wheel.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

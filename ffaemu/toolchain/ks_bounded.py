@@ -77,7 +77,7 @@ class _Worker:
 
     def asm(self, src: str, base: int) -> tuple[bytes | None, KsFailure | None]:
         import json
-        import select
+        import threading
         with self.lock:
             proc = self._start()
             try:
@@ -85,12 +85,16 @@ class _Worker:
                 proc.stdin.flush()
             except BrokenPipeError:
                 raise KeystoneCrash(f"keystone aborted ({self.stop() or 'no message'})") from None
-            ready, _, _ = select.select([proc.stdout], [], [], timeout())
-            line = proc.stdout.readline() if ready else ""
-            if ready and not line:
+            got: list[str] = []             # a reader thread, so the limit works on any OS
+            reader = threading.Thread(target=lambda: got.append(proc.stdout.readline()), daemon=True)
+            reader.start()
+            reader.join(timeout())
+            line = got[0] if got else ""
+            if got and not line:
                 raise KeystoneCrash(f"keystone aborted ({self.stop() or 'no message'})")
             if not line:
                 self.stop()
+                reader.join()
                 raise KeystoneTimeout(f"keystone did not finish within {timeout():g} s "
                                       f"(its parser loops on some malformed input)")
         reply = json.loads(line)

@@ -31,24 +31,24 @@ struct smccc_res { u64 a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a1
 struct smccc_args { u64 a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17; };
 struct smccc_args32 { u32 a0, a1, a2, a3, a4, a5, a6, a7; };
 
-#define FFAEMU_CALL(insn, args)                                                               \
-	({                                                                                    \
-		struct smccc_args _ffaemu_in = (args);                                             \
-		register u64 x0 asm("x0") = _ffaemu_in.a0, x1 asm("x1") = _ffaemu_in.a1;                  \
-		register u64 x2 asm("x2") = _ffaemu_in.a2, x3 asm("x3") = _ffaemu_in.a3;                  \
-		register u64 x4 asm("x4") = _ffaemu_in.a4, x5 asm("x5") = _ffaemu_in.a5;                  \
-		register u64 x6 asm("x6") = _ffaemu_in.a6, x7 asm("x7") = _ffaemu_in.a7;                  \
-		register u64 x8 asm("x8") = _ffaemu_in.a8, x9 asm("x9") = _ffaemu_in.a9;                  \
-		register u64 x10 asm("x10") = _ffaemu_in.a10, x11 asm("x11") = _ffaemu_in.a11;            \
-		register u64 x12 asm("x12") = _ffaemu_in.a12, x13 asm("x13") = _ffaemu_in.a13;            \
-		register u64 x14 asm("x14") = _ffaemu_in.a14, x15 asm("x15") = _ffaemu_in.a15;            \
-		register u64 x16 asm("x16") = _ffaemu_in.a16, x17 asm("x17") = _ffaemu_in.a17;            \
-		asm volatile(insn : "+r"(x0), "+r"(x1), "+r"(x2), "+r"(x3), "+r"(x4), "+r"(x5), \
-			     "+r"(x6), "+r"(x7), "+r"(x8), "+r"(x9), "+r"(x10), "+r"(x11),     \
-			     "+r"(x12), "+r"(x13), "+r"(x14), "+r"(x15), "+r"(x16), "+r"(x17)  \
-			     : : "memory");                                                   \
-		(struct smccc_res){ x0, x1, x2, x3, x4, x5, x6, x7, x8, x9, x10, x11, x12,      \
-				    x13, x14, x15, x16, x17 };                                \
+#define FFAEMU_CALL(insn, args)                                                                     \
+        ({                                                                                          \
+                struct smccc_args _ffaemu_in = (args);                                              \
+                register u64 x0 asm("x0") = _ffaemu_in.a0, x1 asm("x1") = _ffaemu_in.a1;            \
+                register u64 x2 asm("x2") = _ffaemu_in.a2, x3 asm("x3") = _ffaemu_in.a3;            \
+                register u64 x4 asm("x4") = _ffaemu_in.a4, x5 asm("x5") = _ffaemu_in.a5;            \
+                register u64 x6 asm("x6") = _ffaemu_in.a6, x7 asm("x7") = _ffaemu_in.a7;            \
+                register u64 x8 asm("x8") = _ffaemu_in.a8, x9 asm("x9") = _ffaemu_in.a9;            \
+                register u64 x10 asm("x10") = _ffaemu_in.a10, x11 asm("x11") = _ffaemu_in.a11;      \
+                register u64 x12 asm("x12") = _ffaemu_in.a12, x13 asm("x13") = _ffaemu_in.a13;      \
+                register u64 x14 asm("x14") = _ffaemu_in.a14, x15 asm("x15") = _ffaemu_in.a15;      \
+                register u64 x16 asm("x16") = _ffaemu_in.a16, x17 asm("x17") = _ffaemu_in.a17;      \
+                asm volatile(insn : "+r"(x0), "+r"(x1), "+r"(x2), "+r"(x3), "+r"(x4), "+r"(x5),     \
+                             "+r"(x6), "+r"(x7), "+r"(x8), "+r"(x9), "+r"(x10), "+r"(x11),          \
+                             "+r"(x12), "+r"(x13), "+r"(x14), "+r"(x15), "+r"(x16), "+r"(x17)       \
+                             : : "memory");                                                         \
+                (struct smccc_res){ x0, x1, x2, x3, x4, x5, x6, x7, x8, x9, x10, x11, x12,          \
+                                    x13, x14, x15, x16, x17 };                                      \
 	})
 
 /* SMC32 (DEN0028 §2.6): only the W views are arguments; bits [63:32] are zero here. */
