@@ -14,7 +14,7 @@ from pathlib import Path
 from .errors import FfaemuError
 from .ffa.conv import UpperPolicy
 from .loader import load_image
-from .machine import CPU_MODELS, DEFAULT_MAX_INSNS, Machine, RunResult
+from .machine import CPU_MODELS, DEFAULT_MAX_INSNS, MAX_MAX_INSNS, Machine, RunResult
 from .memmap import DEFAULT_RAM_SIZE
 from .models.fw import FIRMWARE
 from .models.hyp import HYPERVISORS
@@ -45,8 +45,30 @@ def _count(text: str) -> int:
         value = int(text.replace("_", ""), 0)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if value.bit_length() > 64:
+        raise argparse.ArgumentTypeError(f"'{text}' is too large")
     if value <= 0:
         raise argparse.ArgumentTypeError(f"'{text}' must be positive")
+    return value
+
+
+def _ranged(low: int, high: int, what: str):
+    """A count type for options with a sane range (hostile input: no 2**64 budgets)."""
+    def parse(text: str) -> int:
+        value = _count_or_zero(text) if low == 0 else _count(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{what} must be between {low} and {high}, not {text}")
+        return value
+    return parse
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds") from None
+    if not 0 < value <= 86400:
+        raise argparse.ArgumentTypeError(f"--timeout must be between 0 and 86400 seconds, not {text}")
     return value
 
 
@@ -81,18 +103,21 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--base", type=_address, help="load address of .S/raw images (default 0x40100000)")
     p.add_argument("--entry", type=_address, help="entry point (default: ELF entry or --base)")
     p.add_argument("--cpu", choices=sorted(CPU_MODELS), default="a72", help="CPU model")
-    p.add_argument("--max-insns", type=_count, default=DEFAULT_MAX_INSNS,
-                     help="instruction budget (default 100M)")
+    p.add_argument("--max-insns", type=_ranged(1, MAX_MAX_INSNS, "--max-insns"), default=DEFAULT_MAX_INSNS,
+                   help="instruction budget (default 100M); each exception or model call handled "
+                   "in Python counts as 1000")
+    p.add_argument("--timeout", type=_seconds, metavar="SECONDS",
+                   help="end the run (reason budget) after this much wall-clock time")
     p.add_argument("--ram-size", type=_size, default=DEFAULT_RAM_SIZE, help="RAM size (default 512M)")
     p.add_argument("--el3", metavar="MODEL|FILE", help="EL3 firmware model or image; IMAGE is "
                      "then an EL1 guest booted by real EL3/EL2 stubs (see `ffaemu list`)")
     p.add_argument("--el2", metavar="MODEL|FILE", help="EL2 hypervisor model or image, with --el3 "
                      "(default: none)")
-    p.add_argument("--vms", type=_count, default=1, help="guests (VMs) under --el2 xen")
-    p.add_argument("--vcpus", type=_count, default=1, help="vCPUs per guest under --el2 xen")
+    p.add_argument("--vms", type=_ranged(1, 16, "--vms"), default=1, help="guests (VMs) under --el2 xen")
+    p.add_argument("--vcpus", type=_ranged(1, 64, "--vcpus"), default=1, help="vCPUs per guest under --el2 xen")
     p.add_argument("--fw-upper", choices=[p.value for p in UpperPolicy], default="real",
                      help="how the firmware fills bits [63:32] of SMC32 results (default: real)")
-    p.add_argument("--seed", type=_count_or_zero, default=0, help="seed for --fw-upper garbage")
+    p.add_argument("--seed", type=_ranged(0, 1 << 63, "--seed"), default=0, help="seed for --fw-upper garbage")
     p.add_argument("--json", action="store_true", help="print one JSON object with the result")
     p.add_argument("--trace", nargs="?", action="append", const="calls", choices=["calls", "insn"],
                    help="calls (default): one line per hop of every call a model answers and per "
@@ -109,11 +134,13 @@ def build_parser() -> argparse.ArgumentParser:
                         "instruction, looking for ordering bugs")
     ex.add_argument("target", choices=["xen-negotiation-race"])
     ex.add_argument("--variant", required=True, choices=["flag-before-version", "unlocked-publish", "fixed"])
-    ex.add_argument("--bound", type=_count_or_zero, default=2, help="at most K preemptions (default 2)")
-    ex.add_argument("--seed", type=_count_or_zero, help="random schedules from this seed instead")
-    ex.add_argument("--count", type=_count, default=200, help="random schedules with --seed")
-    ex.add_argument("--replay", type=_count_or_zero, metavar="SEED", help="run exactly the schedule of SEED")
-    ex.add_argument("--vcpus", type=_count, default=2, help="vCPUs (2-4)")
+    ex.add_argument("--bound", type=_ranged(0, 4, "--bound"), default=2, help="at most K preemptions (0-4, default 2)")
+    ex.add_argument("--seed", type=_ranged(0, 1 << 63, "--seed"), help="random schedules from this seed instead")
+    ex.add_argument("--count", type=_ranged(1, 1_000_000, "--count"), default=200,
+                    help="random schedules with --seed (at most 1,000,000)")
+    ex.add_argument("--replay", type=_ranged(0, 1 << 63, "--replay"), metavar="SEED",
+                    help="run exactly the schedule of SEED")
+    ex.add_argument("--vcpus", type=_ranged(2, 4, "--vcpus"), default=2, help="vCPUs (2-4)")
     ex.add_argument("--json", action="store_true")
     scen = sub.add_parser("scenario", help="the seed bugs, buggy vs fixed")
     scen_sub = scen.add_subparsers(dest="scenario_command", required=True, parser_class=_Parser)
@@ -126,6 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--gdb", nargs="?", type=_port, const=1234, metavar="PORT",
                      help="wait for gdb-multiarch on 127.0.0.1:PORT (default 1234) at the "
                      "first instruction of the user's image")
+    run.add_argument("--gdb-disconnect", choices=["wait", "continue", "stop"], default="wait",
+                     help="when gdb's connection closes without detach/kill: wait for the next "
+                     "client (default), continue the run to its end, or stop it")
     debug = sub.add_parser("debug", help="step through a run: breakpoints on SMC/HVC/SVC/ERET, "
                            "exception entries, registers (x and w views), system registers")
     add_run_options(debug)
@@ -162,12 +192,12 @@ def prepare(args, console, trace, events=None) -> tuple[Machine, int, int]:
         setup = build_guest(args.image, args.el3, args.el2 or "none", fw_upper=args.fw_upper,
                             seed=args.seed, cpu=args.cpu, max_insns=args.max_insns,
                             ram_size=args.ram_size, vms=args.vms, vcpus=args.vcpus,
-                            console=console, trace=trace, events=events)
+                            console=console, trace=trace, events=events, timeout=args.timeout)
         return setup.machine, setup.entry, setup.machine.images[0].entry
     if args.el2 or args.vms > 1 or args.vcpus > 1:
         raise FfaemuError("--el2/--vms/--vcpus need --el3: a hypervisor runs under firmware")
     machine = Machine(cpu=args.cpu, ram_size=args.ram_size, max_insns=args.max_insns,
-                      console=console, trace=trace, events=events)
+                      console=console, trace=trace, events=events, timeout=args.timeout)
     entry = machine.load(load_image(args.image, args.base, args.entry)).entry
     return machine, entry, entry
 
@@ -200,14 +230,16 @@ def cmd_run(args) -> int:
     if args.gdb is not None:
         from .gdbstub import GdbStub
         try:
-            stub = GdbStub(machine, args.gdb, start_at=first,
+            stub = GdbStub(machine, args.gdb, start_at=first, on_disconnect=args.gdb_disconnect,
                            announce=lambda text: print(f"ffaemu: {text}", file=sys.stderr, flush=True))
         except OSError as e:
             raise FfaemuError(f"cannot listen on 127.0.0.1:{args.gdb}: {e.strerror}") from None
         machine.start(entry)
         res = stub.serve()
         if res is None:
-            print("[ffaemu] killed by gdb", file=sys.stderr)
+            why = ("gdb disconnected; run stopped (--gdb-disconnect stop)"
+                   if stub.ended_by == "disconnect" else "killed by gdb")
+            print(f"[ffaemu] {why}", file=sys.stderr)
             return EXIT_RUN_FAILED
     else:
         res = machine.run(entry)
