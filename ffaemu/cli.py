@@ -9,10 +9,10 @@ import argparse
 import json
 import os
 import sys
-from pathlib import Path
 
 from .errors import FfaemuError
 from .ffa.conv import UpperPolicy
+from .inputs import read_text
 from .loader import load_image
 from .machine import CPU_MODELS, DEFAULT_MAX_INSNS, MAX_MAX_INSNS, Machine, RunResult
 from .memmap import DEFAULT_RAM_SIZE
@@ -264,10 +264,7 @@ def cmd_debug(args) -> int:
     calls_text, _, call_events, _, trace_file = _trace_outputs(args)
     machine, entry, first = prepare(args, _stream, calls_text, call_events)
     if args.commands:
-        try:
-            lines = Path(args.commands).read_text().splitlines()
-        except OSError as e:
-            raise FfaemuError(f"{args.commands}: cannot read: {e.strerror}") from None
+        lines = read_text(args.commands).splitlines()
     elif sys.stdin.isatty():
         lines = _interactive()
     else:
