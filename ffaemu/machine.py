@@ -22,6 +22,7 @@ from unicorn import (UC_ARCH_ARM64, UC_ERR_FETCH_UNMAPPED, UC_HOOK_CODE, UC_HOOK
 from unicorn import arm64_const as uca
 
 from . import memmap, native, semihosting
+from .arch.counter import PythonCounter
 from .arch.cpu import Cpu
 from .arch.exceptions import (A64, EC, ERET, INSN_BYTES, Routing, UcIntr, UnsupportedState,
                               describe_routing, enter, entry_pstate, eret_to_aarch32,
@@ -175,6 +176,7 @@ class Machine:
         self.insns = 0                  # instructions run (counted only when debugging)
         self._map()
         self.native = native.attach(self)          # the C fast path, or None
+        self.counter = self.native or PythonCounter(self.uc, self.cpu)   # .insns: virtual clock
         if self.native is not None and (trace or events):
             self.native.set_all_python(True)       # traces see every exception
         self._hooks()
