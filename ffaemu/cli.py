@@ -214,9 +214,30 @@ def _trace_outputs(args):
             trace_file = open(args.trace_file, "w", buffering=1)     # one event per line, flushed
         except OSError as e:
             raise FfaemuError(f"{args.trace_file}: cannot write: {e.strerror}") from None
-    events = (lambda ev: trace_file.write(json.dumps(ev) + "\n")) if trace_file else None
+    events = _TraceWriter(trace_file, args.trace_file) if trace_file else None
     return (text if "calls" in kinds else None, text if "insn" in kinds else None,
             events if "calls" in kinds else None, events if "insn" in kinds else None, trace_file)
+
+
+class _TraceWriter:
+    """--trace-file events as JSON lines; a failing write (a full disk, /dev/full) is one
+    error line naming the file, not a traceback from inside a Unicorn hook."""
+
+    def __init__(self, file, path: str):
+        self.file, self.path = file, path
+
+    def __call__(self, event: dict) -> None:
+        try:
+            self.file.write(json.dumps(event) + "\n")
+        except OSError as e:
+            raise FfaemuError(f"{self.path}: cannot write the trace: {e.strerror}") from None
+
+    @staticmethod
+    def close(file, path: str) -> None:
+        try:
+            file.close()
+        except OSError as e:
+            raise FfaemuError(f"{path}: cannot write the trace: {e.strerror}") from None
 
 
 def cmd_run(args) -> int:
@@ -246,7 +267,7 @@ def cmd_run(args) -> int:
     if insn_tracer:
         insn_tracer.finish()
     if trace_file:
-        trace_file.close()
+        _TraceWriter.close(trace_file, args.trace_file)
     if args.json:
         json.dump(result_json(res), sys.stdout)
         sys.stdout.write("\n")
@@ -274,7 +295,7 @@ def cmd_debug(args) -> int:
     dbg.begin()                       # to the first instruction of the user's image
     dbg.run_commands(lines)
     if trace_file:
-        trace_file.close()
+        _TraceWriter.close(trace_file, args.trace_file)
     return EXIT_OK if dbg.result is None or dbg.result.ok else EXIT_RUN_FAILED
 
 
@@ -353,14 +374,30 @@ def cmd_scenario(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        return {"run": cmd_run, "debug": cmd_debug, "list": cmd_list, "scenario": cmd_scenario,
-                "explore": cmd_explore}[args.command](args)
+        status = {"run": cmd_run, "debug": cmd_debug, "list": cmd_list, "scenario": cmd_scenario,
+                  "explore": cmd_explore}[args.command](args)
+        sys.stdout.flush()
+        return status
     except FfaemuError as e:
         print(f"ffaemu: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except BrokenPipeError:                 # e.g. `ffaemu run ... | head`: stop quietly
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _discard_stdout()
         return EXIT_RUN_FAILED
+    except OSError as e:                    # stdout on a full device (ENOSPC), EIO ...
+        if e.filename is not None:
+            raise
+        _discard_stdout()
+        print(f"ffaemu: error: cannot write standard output: {e.strerror}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):           # stdout is not a real file (tests)
+        pass
 
 
 if __name__ == "__main__":
