@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from unicorn import (UC_ARCH_ARM64, UC_ERR_FETCH_UNMAPPED, UC_HOOK_CODE, UC_HOOK_EDGE_GENERATED,
-                     UC_HOOK_INTR, UC_HOOK_MEM_FETCH_UNMAPPED,
+                     UC_HOOK_INSN, UC_HOOK_INTR, UC_HOOK_MEM_FETCH_UNMAPPED,
                      UC_HOOK_MEM_READ_UNMAPPED, UC_HOOK_MEM_WRITE_PROT,
                      UC_HOOK_MEM_WRITE_UNMAPPED, UC_MEM_FETCH_UNMAPPED, UC_MEM_READ_UNMAPPED,
                      UC_MEM_WRITE_PROT, UC_MODE_ARM, UC_PROT_ALL, UC_PROT_EXEC, UC_PROT_READ, Uc,
@@ -22,6 +22,7 @@ from unicorn import (UC_ARCH_ARM64, UC_ERR_FETCH_UNMAPPED, UC_HOOK_CODE, UC_HOOK
 from unicorn import arm64_const as uca
 
 from . import memmap, native, semihosting
+from .arch import fptrap
 from .arch.counter import PythonCounter
 from .arch.cpu import Cpu
 from .arch.exceptions import (A64, EC, ERET, INSN_BYTES, Routing, UcIntr, UnsupportedState,
@@ -153,6 +154,8 @@ class Machine:
         self._deadline: float | None = None
         self.traps = 0                  # exceptions and model calls handled in Python
         self._misaligned_pc: int | None = None
+        self._fp_hook = None            # the per-instruction FP trap check, while armed
+        self._fp_rearm = False          # a trap control changed: re-arm between emu_starts
         self.console = bytearray()
         self._console_sink = console
         self._trace = trace
@@ -177,6 +180,10 @@ class Machine:
         self._map()
         self.native = native.attach(self)          # the C fast path, or None
         self.counter = self.native or PythonCounter(self.uc, self.cpu)   # .insns: virtual clock
+        if self.native is None:
+            self.uc.hook_add(UC_HOOK_INSN, lambda uc, reg, cp, _: self._on_fp_control(cp.op1, cp.val)
+                             if (cp.op0, cp.crn, cp.op2) == (3, 1, 2) else 0, None, 1, 0,
+                             uca.UC_ARM64_INS_MSR)
         if self.native is not None and (trace or events):
             self.native.set_all_python(True)       # traces see every exception
         self._hooks()
@@ -433,6 +440,10 @@ class Machine:
         if self.native is not None and self.native.error is not None:
             error, self.native.error = self.native.error, None
             raise error
+        if self._fp_rearm and self._stop is None and not self._paused and self._charge():
+            self._arm_fp_traps()
+            if self._misaligned_pc is None:
+                return True
         pc, self._misaligned_pc = self._misaligned_pc, None
         if pc is None or self._stop is not None or self._paused or not self._charge():
             return False
@@ -443,6 +454,47 @@ class Machine:
         self.uc.reg_write(FAR[r.to_el], pc)
         self._vector(r, cpu.pstate, pc)
         return self._stop is None
+
+    # FP/SIMD traps (arch/fptrap.py) ------------------------------------------------------
+    def _on_fp_control(self, op1: int, value: int) -> int:
+        """An MSR to CPACR_EL1/CPTR_EL2/CPTR_EL3 (before it runs): if FP traps may start or
+        stop, end this emu_start so `_emulate` re-arms the check between blocks."""
+        control = fptrap.CONTROLS.get(op1)
+        if control is None or self.cpu.el < control[1]:
+            return 0                                  # not a control, or UNDEFINED here
+        regs = {reg: self.cpu.sysreg(reg) for reg, _ in fptrap.CONTROLS.values()}
+        regs[control[0]] = value
+        wanted = bool(fptrap.traps_configured(*regs.values()))
+        if wanted != (self._fp_hook is not None):
+            self._fp_rearm = True
+            self.uc.emu_stop()
+        return 0
+
+    def _arm_fp_traps(self) -> None:
+        self._fp_rearm = False
+        regs = [self.cpu.sysreg(reg) for reg, _ in fptrap.CONTROLS.values()]
+        wanted = bool(fptrap.traps_configured(*regs))
+        if wanted and self._fp_hook is None:
+            self._fp_hook = self.uc.hook_add(UC_HOOK_CODE, self._on_fp_insn)
+        elif not wanted and self._fp_hook is not None:
+            self.uc.hook_del(self._fp_hook)
+            self._fp_hook = None
+        self.uc.ctl_flush_tb()                        # translated blocks get (or lose) the hook
+
+    def _on_fp_insn(self, uc, addr, size, _):
+        """Before each instruction while FP traps are configured: take the trap."""
+        data = self.memory.read(addr, INSN_BYTES)
+        if data is None or not fptrap.is_fp_insn(int.from_bytes(data, "little")):
+            return
+        cpu = self.cpu
+        el = cpu.el
+        regs = [cpu.sysreg(reg) for reg, _ in fptrap.CONTROLS.values()]
+        to_el = fptrap.trap_target(el, *regs, cpu.scr_el3, cpu.hcr_el2)
+        if to_el is None or not self._charge():
+            return
+        if self.native is not None:
+            self.native.drain()
+        self._vector(fptrap.route_fp_trap(el, to_el, addr), cpu.pstate, addr)
 
     def _why_emulation_ended(self) -> Stop:
         """Unicorn returned with no stop recorded: a time limit, WFI, or the budget."""

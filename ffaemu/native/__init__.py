@@ -42,6 +42,7 @@ class FastCtx(ctypes.Structure):
         ("log_count", ctypes.c_uint64),
         ("log", (ctypes.c_uint64 * ENTRY_WORDS) * LOG_CAP),
         ("insns", ctypes.c_uint64),
+        ("python_fpctl", CODE_CB),
     ]
 
 
@@ -106,6 +107,8 @@ class Native:
         self._intr_cb = INTR_CB(self._python_intr)       # kept alive with the machine
         self._eret_cb = CODE_CB(self._python_eret)
         ctx.python_intr, ctx.python_eret = self._intr_cb, self._eret_cb
+        self._fpctl_cb = CODE_CB(self._python_fpctl)
+        ctx.python_fpctl = self._fpctl_cb
         self._ctx_ptr = ctypes.cast(ctypes.pointer(ctx), ctypes.c_void_p)
         self._regs = (ctypes.c_uint64 * 23)()
         self._vals = (ctypes.c_uint64 * 18)()
@@ -114,6 +117,7 @@ class Native:
         self._hook(UC_HOOK_INTR, lib.ffaemu_fast_intr, 1, 0)
         self._hook(UC_HOOK_BLOCK, lib.ffaemu_fast_block, 1, 0)
         self._hook(UC_HOOK_INSN, lib.ffaemu_fast_mrs, 1, 0, ctypes.c_int(uca.UC_ARM64_INS_MRS))
+        self._hook(UC_HOOK_INSN, lib.ffaemu_fast_msr, 1, 0, ctypes.c_int(uca.UC_ARM64_INS_MSR))
 
     @property
     def insns(self) -> int:
@@ -144,6 +148,13 @@ class Native:
     def _python_eret(self, uch, addr, size, user):
         try:
             self.m._on_eret(self.m.uc, addr, size, None)
+        except BaseException as e:       # noqa: BLE001
+            self.error = e
+            self.m.uc.emu_stop()
+
+    def _python_fpctl(self, uch, value, op1, user):
+        try:
+            self.m._on_fp_control(op1, value)
         except BaseException as e:       # noqa: BLE001
             self.error = e
             self.m.uc.emu_stop()

@@ -40,6 +40,7 @@ struct fast_ctx {
 	uint64_t log_count;           /* entries written since the last drain */
 	uint64_t log[LOG_CAP][8];     /* from, to, ec, esr, elr, spsr, intno, vector */
 	uint64_t insns;               /* instructions of the blocks entered: the virtual clock */
+	code_cb python_fpctl;         /* Machine._on_fp_control(value, op1): an FP trap control */
 };
 
 static uint64_t rd(uc_engine *uc, struct fast_ctx *c, int reg)
@@ -233,4 +234,18 @@ int ffaemu_fast_mrs(uc_engine *uc, int reg, const struct cp_reg *cp, void *user)
 		value -= rd_sys(uc, c, 4, 14, 0, 3);
 	wr(uc, c, reg, value);
 	return 1;
+}
+
+/*
+ * Writes to CPACR_EL1 (S3_0_C1_C0_2), CPTR_EL2 (S3_4_C1_C1_2) and CPTR_EL3
+ * (S3_6_C1_C1_2) go to Python (ffaemu/arch/fptrap.py), which arms or disarms the FP
+ * trap check; every other MSR stays in C.
+ */
+int ffaemu_fast_msr(uc_engine *uc, int reg, const struct cp_reg *cp, void *user)
+{
+	struct fast_ctx *c = user;
+	if (cp->op0 == 3 && cp->crn == 1 && cp->op2 == 2 &&
+	    ((cp->op1 == 0 && cp->crm == 0) || ((cp->op1 == 4 || cp->op1 == 6) && cp->crm == 1)))
+		c->python_fpctl(uc, cp->val, cp->op1, user);
+	return 0;
 }
