@@ -22,7 +22,7 @@ from unicorn import (UC_ARCH_ARM64, UC_ERR_FETCH_UNMAPPED, UC_HOOK_CODE, UC_HOOK
 from unicorn import arm64_const as uca
 
 from . import memmap, native, semihosting
-from .arch import fptrap
+from .arch import alignment, fptrap
 from .arch.counter import PythonCounter
 from .arch.cpu import Cpu
 from .arch.exceptions import (A64, EC, ERET, INSN_BYTES, Routing, UcIntr, UnsupportedState,
@@ -154,8 +154,8 @@ class Machine:
         self._deadline: float | None = None
         self.traps = 0                  # exceptions and model calls handled in Python
         self._misaligned_pc: int | None = None
-        self._fp_hook = None            # the per-instruction FP trap check, while armed
-        self._fp_rearm = False          # a trap control changed: re-arm between emu_starts
+        self._check_hook = None         # the per-instruction FP trap/alignment check, while armed
+        self._rearm = False             # a control changed: re-arm between emu_starts
         self.console = bytearray()
         self._console_sink = console
         self._trace = trace
@@ -181,9 +181,9 @@ class Machine:
         self.native = native.attach(self)          # the C fast path, or None
         self.counter = self.native or PythonCounter(self.uc, self.cpu)   # .insns: virtual clock
         if self.native is None:
-            self.uc.hook_add(UC_HOOK_INSN, lambda uc, reg, cp, _: self._on_fp_control(cp.op1, cp.val)
-                             if (cp.op0, cp.crn, cp.op2) == (3, 1, 2) else 0, None, 1, 0,
-                             uca.UC_ARM64_INS_MSR)
+            self.uc.hook_add(UC_HOOK_INSN, lambda uc, reg, cp, _: self._on_control_write(
+                cp.op1, cp.crm, cp.op2, cp.val) if (cp.op0, cp.crn) == (3, 1) else 0, None, 1, 0,
+                uca.UC_ARM64_INS_MSR)
         if self.native is not None and (trace or events):
             self.native.set_all_python(True)       # traces see every exception
         self._hooks()
@@ -440,8 +440,8 @@ class Machine:
         if self.native is not None and self.native.error is not None:
             error, self.native.error = self.native.error, None
             raise error
-        if self._fp_rearm and self._stop is None and not self._paused and self._charge():
-            self._arm_fp_traps()
+        if self._rearm and self._stop is None and not self._paused and self._charge():
+            self._arm_checks()
             if self._misaligned_pc is None:
                 return True
         pc, self._misaligned_pc = self._misaligned_pc, None
@@ -455,46 +455,88 @@ class Machine:
         self._vector(r, cpu.pstate, pc)
         return self._stop is None
 
-    # FP/SIMD traps (arch/fptrap.py) ------------------------------------------------------
-    def _on_fp_control(self, op1: int, value: int) -> int:
-        """An MSR to CPACR_EL1/CPTR_EL2/CPTR_EL3 (before it runs): if FP traps may start or
-        stop, end this emu_start so `_emulate` re-arms the check between blocks."""
-        control = fptrap.CONTROLS.get(op1)
-        if control is None or self.cpu.el < control[1]:
+    # Checks Unicorn does not make: FP/SIMD traps (arch/fptrap.py), SCTLR.A (arch/alignment.py)
+    def _controls(self) -> dict:
+        cpu = self.cpu
+        regs = {reg: cpu.sysreg(reg) for reg, _ in fptrap.CONTROLS.values()}
+        regs.update({reg: cpu.sysreg(reg) for reg in alignment.SCTLR.values()})
+        return regs
+
+    def _checks_wanted(self, regs: dict) -> bool:
+        fp = [regs[reg] for reg, _ in fptrap.CONTROLS.values()]
+        return bool(fptrap.traps_configured(*fp)) or alignment.any_enabled(
+            {el: regs[reg] for el, reg in alignment.SCTLR.items()})
+
+    def _on_control_write(self, op1: int, crm: int, op2: int, value: int) -> int:
+        """An MSR to SCTLR_ELx, CPACR_EL1 or CPTR_EL2/EL3 (before it runs): if the checks
+        must start or stop, end this emu_start so `_emulate` re-arms them between blocks."""
+        from .arch.sysregs import SysReg
+        reg = SysReg(3, op1, 1, crm, op2)
+        regs = self._controls()
+        owner = {0: 1, 4: 2, 6: 3}.get(op1, 4)
+        if reg not in regs or self.cpu.el < owner:
             return 0                                  # not a control, or UNDEFINED here
-        regs = {reg: self.cpu.sysreg(reg) for reg, _ in fptrap.CONTROLS.values()}
-        regs[control[0]] = value
-        wanted = bool(fptrap.traps_configured(*regs.values()))
-        if wanted != (self._fp_hook is not None):
-            self._fp_rearm = True
+        regs[reg] = value
+        if self._checks_wanted(regs) != (self._check_hook is not None):
+            self._rearm = True
             self.uc.emu_stop()
         return 0
 
-    def _arm_fp_traps(self) -> None:
-        self._fp_rearm = False
-        regs = [self.cpu.sysreg(reg) for reg, _ in fptrap.CONTROLS.values()]
-        wanted = bool(fptrap.traps_configured(*regs))
-        if wanted and self._fp_hook is None:
-            self._fp_hook = self.uc.hook_add(UC_HOOK_CODE, self._on_fp_insn)
-        elif not wanted and self._fp_hook is not None:
-            self.uc.hook_del(self._fp_hook)
-            self._fp_hook = None
+    def _arm_checks(self) -> None:
+        self._rearm = False
+        wanted = self._checks_wanted(self._controls())
+        if wanted and self._check_hook is None:
+            self._check_hook = self.uc.hook_add(UC_HOOK_CODE, self._on_checked_insn)
+        elif not wanted and self._check_hook is not None:
+            self.uc.hook_del(self._check_hook)
+            self._check_hook = None
         self.uc.ctl_flush_tb()                        # translated blocks get (or lose) the hook
 
-    def _on_fp_insn(self, uc, addr, size, _):
-        """Before each instruction while FP traps are configured: take the trap."""
+    def _on_checked_insn(self, uc, addr, size, _):
+        """Before each instruction while the checks are armed: take an FP trap or an
+        alignment fault instead of running it."""
         data = self.memory.read(addr, INSN_BYTES)
-        if data is None or not fptrap.is_fp_insn(int.from_bytes(data, "little")):
+        if data is None:
             return
+        insn = int.from_bytes(data, "little")
         cpu = self.cpu
         el = cpu.el
-        regs = [cpu.sysreg(reg) for reg, _ in fptrap.CONTROLS.values()]
-        to_el = fptrap.trap_target(el, *regs, cpu.scr_el3, cpu.hcr_el2)
-        if to_el is None or not self._charge():
+        r = None
+        if fptrap.is_fp_insn(insn):
+            regs = [cpu.sysreg(reg) for reg, _ in fptrap.CONTROLS.values()]
+            to_el = fptrap.trap_target(el, *regs, cpu.scr_el3, cpu.hcr_el2)
+            if to_el is not None:
+                r = fptrap.route_fp_trap(el, to_el, addr)
+        if r is None:
+            r = self._alignment_fault(insn, addr, el)
+        if r is None or not self._charge():
             return
         if self.native is not None:
             self.native.drain()
-        self._vector(fptrap.route_fp_trap(el, to_el, addr), cpu.pstate, addr)
+        self._vector(r, cpu.pstate, addr)
+
+    def _alignment_fault(self, insn: int, addr: int, el: int) -> Routing | None:
+        acc = alignment.access(insn)
+        if acc is None:
+            return None
+        cpu = self.cpu
+        if not alignment.SCTLR_A.get(cpu.sysreg(alignment.SCTLR[alignment.check_el(el, cpu.hcr_el2)])):
+            return None
+        from .disasm import decode
+        target = alignment.address(decode(insn.to_bytes(4, "little"), addr), self._read_named_reg)
+        size, store = acc
+        if target is None or target % size == 0:
+            return None
+        to_el = el if el else (2 if cpu.hcr_el2 & HCR.TGE else 1)
+        self.uc.reg_write(FAR[to_el], target)
+        return alignment.route_alignment_fault(el, to_el, addr, store)
+
+    def _read_named_reg(self, name: str) -> int:
+        if name in ("sp", "wsp"):
+            return self.cpu.sp
+        if name in ("xzr", "wzr"):
+            return 0
+        return self.cpu.x(int(name[1:]))
 
     def _why_emulation_ended(self) -> Stop:
         """Unicorn returned with no stop recorded: a time limit, WFI, or the budget."""

@@ -42,7 +42,7 @@ class FastCtx(ctypes.Structure):
         ("log_count", ctypes.c_uint64),
         ("log", (ctypes.c_uint64 * ENTRY_WORDS) * LOG_CAP),
         ("insns", ctypes.c_uint64),
-        ("python_fpctl", CODE_CB),
+        ("python_control", CODE_CB),
     ]
 
 
@@ -107,8 +107,8 @@ class Native:
         self._intr_cb = INTR_CB(self._python_intr)       # kept alive with the machine
         self._eret_cb = CODE_CB(self._python_eret)
         ctx.python_intr, ctx.python_eret = self._intr_cb, self._eret_cb
-        self._fpctl_cb = CODE_CB(self._python_fpctl)
-        ctx.python_fpctl = self._fpctl_cb
+        self._control_cb = CODE_CB(self._python_control)
+        ctx.python_control = self._control_cb
         self._ctx_ptr = ctypes.cast(ctypes.pointer(ctx), ctypes.c_void_p)
         self._regs = (ctypes.c_uint64 * 23)()
         self._vals = (ctypes.c_uint64 * 18)()
@@ -152,9 +152,9 @@ class Native:
             self.error = e
             self.m.uc.emu_stop()
 
-    def _python_fpctl(self, uch, value, op1, user):
+    def _python_control(self, uch, value, enc, user):
         try:
-            self.m._on_fp_control(op1, value)
+            self.m._on_control_write(enc & 0xFF, (enc >> 8) & 0xFF, enc >> 16, value)
         except BaseException as e:       # noqa: BLE001
             self.error = e
             self.m.uc.emu_stop()

@@ -40,7 +40,7 @@ struct fast_ctx {
 	uint64_t log_count;           /* entries written since the last drain */
 	uint64_t log[LOG_CAP][8];     /* from, to, ec, esr, elr, spsr, intno, vector */
 	uint64_t insns;               /* instructions of the blocks entered: the virtual clock */
-	code_cb python_fpctl;         /* Machine._on_fp_control(value, op1): an FP trap control */
+	code_cb python_control;       /* Machine._on_control_write(value, op1|crm<<8|op2<<16) */
 };
 
 static uint64_t rd(uc_engine *uc, struct fast_ctx *c, int reg)
@@ -237,15 +237,16 @@ int ffaemu_fast_mrs(uc_engine *uc, int reg, const struct cp_reg *cp, void *user)
 }
 
 /*
- * Writes to CPACR_EL1 (S3_0_C1_C0_2), CPTR_EL2 (S3_4_C1_C1_2) and CPTR_EL3
- * (S3_6_C1_C1_2) go to Python (ffaemu/arch/fptrap.py), which arms or disarms the FP
- * trap check; every other MSR stays in C.
+ * Writes to the controls of checks Unicorn does not make go to Python
+ * (Machine._on_control_write): SCTLR_ELx (S3_<op1>_C1_C0_0, alignment),
+ * CPACR_EL1 (S3_0_C1_C0_2) and CPTR_EL2/EL3 (S3_4/6_C1_C1_2, FP traps). Every
+ * other MSR stays in C.
  */
 int ffaemu_fast_msr(uc_engine *uc, int reg, const struct cp_reg *cp, void *user)
 {
 	struct fast_ctx *c = user;
-	if (cp->op0 == 3 && cp->crn == 1 && cp->op2 == 2 &&
-	    ((cp->op1 == 0 && cp->crm == 0) || ((cp->op1 == 4 || cp->op1 == 6) && cp->crm == 1)))
-		c->python_fpctl(uc, cp->val, cp->op1, user);
+	if (cp->op0 == 3 && cp->crn == 1 && (cp->op1 == 0 || cp->op1 == 4 || cp->op1 == 6) &&
+	    ((cp->crm == 0 && (cp->op2 == 0 || cp->op2 == 2)) || (cp->crm == 1 && cp->op2 == 2)))
+		c->python_control(uc, cp->val, cp->op1 | cp->crm << 8 | cp->op2 << 16, user);
 	return 0;
 }
