@@ -156,6 +156,7 @@ class Machine:
         self._misaligned_pc: int | None = None
         self._check_hook = None         # the per-instruction FP trap/alignment check, while armed
         self._rearm = False             # a control changed: re-arm between emu_starts
+        self._cpacr_written = False     # until then FP is enabled at EL0/EL1 (see _controls)
         self.console = bytearray()
         self._console_sink = console
         self._trace = trace
@@ -457,8 +458,13 @@ class Machine:
 
     # Checks Unicorn does not make: FP/SIMD traps (arch/fptrap.py), SCTLR.A (arch/alignment.py)
     def _controls(self) -> dict:
+        """The control registers' values. CPACR_EL1 counts as FPEN=0b11 until the guest
+        writes it: Unicorn runs FP from reset, where QEMU 7.2 resets FPEN to 0 and traps
+        EL1's FP until the guest enables it (README, hostile guests)."""
         cpu = self.cpu
         regs = {reg: cpu.sysreg(reg) for reg, _ in fptrap.CONTROLS.values()}
+        if not self._cpacr_written:
+            regs[fptrap.CPACR_EL1] = fptrap.CPACR_FPEN.prep(fptrap.FPEN_NO_TRAP)
         regs.update({reg: cpu.sysreg(reg) for reg in alignment.SCTLR.values()})
         return regs
 
@@ -477,6 +483,7 @@ class Machine:
         if reg not in regs or self.cpu.el < owner:
             return 0                                  # not a control, or UNDEFINED here
         regs[reg] = value
+        self._cpacr_written |= reg == fptrap.CPACR_EL1
         if self._checks_wanted(regs) != (self._check_hook is not None):
             self._rearm = True
             self.uc.emu_stop()
@@ -503,7 +510,7 @@ class Machine:
         el = cpu.el
         r = None
         if fptrap.is_fp_insn(insn):
-            regs = [cpu.sysreg(reg) for reg, _ in fptrap.CONTROLS.values()]
+            regs = list(self._controls().values())[:len(fptrap.CONTROLS)]
             to_el = fptrap.trap_target(el, *regs, cpu.scr_el3, cpu.hcr_el2)
             if to_el is not None:
                 r = fptrap.route_fp_trap(el, to_el, addr)
