@@ -21,6 +21,9 @@ from .models.hyp import HYPERVISORS
 from .runner import build_guest
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+# Under `debug` and `--gdb` every instruction passes a Python hook (about 700,000 per
+# second), so their default budget is smaller: a `continue` ends within about 15 s.
+DEBUG_MAX_INSNS = 10_000_000
 
 
 class _Parser(argparse.ArgumentParser):
@@ -103,9 +106,9 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--base", type=_address, help="load address of .S/raw images (default 0x40100000)")
     p.add_argument("--entry", type=_address, help="entry point (default: ELF entry or --base)")
     p.add_argument("--cpu", choices=sorted(CPU_MODELS), default="a72", help="CPU model")
-    p.add_argument("--max-insns", type=_ranged(1, MAX_MAX_INSNS, "--max-insns"), default=DEFAULT_MAX_INSNS,
-                   help="instruction budget (default 100M); each exception or model call handled "
-                   "in Python counts as 1000")
+    p.add_argument("--max-insns", type=_ranged(1, MAX_MAX_INSNS, "--max-insns"),
+                   help="instruction budget (default 100M, 10M under debug/--gdb); each exception "
+                   "or model call handled in Python counts as 1000")
     p.add_argument("--timeout", type=_seconds, metavar="SECONDS",
                    help="end the run (reason budget) after this much wall-clock time")
     p.add_argument("--ram-size", type=_size, default=DEFAULT_RAM_SIZE, help="RAM size (default 512M)")
@@ -186,6 +189,9 @@ def _trace_line(line: str) -> None:
 
 def prepare(args, console, trace, events=None) -> tuple[Machine, int, int]:
     """The machine `run`/`debug` asked for: (machine, reset entry, first user instruction)."""
+    if args.max_insns is None:
+        debugging = args.command == "debug" or getattr(args, "gdb", None) is not None
+        args.max_insns = DEBUG_MAX_INSNS if debugging else DEFAULT_MAX_INSNS
     if args.el3:
         if args.base is not None or args.entry is not None:
             raise FfaemuError("--base/--entry apply to images run from EL3, not to --el3 guests")
