@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from unicorn import (UC_ARCH_ARM64, UC_ERR_FETCH_UNMAPPED, UC_HOOK_CODE, UC_HOOK_EDGE_GENERATED,
-                     UC_HOOK_INSN, UC_HOOK_INTR, UC_HOOK_MEM_FETCH_UNMAPPED,
+                     UC_HOOK_INTR, UC_HOOK_MEM_FETCH_UNMAPPED,
                      UC_HOOK_MEM_READ_UNMAPPED, UC_HOOK_MEM_WRITE_PROT,
                      UC_HOOK_MEM_WRITE_UNMAPPED, UC_MEM_FETCH_UNMAPPED, UC_MEM_READ_UNMAPPED,
                      UC_MEM_WRITE_PROT, UC_MODE_ARM, UC_PROT_ALL, UC_PROT_EXEC, UC_PROT_READ, Uc,
@@ -22,8 +22,8 @@ from unicorn import (UC_ARCH_ARM64, UC_ERR_FETCH_UNMAPPED, UC_HOOK_CODE, UC_HOOK
 from unicorn import arm64_const as uca
 
 from . import memmap, native, semihosting
-from .arch import alignment, fptrap
 from .arch.counter import PythonCounter
+from .checks import InsnChecks
 from .arch.cpu import Cpu
 from .arch.exceptions import (A64, EC, ERET, INSN_BYTES, Routing, UcIntr, UnsupportedState,
                               describe_routing, enter, entry_pstate, eret_to_aarch32,
@@ -154,9 +154,6 @@ class Machine:
         self._deadline: float | None = None
         self.traps = 0                  # exceptions and model calls handled in Python
         self._misaligned_pc: int | None = None
-        self._check_hook = None         # the per-instruction FP trap/alignment check, while armed
-        self._rearm = False             # a control changed: re-arm between emu_starts
-        self._cpacr_written = False     # until then FP is enabled at EL0/EL1 (see _controls)
         self.console = bytearray()
         self._console_sink = console
         self._trace = trace
@@ -181,10 +178,7 @@ class Machine:
         self._map()
         self.native = native.attach(self)          # the C fast path, or None
         self.counter = self.native or PythonCounter(self.uc, self.cpu)   # .insns: virtual clock
-        if self.native is None:
-            self.uc.hook_add(UC_HOOK_INSN, lambda uc, reg, cp, _: self._on_control_write(
-                cp.op1, cp.crm, cp.op2, cp.val) if (cp.op0, cp.crn) == (3, 1) else 0, None, 1, 0,
-                uca.UC_ARM64_INS_MSR)
+        self.checks = InsnChecks(self)                # FP traps, SCTLR.A: what Unicorn skips
         if self.native is not None and (trace or events):
             self.native.set_all_python(True)       # traces see every exception
         self._hooks()
@@ -441,8 +435,8 @@ class Machine:
         if self.native is not None and self.native.error is not None:
             error, self.native.error = self.native.error, None
             raise error
-        if self._rearm and self._stop is None and not self._paused and self._charge():
-            self._arm_checks()
+        if self.checks.rearm and self._stop is None and not self._paused and self._charge():
+            self.checks.arm()
             if self._misaligned_pc is None:
                 return True
         pc, self._misaligned_pc = self._misaligned_pc, None
@@ -456,94 +450,13 @@ class Machine:
         self._vector(r, cpu.pstate, pc)
         return self._stop is None
 
-    # Checks Unicorn does not make: FP/SIMD traps (arch/fptrap.py), SCTLR.A (arch/alignment.py)
-    def _controls(self) -> dict:
-        """The control registers' values. CPACR_EL1 counts as FPEN=0b11 until the guest
-        writes it: Unicorn runs FP from reset, where QEMU 7.2 resets FPEN to 0 and traps
-        EL1's FP until the guest enables it (README, hostile guests)."""
-        cpu = self.cpu
-        regs = {reg: cpu.sysreg(reg) for reg, _ in fptrap.CONTROLS.values()}
-        if not self._cpacr_written:
-            regs[fptrap.CPACR_EL1] = fptrap.CPACR_FPEN.prep(fptrap.FPEN_NO_TRAP)
-        regs.update({reg: cpu.sysreg(reg) for reg in alignment.SCTLR.values()})
-        return regs
-
-    def _checks_wanted(self, regs: dict) -> bool:
-        fp = [regs[reg] for reg, _ in fptrap.CONTROLS.values()]
-        return bool(fptrap.traps_configured(*fp)) or alignment.any_enabled(
-            {el: regs[reg] for el, reg in alignment.SCTLR.items()})
-
-    def _on_control_write(self, op1: int, crm: int, op2: int, value: int) -> int:
-        """An MSR to SCTLR_ELx, CPACR_EL1 or CPTR_EL2/EL3 (before it runs): if the checks
-        must start or stop, end this emu_start so `_emulate` re-arms them between blocks."""
-        from .arch.sysregs import SysReg
-        reg = SysReg(3, op1, 1, crm, op2)
-        regs = self._controls()
-        owner = {0: 1, 4: 2, 6: 3}.get(op1, 4)
-        if reg not in regs or self.cpu.el < owner:
-            return 0                                  # not a control, or UNDEFINED here
-        regs[reg] = value
-        self._cpacr_written |= reg == fptrap.CPACR_EL1
-        if self._checks_wanted(regs) != (self._check_hook is not None):
-            self._rearm = True
-            self.uc.emu_stop()
-        return 0
-
-    def _arm_checks(self) -> None:
-        self._rearm = False
-        wanted = self._checks_wanted(self._controls())
-        if wanted and self._check_hook is None:
-            self._check_hook = self.uc.hook_add(UC_HOOK_CODE, self._on_checked_insn)
-        elif not wanted and self._check_hook is not None:
-            self.uc.hook_del(self._check_hook)
-            self._check_hook = None
-        self.uc.ctl_flush_tb()                        # translated blocks get (or lose) the hook
-
-    def _on_checked_insn(self, uc, addr, size, _):
-        """Before each instruction while the checks are armed: take an FP trap or an
-        alignment fault instead of running it."""
-        data = self.memory.read(addr, INSN_BYTES)
-        if data is None:
-            return
-        insn = int.from_bytes(data, "little")
-        cpu = self.cpu
-        el = cpu.el
-        r = None
-        if fptrap.is_fp_insn(insn):
-            regs = list(self._controls().values())[:len(fptrap.CONTROLS)]
-            to_el = fptrap.trap_target(el, *regs, cpu.scr_el3, cpu.hcr_el2)
-            if to_el is not None:
-                r = fptrap.route_fp_trap(el, to_el, addr)
-        if r is None:
-            r = self._alignment_fault(insn, addr, el)
-        if r is None or not self._charge():
+    def take(self, r: Routing) -> None:
+        """Take exception `r` now, from a code hook, as the hardware would (counted in the budget)."""
+        if not self._charge():
             return
         if self.native is not None:
             self.native.drain()
-        self._vector(r, cpu.pstate, addr)
-
-    def _alignment_fault(self, insn: int, addr: int, el: int) -> Routing | None:
-        acc = alignment.access(insn)
-        if acc is None:
-            return None
-        cpu = self.cpu
-        if not alignment.SCTLR_A.get(cpu.sysreg(alignment.SCTLR[alignment.check_el(el, cpu.hcr_el2)])):
-            return None
-        from .disasm import decode
-        target = alignment.address(decode(insn.to_bytes(4, "little"), addr), self._read_named_reg)
-        size, store = acc
-        if target is None or target % size == 0:
-            return None
-        to_el = el if el else (2 if cpu.hcr_el2 & HCR.TGE else 1)
-        self.uc.reg_write(FAR[to_el], target)
-        return alignment.route_alignment_fault(el, to_el, addr, store)
-
-    def _read_named_reg(self, name: str) -> int:
-        if name in ("sp", "wsp"):
-            return self.cpu.sp
-        if name in ("xzr", "wzr"):
-            return 0
-        return self.cpu.x(int(name[1:]))
+        self._vector(r, self.cpu.pstate, r.elr)
 
     def _why_emulation_ended(self) -> Stop:
         """Unicorn returned with no stop recorded: a time limit, WFI, or the budget."""

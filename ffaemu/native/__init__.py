@@ -154,7 +154,7 @@ class Native:
 
     def _python_control(self, uch, value, enc, user):
         try:
-            self.m._on_control_write(enc & 0xFF, (enc >> 8) & 0xFF, enc >> 16, value)
+            self.m.checks.on_control_write(enc & 0xFF, (enc >> 8) & 0xFF, enc >> 16, value)
         except BaseException as e:       # noqa: BLE001
             self.error = e
             self.m.uc.emu_stop()
