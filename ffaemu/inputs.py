@@ -1,5 +1,6 @@
-"""Reading user input files with a size limit: `/dev/zero`, a FIFO or a huge file as
-an image or a command file is refused in one line instead of being read without bound."""
+"""Reading user input files with a size limit: a device (`/dev/zero`), or a pipe or file
+larger than the limit, given as an image, a source or a command file, is refused in one
+line instead of being read without bound."""
 from __future__ import annotations
 
 import os
@@ -22,11 +23,13 @@ def read_bounded(path: str | Path, limit: int = MAX_IMAGE_BYTES, error=FfaemuErr
             mode = os.fstat(f.fileno()).st_mode
             if stat.S_ISDIR(mode):
                 raise error(f"{path}: is a directory")
+            if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+                raise error(f"{path}: a device, not a regular file; refusing to read it")
             data = f.read(limit + 1)
     except OSError as e:
         raise error(f"{path}: cannot read: {e.strerror}") from None
     if len(data) > limit:
-        kind = "file" if stat.S_ISREG(mode) else "non-regular file (device or pipe)"
+        kind = "file" if stat.S_ISREG(mode) else "pipe"
         raise error(f"{path}: {kind} larger than {limit >> 20} MiB; refusing to read it")
     return data
 

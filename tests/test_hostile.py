@@ -199,7 +199,7 @@ def test_debugger_checks_ranges_before_allocating(capsys, tmp_path, command, mes
 def test_command_file_is_size_checked(capsys, tmp_path):
     status, _, err = cli(capsys, "debug", guest(tmp_path, "nop"), "--el3", "tfa", "--commands", "/dev/zero")
     assert status == 2
-    one_error_line(err, "/dev/zero", "larger than 16 MiB")
+    one_error_line(err, "/dev/zero", "a device, not a regular file")
 
 
 # Bounded by default --------------------------------------------------------------------
@@ -318,3 +318,15 @@ def test_counters_are_virtual_and_reproducible(capsys, tmp_path, monkeypatch):
     # Instructions of the blocks entered: boot stubs and the guest's first block, then
     # 100 loop iterations of 2 instructions in between.
     assert first < 100 and second - first >= 200
+
+
+def test_command_file_from_an_endless_pipe_is_bounded(tmp_path):
+    from ffaemu.inputs import read_bounded
+    from ffaemu.errors import FfaemuError
+    proc = subprocess.Popen(["cat", "/dev/zero"], stdout=subprocess.PIPE)
+    try:
+        with pytest.raises(FfaemuError, match="pipe larger than 1 MiB"):
+            read_bounded(f"/dev/fd/{proc.stdout.fileno()}", 1 << 20)
+    finally:
+        proc.kill()
+        proc.wait()
