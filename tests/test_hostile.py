@@ -226,6 +226,8 @@ def test_timeout_ends_a_run(capsys, tmp_path):
     (["run", "x.S", "--timeout", "nan"], ["--timeout must be between"]),
     (["run", "x.S", "--vcpus", "100000"], ["--vcpus must be between 1 and 64"]),
     (["explore", "xen-negotiation-race", "--variant", "fixed", "--bound", "99"], ["--bound must be between 0 and 4"]),
+    (["run", str(ROOT / "asm/el1/psci_off.S"), "--el3", "tfa:upper=zero"], ["model option 'upper' in 'tfa:upper=zero' is set by --fw-upper"]),
+    (["run", str(ROOT / "asm/el1/psci_off.S"), "--el3", "tfa:seed=1"], ["model option 'seed' in 'tfa:seed=1' is set by --seed"]),
     (["explore", "xen-negotiation-race", "--variant", "fixed", "--seed", "1", "--count", "99999999999"],
      ["--count must be between 1 and 1000000"]),
 ])

@@ -204,7 +204,9 @@ _OPTS = ["--base", "--entry", "--cpu", "--max-insns", "--ram-size", "--el3", "--
 _VALUES = ["0", "-1", "1", "0x40100000", "0xffffffffffffffff", "18446744073709551616", "1e9", "abc",
            "", "512M", "0k", "99999999999999999999999", "max", "a72", "tfa", "pkvm", "xen",
            "tfa-spmd:spmc=absent", "nosuch", "pkvm:version-check=zz", "real", "garbage", "é",
-           "/dev/full", "/dev/null", "insn", "calls", "nan", "inf", "0.001", "1_000"]
+           "/dev/full", "/dev/null", "insn", "calls", "nan", "inf", "0.001", "1_000", "tfa:upper=zero",
+           "tfa:seed=1", "tfa-spmd:spmc=absent,spmc=x", "pkvm:=x", "xen:negotiation", "optee:,,",
+           "asm/el2/pkvm_proxy_s32.S", "asm/el3/monitor_ns_sext.S", "asm/el1/psci_off.S"]
 
 
 def gen_cli(rng: random.Random) -> list[str]:
