@@ -96,9 +96,10 @@ def in_child(fn, timeout: float = CASE_SECONDS, memory: int = CASE_MEMORY) -> Ou
     return Outcome(**json.loads(b"".join(chunks)))
 
 
-def cli_case(argv: list[str], stdin: str = "") -> Outcome:
-    """`ffaemu ARGV` in-process from the checkout (call inside `in_child`)."""
-    os.chdir(ROOT)
+def cli_case(argv: list[str], stdin: str = "", cwd: Path | None = None) -> Outcome:
+    """`ffaemu ARGV` in-process (call inside `in_child`), in `cwd` (default: the checkout):
+    files a fuzzed command line names relatively (a --trace-file) land there."""
+    os.chdir(cwd or ROOT)
     out, err = io.StringIO(), io.StringIO()
     sys.stdin = io.StringIO(stdin)
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -206,14 +207,16 @@ _VALUES = ["0", "-1", "1", "0x40100000", "0xffffffffffffffff", "1844674407370955
            "tfa-spmd:spmc=absent", "nosuch", "pkvm:version-check=zz", "real", "garbage", "é",
            "/dev/full", "/dev/null", "insn", "calls", "nan", "inf", "0.001", "1_000", "tfa:upper=zero",
            "tfa:seed=1", "tfa-spmd:spmc=absent,spmc=x", "pkvm:=x", "xen:negotiation", "optee:,,",
-           "asm/el2/pkvm_proxy_s32.S", "asm/el3/monitor_ns_sext.S", "asm/el1/psci_off.S"]
+           str(ROOT / "asm/el2/pkvm_proxy_s32.S"), str(ROOT / "asm/el3/monitor_ns_sext.S"),
+           str(ROOT / "asm/el1/psci_off.S")]
 
 
 def gen_cli(rng: random.Random) -> list[str]:
     cmd = rng.choice(["run", "run", "debug", "explore", "scenario", "list", "bogus"])
     argv = [cmd]
     if cmd in ("run", "debug"):
-        argv.append(rng.choice(["asm/el1/psci_off.S", "asm/el1/ffa_deferred.S", "nosuch.S", "/dev/null"]))
+        argv.append(rng.choice([str(ROOT / "asm/el1/psci_off.S"), str(ROOT / "asm/el1/ffa_deferred.S"),
+                                "nosuch.S", "/dev/null"]))
         for _ in range(rng.randint(0, 5)):
             opt = rng.choice(_OPTS)
             argv += [opt] if opt == "--json" else [opt, rng.choice(_VALUES)]
@@ -397,7 +400,7 @@ def case_cli(rng, workdir):
     argv = gen_cli(rng)
     argv = [str(workdir / "trace.jsonl") if a == "/dev/null" and i and argv[i - 1] == "--trace-file" else a
             for i, a in enumerate(argv)]
-    return problems(in_child(lambda: cli_case(argv)))
+    return problems(in_child(lambda: cli_case(argv, cwd=workdir)))
 
 
 def case_guest(rng, workdir):
@@ -434,10 +437,10 @@ def case_ffa(rng, workdir):
 def case_debug(rng, workdir):
     cmds = gen_debug(rng)
     path = _write(workdir, "cmds.txt", "\n".join(cmds).encode())
-    guest = rng.choice(["asm/el1/psci_off.S", "asm/el1/ffa_deferred.S"])
+    guest = str(ROOT / rng.choice(["asm/el1/psci_off.S", "asm/el1/ffa_deferred.S"]))
     argv = ["debug", guest, "--el3", "tfa-spmd", "--el2", rng.choice(["pkvm", "none"]),
             "--commands", str(path), "--max-insns", "2000000"]
-    return problems(in_child(lambda: cli_case(argv)))
+    return problems(in_child(lambda: cli_case(argv, cwd=workdir)))
 
 
 def case_gdb(rng, workdir):
