@@ -36,7 +36,7 @@ from ffaemu.loader import Image, Segment, elf_bytes  # noqa: E402
 
 CASE_SECONDS = 20.0                 # per case: a hang is anything longer
 MAX_OUTPUT = 1 << 20                # characters of stdout/stderr kept per case
-CASE_MEMORY = 3 << 30               # RLIMIT_AS per case (Unicorn reserves ~1 GiB of it)
+CASE_MEMORY = 3 << 30               # RLIMIT_AS a case may add (Unicorn reserves ~1 GiB per machine)
 GUEST_BASE = 0x4010_0000
 HARNESS = (0x4000_0000, 0x4010_0000)
 EL3_MODELS = ["tfa", "tfa-spmd", "tfa-spmd:spmc=absent", "tfa-el3-spmc", "optee"]
@@ -57,15 +57,23 @@ class Outcome:
     extra: dict = field(default_factory=dict)
 
 
+def _address_space() -> int:
+    """This process's virtual size: a forked child starts with all of it."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[0]) * resource.getpagesize()
+
+
 def in_child(fn, timeout: float = CASE_SECONDS, memory: int = CASE_MEMORY) -> Outcome:
-    """Run `fn() -> Outcome` in a forked child with time and memory limits."""
+    """Run `fn() -> Outcome` in a forked child with a time limit and `memory` bytes of
+    address space on top of what it inherits (a test process may hold many machines)."""
+    limit = _address_space() + memory
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:                                      # child
         os.close(r)
         status = 0
         try:
-            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
             try:
                 out = fn()
             except BaseException:                     # noqa: BLE001 - the oracle wants them all
