@@ -39,6 +39,7 @@ MAX_OUTPUT = 1 << 20                # characters of stdout/stderr kept per case
 CASE_MEMORY = 3 << 30               # RLIMIT_AS a case may add (Unicorn reserves ~1 GiB per machine)
 GUEST_BASE = 0x4010_0000
 HARNESS = (0x4000_0000, 0x4010_0000)
+HARNESS_STACKS = (0x400C_0000, 0x400F_0000)    # writable by guests (their boot stacks)
 EL3_MODELS = ["tfa", "tfa-spmd", "tfa-spmd:spmc=absent", "tfa-el3-spmc", "optee"]
 EL2_MODELS = ["none", "pkvm", "pkvm:version-check=u64", "pkvm:negotiate-at-init=on", "xen",
               "xen:negotiation=legacy"]
@@ -157,7 +158,7 @@ def gen_elf(rng: random.Random) -> bytes:
     data = bytearray(_tiny_elf(rng))
     for _ in range(rng.randint(1, 4)):
         choice = rng.random()
-        if choice < 0.4:
+        if choice < 0.4 and len(data) >= 0x40:
             off, fmt = rng.choice(_ELF_FIELDS)
             width = struct.calcsize(fmt)
             value = rng.choice(_EXTREMES + [rng.getrandbits(8 * width)]) & ((1 << 8 * width) - 1)
@@ -175,7 +176,8 @@ def gen_elf(rng: random.Random) -> bytes:
                                     rng.choice([0, 0x40, len(data)]), rng.choice([0, 24, 1 << 40, 0xFFFF_FFFF_FFFF]),
                                     rng.randint(0, n), 0, 8, rng.choice([0, 24, 1]))
             if len(data) >= 0x40:
-                struct.pack_into("<QHHHH", data, 0x28, shoff, 64, 0x38, 64, n)
+                struct.pack_into("<Q", data, 0x28, shoff)
+                struct.pack_into("<HH", data, 0x3A, 64, n)
     return bytes(data)
 
 
@@ -264,7 +266,9 @@ def gen_guest(rng: random.Random) -> tuple[str, list[str], bool]:
         if t == "words":
             parts.append("\n".join(f".word {rng.getrandbits(32):#x}" for _ in range(rng.randint(1, 6))))
         else:
-            parts.append(t.format(harness=rng.randrange(HARNESS[0], HARNESS[1] - 8) & ~7, odd=rng.choice([1, 2, 3])))
+            target = rng.choice([rng.randrange(HARNESS[0], HARNESS_STACKS[0]),
+                                 rng.randrange(HARNESS_STACKS[1], HARNESS[1] - 8)]) & ~7
+            parts.append(t.format(harness=target, odd=rng.choice([1, 2, 3])))
     source = "_start:\n" + "\n".join(parts) + "\nb .\n"
     may_succeed = "0x84000008" in source           # PSCI SYSTEM_OFF somewhere
     opts = ["--el3", rng.choice(EL3_MODELS), "--el2", rng.choice(EL2_MODELS), "--max-insns", "300000"]
