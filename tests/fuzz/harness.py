@@ -94,6 +94,7 @@ def in_child(fn, timeout: float = CASE_SECONDS, memory: int = CASE_MEMORY) -> Ou
             if left <= 0 or not select.select([f], [], [], left)[0]:
                 os.kill(pid, signal.SIGKILL)
                 os.waitpid(pid, 0)
+                _restart_keystone()
                 return Outcome(hang=True)
             chunk = os.read(f.fileno(), 1 << 20)
             if not chunk:
@@ -103,6 +104,27 @@ def in_child(fn, timeout: float = CASE_SECONDS, memory: int = CASE_MEMORY) -> Ou
     if not chunks:
         return Outcome(crash=f"child died without a report (wait status {status:#x})")
     return Outcome(**json.loads(b"".join(chunks)))
+
+
+def warm_up() -> None:
+    """In the process that forks cases: start the keystone worker process once (a round
+    trip when it runs), so forked cases share it instead of each starting one; after a
+    case hung, restart it (the hung case may have left a reply in its pipe)."""
+    try:
+        from ffaemu.toolchain import ks_bounded
+    except ImportError:                         # an assembler without a worker process
+        return
+    if ks_bounded.available():
+        ks_bounded.asm("nop", GUEST_BASE)
+
+
+def _restart_keystone() -> None:
+    try:
+        from ffaemu.toolchain import ks_bounded
+    except ImportError:
+        return
+    if getattr(ks_bounded, "_worker", None) is not None:
+        ks_bounded._worker.stop()               # test harness: the module keeps one per process
 
 
 def cli_case(argv: list[str], stdin: str = "", cwd: Path | None = None) -> Outcome:
@@ -405,7 +427,9 @@ def case_raw(rng, workdir):
 
 def case_asm(rng, workdir):
     path = _write(workdir, "f.S", gen_asm(rng))
-    return problems(in_child(lambda: cli_case(["run", str(path), "--max-insns", "100000"])))
+    which = rng.choice(["keystone"] * 3 + ["llvm", "auto"])      # LLVM runs a process: slower
+    argv = ["run", str(path), "--max-insns", "100000"] + ([] if which == "auto" else ["--assembler", which])
+    return problems(in_child(lambda: cli_case(argv)))
 
 
 def case_cli(rng, workdir):
@@ -514,4 +538,5 @@ CLASSES = {"elf": case_elf, "raw": case_raw, "asm": case_asm, "cli": case_cli, "
 def run_case(cls: str, seed: int, workdir: Path) -> list[str]:
     """Problems found by case `seed` of class `cls` ([] when the promise holds)."""
     workdir.mkdir(parents=True, exist_ok=True)
+    warm_up()
     return CLASSES[cls](random.Random(f"{cls}:{seed}"), workdir)
