@@ -143,7 +143,8 @@ class Machine:
         if timeout is not None and not 0 < timeout <= 86400:
             raise FfaemuError(f"--timeout must be between 0 and 86400 seconds, not {timeout}")
         if ram_size <= 0 or ram_size % 0x1000 or memmap.RAM_BASE + ram_size > 1 << 40:
-            raise FfaemuError(f"RAM size {ram_size:#x} must be a positive multiple of 4 KiB")
+            raise FfaemuError(f"RAM size {ram_size:#x} must be a positive multiple of 4 KiB, at most "
+                              f"{(1 << 40) - memmap.RAM_BASE:#x}")
         self.uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
         self.uc.ctl_set_cpu_model(CPU_MODELS[cpu])
         self.cpu = Cpu(self.uc)
