@@ -275,6 +275,9 @@ _GUEST_TEMPLATES = [
     "ldr x0, =0x84000063\nldr x1, =0x10002\nsmc #0", "hvc #0", "svc #0", "brk #1", "eret",
     "msr vbar_el1, xzr", "ldr x0, =0x09000000\nmov w1, #0x41\nstrb w1, [x0]", "udf #0",
     "ldr x0, =0xdead0000\nldr x1, [x0]", "1: smc #0\nb 1b",
+    "ldr x0, =0x40001000\nbr x0", "ldr x0, =0x40002a00\nbr x0", "ldr x0, =0x40000000\nbr x0",   # into the harness
+    "mov x0, #0x400\nmsr cpacr_el1, xzr\nfmov d0, x0", "mrs x0, sctlr_el1\norr x0, x0, #2\nmsr sctlr_el1, x0\n"
+    "ldr x1, =0x40300001\nldr x2, [x1]",
 ]
 
 
