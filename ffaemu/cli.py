@@ -9,20 +9,23 @@ import argparse
 import json
 import os
 import sys
-from pathlib import Path
 
 from .backends import commands as qemu_commands
 from .errors import FfaemuError
 from .explore import VARIANTS as EXPLORE_VARIANTS
 from .ffa.conv import UpperPolicy
+from .inputs import MAX_TEXT_BYTES, read_text
 from .loader import load_image
-from .machine import CPU_MODELS, DEFAULT_MAX_INSNS, Machine, RunResult
+from .machine import CPU_MODELS, DEFAULT_MAX_INSNS, MAX_MAX_INSNS, Machine, RunResult
 from .memmap import DEFAULT_RAM_SIZE
 from .models.fw import FIRMWARE
 from .models.hyp import HYPERVISORS
 from .runner import build_guest
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+# Under `debug` and `--gdb` every instruction passes a Python hook (about 700,000 per
+# second), so their default budget is smaller: a `continue` ends within about 15 s.
+DEBUG_MAX_INSNS = 10_000_000
 
 
 class _HelpFormatter(argparse.HelpFormatter):
@@ -67,8 +70,30 @@ def _count(text: str) -> int:
         value = int(text.replace("_", ""), 0)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if value.bit_length() > 64:
+        raise argparse.ArgumentTypeError(f"'{text}' is too large")
     if value <= 0:
         raise argparse.ArgumentTypeError(f"'{text}' must be positive")
+    return value
+
+
+def _ranged(low: int, high: int, what: str):
+    """A count type for options with a sane range (hostile input: no 2**64 budgets)."""
+    def parse(text: str) -> int:
+        value = _count_or_zero(text) if low == 0 else _count(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{what} must be between {low} and {high}, not {text}")
+        return value
+    return parse
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds") from None
+    if not 0 < value <= 86400:
+        raise argparse.ArgumentTypeError(f"--timeout must be between 0 and 86400 seconds, not {text}")
     return value
 
 
@@ -112,8 +137,12 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--base", type=_address, help="load address of .S/raw images (default 0x40100000)")
     p.add_argument("--entry", type=_address, help="entry point (default: ELF entry or --base)")
     p.add_argument("--cpu", choices=sorted(CPU_MODELS), default="a72", help="CPU model (default: a72)")
-    p.add_argument("--max-insns", type=_count, default=DEFAULT_MAX_INSNS,
-                     help="instruction budget (default 100M)")
+    p.add_argument("--max-insns", type=_ranged(1, MAX_MAX_INSNS, "--max-insns"),
+                   help="instruction budget (default 100M, 10M under debug/--gdb); each exception "
+                   "or model call handled in Python counts as 1000")
+    p.add_argument("--timeout", type=_seconds, metavar="SECONDS",
+                   help="end the run after this much wall-clock time (Unicorn: reason budget, "
+                   "default none; with --qemu/--firmware: QEMU is killed, default 10)")
     p.add_argument("--ram-size", type=_size, default=DEFAULT_RAM_SIZE, help="RAM size (default 512M)")
     p.add_argument("--el3", metavar="MODEL|FILE", help="EL3 firmware model (one of: "
                    f"{', '.join(FIRMWARE.names())}; options as NAME:key=value, see `ffaemu list`) "
@@ -121,11 +150,11 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
                    "EL3/EL2 stubs (default: none, IMAGE runs from EL3)")
     p.add_argument("--el2", metavar="MODEL|FILE", help="EL2 hypervisor model (one of: "
                    f"{', '.join(HYPERVISORS.names())}) or image, with --el3 (default: none)")
-    p.add_argument("--vms", type=_count, default=1, help="guests (VMs) under --el2 xen (default: 1)")
-    p.add_argument("--vcpus", type=_count, default=1, help="vCPUs per guest under --el2 xen (default: 1)")
+    p.add_argument("--vms", type=_ranged(1, 16, "--vms"), default=1, help="guests (VMs) under --el2 xen")
+    p.add_argument("--vcpus", type=_ranged(1, 64, "--vcpus"), default=1, help="vCPUs per guest under --el2 xen")
     p.add_argument("--fw-upper", choices=[p.value for p in UpperPolicy], default="real",
                      help="how the firmware fills bits [63:32] of SMC32 results (default: real)")
-    p.add_argument("--seed", type=_count_or_zero, default=0, help="seed for --fw-upper garbage (default: 0)")
+    p.add_argument("--seed", type=_ranged(0, 1 << 63, "--seed"), default=0, help="seed for --fw-upper garbage")
     p.add_argument("--json", action="store_true", help="print one JSON object with the result")
     p.add_argument("--trace", nargs="?", action="append", const="calls", choices=["calls", "insn"],
                    help="calls (default): one line per hop of every call a model answers and per "
@@ -156,15 +185,17 @@ def build_parser() -> argparse.ArgumentParser:
                     help="sc (default): instruction interleavings over one shared page; armv8: the "
                     "ARMv8 model (loads and stores reordered as barriers, acquire/release and "
                     "dependencies allow)")
-    ex.add_argument("--bound", type=_count_or_zero, default=2, help="at most K preemptions (sc) or "
-                    "deviations from the default choices (armv8) (default 2)")
-    ex.add_argument("--seed", type=_count_or_zero, help="random schedules from this seed instead "
-                    "(default: bounded exhaustive exploration)")
-    ex.add_argument("--count", type=_count, help="random schedules with --seed (default: 200)")
-    ex.add_argument("--replay", type=_count_or_zero, metavar="SEED", help="run exactly the schedule of SEED")
+    ex.add_argument("--bound", type=_ranged(0, 4, "--bound"), default=2, help="at most K preemptions "
+                    "(sc) or deviations from the default choices (armv8) (0-4, default 2)")
+    ex.add_argument("--seed", type=_ranged(0, 1 << 63, "--seed"), help="random schedules from this "
+                    "seed instead (default: bounded exhaustive exploration)")
+    ex.add_argument("--count", type=_ranged(1, 1_000_000, "--count"),
+                    help="random schedules with --seed (at most 1,000,000; default: 200)")
+    ex.add_argument("--replay", type=_ranged(0, 1 << 63, "--replay"), metavar="SEED",
+                    help="run exactly the schedule of SEED")
     ex.add_argument("--schedule", metavar="ID", help="run exactly a schedule printed by a bounded "
                     "search (sc: STEP:VCPU,...; armv8: CHOICE:ALTERNATIVE,...)")
-    ex.add_argument("--vcpus", type=_count, default=2, help="vCPUs, 2 to 4 (default: 2)")
+    ex.add_argument("--vcpus", type=_ranged(2, 4, "--vcpus"), default=2, help="vCPUs, 2 to 4 (default: 2)")
     ex.add_argument("--json", action="store_true", help="print one JSON object with the report")
     add_assembler_option(ex)
     lit = sub.add_parser("litmus", help="run herd7 AArch64 litmus tests under the ARMv8 (or SC) model")
@@ -184,6 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--gdb", nargs="?", type=_port, const=1234, metavar="PORT",
                      help="wait for gdb-multiarch on 127.0.0.1:PORT (default 1234) at the "
                      "first instruction of the user's image")
+    run.add_argument("--gdb-disconnect", choices=["wait", "continue", "stop"], default="wait",
+                     help="when gdb's connection closes without detach/kill: wait for the next "
+                     "client (default), continue the run to its end, or stop it")
     qemu_commands.add_run_options(run)          # real firmware under QEMU (ffaemu/backends)
     qemu_commands.add_commands(sub)
     debug = sub.add_parser("debug", help="step through a run: breakpoints on SMC/HVC/SVC/ERET, "
@@ -218,18 +252,21 @@ def _trace_line(line: str) -> None:
 
 def prepare(args, console, trace, events=None) -> tuple[Machine, int, int]:
     """The machine `run`/`debug` asked for: (machine, reset entry, first user instruction)."""
+    if args.max_insns is None:
+        debugging = args.command == "debug" or getattr(args, "gdb", None) is not None
+        args.max_insns = DEBUG_MAX_INSNS if debugging else DEFAULT_MAX_INSNS
     if args.el3:
         if args.base is not None or args.entry is not None:
             raise FfaemuError("--base/--entry apply to images run from EL3, not to --el3 guests")
         setup = build_guest(args.image, args.el3, args.el2 or "none", fw_upper=args.fw_upper,
                             seed=args.seed, cpu=args.cpu, max_insns=args.max_insns,
                             ram_size=args.ram_size, vms=args.vms, vcpus=args.vcpus,
-                            console=console, trace=trace, events=events)
+                            console=console, trace=trace, events=events, timeout=args.timeout)
         return setup.machine, setup.entry, setup.machine.images[0].entry
     if args.el2 or args.vms > 1 or args.vcpus > 1:
         raise FfaemuError("--el2/--vms/--vcpus need --el3: a hypervisor runs under firmware")
     machine = Machine(cpu=args.cpu, ram_size=args.ram_size, max_insns=args.max_insns,
-                      console=console, trace=trace, events=events)
+                      console=console, trace=trace, events=events, timeout=args.timeout)
     entry = machine.load(load_image(args.image, args.base, args.entry)).entry
     return machine, entry, entry
 
@@ -246,9 +283,30 @@ def _trace_outputs(args):
             trace_file = open(args.trace_file, "w", buffering=1)     # one event per line, flushed
         except OSError as e:
             raise FfaemuError(f"{args.trace_file}: cannot write: {e.strerror}") from None
-    events = (lambda ev: trace_file.write(json.dumps(ev) + "\n")) if trace_file else None
+    events = _TraceWriter(trace_file, args.trace_file) if trace_file else None
     return (text if "calls" in kinds else None, text if "insn" in kinds else None,
             events if "calls" in kinds else None, events if "insn" in kinds else None, trace_file)
+
+
+class _TraceWriter:
+    """--trace-file events as JSON lines; a failing write (a full disk, /dev/full) is one
+    error line naming the file, not a traceback from inside a Unicorn hook."""
+
+    def __init__(self, file, path: str):
+        self.file, self.path = file, path
+
+    def __call__(self, event: dict) -> None:
+        try:
+            self.file.write(json.dumps(event) + "\n")
+        except OSError as e:
+            raise FfaemuError(f"{self.path}: cannot write the trace: {e.strerror}") from None
+
+    @staticmethod
+    def close(file, path: str) -> None:
+        try:
+            file.close()
+        except OSError as e:
+            raise FfaemuError(f"{path}: cannot write the trace: {e.strerror}") from None
 
 
 def cmd_run(args) -> int:
@@ -264,14 +322,16 @@ def cmd_run(args) -> int:
     if args.gdb is not None:
         from .gdbstub import GdbStub
         try:
-            stub = GdbStub(machine, args.gdb, start_at=first,
+            stub = GdbStub(machine, args.gdb, start_at=first, on_disconnect=args.gdb_disconnect,
                            announce=lambda text: print(f"ffaemu: {text}", file=sys.stderr, flush=True))
         except OSError as e:
             raise FfaemuError(f"cannot listen on 127.0.0.1:{args.gdb}: {e.strerror}") from None
         machine.start(entry)
         res = stub.serve()
         if res is None:
-            print("[ffaemu] killed by gdb", file=sys.stderr)
+            why = ("gdb disconnected; run stopped (--gdb-disconnect stop)"
+                   if stub.ended_by == "disconnect" else "killed by gdb")
+            print(f"[ffaemu] {why}", file=sys.stderr)
             return EXIT_RUN_FAILED
     else:
         res = machine.run(entry)
@@ -279,7 +339,7 @@ def cmd_run(args) -> int:
         insn_tracer.finish()
     if trace_file:
         machine.calls.finish()
-        trace_file.close()
+        _TraceWriter.close(trace_file, args.trace_file)
     if args.json:
         json.dump(result_json(res), sys.stdout)
         sys.stdout.write("\n")
@@ -299,22 +359,30 @@ def cmd_debug(args) -> int:
     calls_text, _, call_events, _, trace_file = _trace_outputs(args)
     machine, entry, first = prepare(args, _stream, calls_text, call_events)
     if args.commands:
-        try:
-            lines = Path(args.commands).read_text().splitlines()
-        except OSError as e:
-            raise FfaemuError(f"{args.commands}: cannot read: {e.strerror}") from None
+        lines = read_text(args.commands).splitlines()
     elif sys.stdin.isatty():
         lines = _interactive()
     else:
-        lines = sys.stdin.read().splitlines()
+        lines = _stdin_commands()
     machine.start(entry)
     dbg = Debugger(machine, _print_line, start_at=first)
     dbg.begin()                       # to the first instruction of the user's image
     dbg.run_commands(lines)
     if trace_file:
         machine.calls.finish()
-        trace_file.close()
+        _TraceWriter.close(trace_file, args.trace_file)
     return EXIT_OK if dbg.result is None or dbg.result.ok else EXIT_RUN_FAILED
+
+
+def _stdin_commands() -> list[str]:
+    """Debugger commands piped on standard input: size-checked and UTF-8, like --commands."""
+    try:
+        text = sys.stdin.read(MAX_TEXT_BYTES + 1)
+    except UnicodeDecodeError:
+        raise FfaemuError("standard input: debugger commands are not UTF-8 text") from None
+    if len(text) > MAX_TEXT_BYTES:
+        raise FfaemuError(f"standard input: more than {MAX_TEXT_BYTES >> 20} MiB of debugger commands")
+    return text.splitlines()
 
 
 def _print_line(text: str) -> None:
@@ -332,6 +400,8 @@ def _interactive():
             yield input("(ffaemu) ")
         except EOFError:
             return
+        except UnicodeDecodeError:
+            print("error: not UTF-8 text", file=sys.stderr)
 
 
 def cmd_explore(args) -> int:
@@ -421,15 +491,31 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "assembler", None):
             from .assembler import ASSEMBLER_ENV
             os.environ[ASSEMBLER_ENV] = args.assembler
-        return {"run": cmd_run, "debug": cmd_debug, "list": cmd_list, "scenario": cmd_scenario,
-                "explore": cmd_explore, "litmus": cmd_litmus, "diff": qemu_commands.cmd_diff,
-                "firmware": qemu_commands.cmd_firmware}[args.command](args)
+        status = {"run": cmd_run, "debug": cmd_debug, "list": cmd_list, "scenario": cmd_scenario,
+                  "explore": cmd_explore, "litmus": cmd_litmus, "diff": qemu_commands.cmd_diff,
+                  "firmware": qemu_commands.cmd_firmware}[args.command](args)
+        sys.stdout.flush()
+        return status
     except FfaemuError as e:
         print(f"ffaemu: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except BrokenPipeError:                 # e.g. `ffaemu run ... | head`: stop quietly
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _discard_stdout()
         return EXIT_RUN_FAILED
+    except OSError as e:                    # stdout on a full device (ENOSPC), EIO ...
+        if e.filename is not None:
+            raise
+        _discard_stdout()
+        print(f"ffaemu: error: cannot write standard output: {e.strerror}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):           # stdout is not a real file (tests)
+        pass
 
 
 if __name__ == "__main__":

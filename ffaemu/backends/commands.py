@@ -39,8 +39,6 @@ def add_run_options(run: argparse.ArgumentParser) -> None:
                      "that grounds --el3 MODEL, under qemu-system-aarch64")
     run.add_argument("--firmware", metavar="FILE", help="run GUEST under QEMU on this image "
                      "(any image following the real-firmware mailbox protocol)")
-    run.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT, metavar="S",
-                     help=f"with --qemu/--firmware: kill QEMU after S seconds (default {DEFAULT_TIMEOUT:g})")
 
 
 def add_commands(sub) -> None:
@@ -68,11 +66,8 @@ def add_commands(sub) -> None:
 
 
 def wants_qemu(args) -> bool:
-    """Whether `ffaemu run` goes to QEMU; --timeout alone is refused (it is QEMU's)."""
-    qemu = bool(getattr(args, "qemu", False) or getattr(args, "firmware", None))
-    if not qemu and getattr(args, "timeout", DEFAULT_TIMEOUT) != DEFAULT_TIMEOUT:
-        raise FfaemuError("--timeout applies with --qemu/--firmware; Unicorn runs stop at --max-insns")
-    return qemu
+    """Whether `ffaemu run` goes to QEMU (`run --timeout` bounds either backend's run)."""
+    return bool(getattr(args, "qemu", False) or getattr(args, "firmware", None))
 
 
 def _firmware_image(args) -> Path:
@@ -105,9 +100,8 @@ def _refuse_unicorn_options(args) -> None:
         if getattr(args, attr, unset) != unset:
             raise FfaemuError(f"{flag} is not available with --qemu/--firmware (QEMU runs -cpu max "
                               "and reports only the console and the exit)")
-    from ..machine import DEFAULT_MAX_INSNS
     from ..memmap import DEFAULT_RAM_SIZE
-    if args.max_insns != DEFAULT_MAX_INSNS or args.ram_size != DEFAULT_RAM_SIZE:
+    if args.max_insns is not None or args.ram_size != DEFAULT_RAM_SIZE:   # None: not given
         raise FfaemuError("--max-insns/--ram-size are not available with --qemu/--firmware")
 
 
@@ -129,6 +123,8 @@ def result_json(res: QemuResult, firmware: Path, timeout: float) -> dict:
 def cmd_run_qemu(args) -> int:
     _refuse_unicorn_options(args)
     firmware = _firmware_image(args)
+    if args.timeout is None:                   # `run --timeout` is shared with the Unicorn backend
+        args.timeout = DEFAULT_TIMEOUT
     res = run_on_firmware(args.image, firmware, el2=_el2_image(args), timeout=args.timeout)
     if args.json:
         json.dump(result_json(res, firmware, args.timeout), sys.stdout)

@@ -151,7 +151,7 @@ class Pkvm:
         res = yield trap.forward()
         return trap.ret(*res.xs[:8])
 
-    def _error(self, trap: Trap, code: FfaError):
+    def _error(self, trap: Trap, code: FfaError | int):
         return trap.ret(FfaId.FFA_ERROR, 0, sext32(code), 0, 0, 0, 0, 0)
 
     def _success(self, trap: Trap, *values: int):
@@ -194,7 +194,8 @@ class Pkvm:
             return self._error(trap, FfaError.DENIED)
         res = yield trap.forward(FfaId.FFA_RXTX_MAP_64, HYP_TX, HYP_RX, MBOX_PAGES, 0, 0, 0, 0)
         if w(res.x(0)) != FfaId.FFA_SUCCESS:
-            return self._error(trap, FfaError(s32(res.x(2))))
+            # ffa_map_hyp_buffers returns res.a2 as an int, whatever EL3 put there.
+            return self._error(trap, s32(res.x(2)))
         if not (self._host_owned(tx, PAGE) and self._host_owned(rx, PAGE)):
             yield trap.forward(FfaId.FFA_RXTX_UNMAP, HOST_FFA_ID << 16, *([0] * 6))
             return self._error(trap, FfaError.INVALID_PARAMETERS)
@@ -235,6 +236,8 @@ class Pkvm:
         if w(res.x(0)) != FfaId.FFA_SUCCESS or not w(res.x(2)) or trap.w(5) & 1:
             return trap.ret(*res.xs[:8])
         size = w(res.x(3)) if self.hyp_version > V1_0 else 8
+        if size * w(res.x(2)) > MBOX_PAGES * PAGE:       # do_ffa_part_get: copy_sz too big
+            return self._error(trap, FfaError.ABORTED)
         blob = trap.mem.read(HYP_RX, size * w(res.x(2)))
         trap.mem.write(self.host_buffers.rx, blob)
         return trap.ret(*res.xs[:8])
