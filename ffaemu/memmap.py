@@ -80,3 +80,11 @@ def caller_may_use(addr: int, size: int, via_hypervisor: bool) -> bool:
     if not overlaps(addr, size, HARNESS):
         return True
     return via_hypervisor and HYP_MAILBOX.contains(addr, size)
+
+
+def normal_world_owns(addr: int, size: int) -> bool:
+    """For SPMC models that do not know which exception level called: the normal world owns
+    no harness memory except the hypervisor's own mailbox (`caller_may_use` with a
+    hypervisor caller). Each model refuses the rest as it refuses memory outside its
+    Non-secure memory map."""
+    return caller_may_use(addr, size, via_hypervisor=True)

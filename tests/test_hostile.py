@@ -284,18 +284,30 @@ def test_overlapping_segments_and_images_are_refused(tmp_path):
                      name="third"))
 
 
-@pytest.mark.parametrize("el2", ["none", "pkvm"])
-def test_firmware_refuses_buffers_in_harness_memory(tmp_path, el2):
-    # Hafnium api_vm_configure_pages: pages the caller does not own -> INVALID_PARAMETERS.
+# Each SPMC refuses harness memory as it refuses memory the normal world does not own, in its
+# own words, relayed zero-extended by the SPMD (spmd_smc_switch_state):
+# Hafnium v2.15.0 arch_other_world_vm_configure_rxtx_map -> DENIED; OP-TEE 4.10.0
+# spmc_handle_rxtx_map/map_buf (not CORE_MEM_NON_SEC) -> INVALID_PARAMETERS; the TF-A EL3
+# SPMC's rxtx_map_handler (mmap_add_dynamic_region refuses a conflicting region) ->
+# INVALID_PARAMETERS, which it writes sign-extended (spmc_ffa_error_return).
+@pytest.mark.parametrize("el3, code", [("tfa-spmd", FfaError.DENIED & 0xFFFF_FFFF),
+                                       ("optee", FfaError.INVALID_PARAMETERS & 0xFFFF_FFFF),
+                                       ("tfa-el3-spmc", FfaError.INVALID_PARAMETERS & MASK64)])
+def test_firmware_refuses_buffers_in_harness_memory(tmp_path, el3, code):
     calls = [(0x84000063, [0x10002], "smc"),
+             (0xC4000066, [0x4000_0000, 0x4000_1000, 1], "smc")]       # the boot stubs
+    results, _ = run_call_table(tmp_path, el3, "none", calls)
+    assert results[-1] == (FFA_ERROR, code)
+
+
+def test_pkvm_refuses_host_buffers_in_harness_memory(tmp_path):
+    # pKVM checks the host's pages itself (ffa.c do_ffa_rxtx_map: the host must own them):
+    # INVALID_PARAMETERS, sign-extended (ffa_to_smccc_error).
+    calls = [(0xC6000001, [], "hvc"), (0x84000063, [0x10002], "smc"),
              (0xC4000066, [0x4008_0000, 0x4008_1000, 1], "smc"),       # pKVM's own mailbox
              (0xC4000066, [0x4000_0000, 0x4000_1000, 1], "smc")]       # the boot stubs
-    if el2 == "pkvm":
-        calls.insert(0, (0xC6000001, [], "hvc"))                       # pKVM's init hypercall
-    results, _ = run_call_table(tmp_path, "tfa-spmd", el2, calls)
-    # The SPMD model zero-extends w2; pKVM refuses the host's buffers itself (sign-extended).
-    invalid = FfaError.INVALID_PARAMETERS & (MASK64 if el2 == "pkvm" else 0xFFFF_FFFF)
-    assert results[-2:] == [(FFA_ERROR, invalid)] * 2
+    results, _ = run_call_table(tmp_path, "tfa-spmd", "pkvm", calls)
+    assert results[-2:] == [(FFA_ERROR, FfaError.INVALID_PARAMETERS & MASK64)] * 2
 
 
 # Architectural behaviour ------------------------------------------------------------------

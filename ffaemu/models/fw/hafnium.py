@@ -19,6 +19,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from ... import memmap
 from ...arch.bits import MASK32, w
 from ...ffa import memdesc
 from ...ffa.abi import V1_0, V1_1, V1_2, V1_3, VERSION_MBZ, FfaError, FfaId, compatible
@@ -255,7 +256,7 @@ class HafniumSpmc(Spmc):
             raise RefusedCall(FfaError.DENIED)            # "Mailboxes have already been setup"
         if pages != MAILBOX_PAGES or tx % PAGE or rx % PAGE or tx == rx:
             raise RefusedCall(FfaError.INVALID_PARAMETERS)
-        if not (mem.in_ram(tx, PAGE) and mem.in_ram(rx, PAGE)):
+        if not all(mem.in_ram(a, PAGE) and memmap.normal_world_owns(a, PAGE) for a in (tx, rx)):
             # arch_other_world_vm_configure_rxtx_map: not mapped R/W/X/NS in the normal
             # world's page tables (its ns-memory, here the machine's RAM) -> DENIED.
             raise RefusedCall(FfaError.DENIED)

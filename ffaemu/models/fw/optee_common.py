@@ -3,6 +3,7 @@ Non-secure memory, and spmc_set_args() (core/arch/arm/kernel/thread_spmc.c, OP-T
 and 4.4.0 alike)."""
 from __future__ import annotations
 
+from ... import memmap
 from ...arch.bits import MASK32
 from ...ffa.abi import FfaError, FfaId
 from ...trap import SMCCC_ARG_REGS
@@ -17,8 +18,10 @@ NS_RAM = (0x4000_0000, 0x4000_0000 + (1057 << 20))
 
 
 def ns(address: int, size: int) -> bool:
-    """core_pbuf_is(CORE_MEM_NON_SEC, pa, size)."""
-    return NS_RAM[0] <= address and address + size <= NS_RAM[1] and size > 0
+    """core_pbuf_is(CORE_MEM_NON_SEC, pa, size); ffaemu's harness memory is not the normal
+    world's (memmap.normal_world_owns), so it is refused like memory outside NS RAM."""
+    return NS_RAM[0] <= address and address + size <= NS_RAM[1] and size > 0 \
+        and memmap.normal_world_owns(address, size)
 
 
 def ns_mappable(address: int, size: int) -> bool:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
+from ... import memmap
 from ...arch.bits import MASK32, w
 from ...ffa import memdesc
 from ...ffa.abi import V1_0, V1_1, V1_2, V1_3, VERSION_MAJOR, VERSION_MINOR, FfaError, FfaId
@@ -198,7 +199,9 @@ class El3Spmc(Spmc):
         if NS_EP_ID in self.ffa.buffers:
             raise RefusedCall(FfaError.DENIED)
         if tx % PAGE or rx % PAGE or abs(tx - rx) < size \
-                or max(tx, rx) + size > PHY_ADDR_SPACE_SIZE:
+                or max(tx, rx) + size > PHY_ADDR_SPACE_SIZE \
+                or not (memmap.normal_world_owns(tx, size) and memmap.normal_world_owns(rx, size)):
+            # ffaemu's harness memory is EL3's own here: refused as a conflicting mapping
             raise RefusedCall(FfaError.INVALID_PARAMETERS)
         self.ffa.buffers[NS_EP_ID] = Buffers(tx, rx, pages)
         return el3_ret(F.FFA_SUCCESS)
