@@ -1,52 +1,58 @@
-"""Width fuzzing with hypothesis: garbage in bits [63:32] must not change what an SMC32
-caller sees, through every hypervisor x firmware pair; the u64 compare is found."""
+"""Width and register-rule fuzzing with hypothesis: garbage in bits [63:32] of SMC32
+arguments and in x8-x17 must not change what a caller sees, and every layer's answers must
+follow SMCCC v1.2 / FF-A (ffa/smccc_rules.py), through every hypervisor x firmware pair;
+told nothing, the fuzzer finds each width bug and shrinks it to at most three calls."""
 from __future__ import annotations
 
 import pytest
 from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
 
-from ffaemu.widthfuzz import FIRMWARE, HYPERVISORS, UPPERS, Widths, differs, outcome
+from ffaemu.widthfuzz import FIRMWARE, HYPERVISORS, POOL, UPPERS, Case, observe, problems
 
-WIDTHS = st.builds(Widths,
-                   inputs=st.lists(st.integers(0, 0xFFFF_FFFF), max_size=42).map(tuple),
-                   upper=st.sampled_from(UPPERS),
-                   seed=st.integers(0, 2**32 - 1))
-EXAMPLES = settings(max_examples=200, deadline=None, database=None, derandomize=True,
+CASES = st.builds(Case,
+                  calls=st.lists(st.sampled_from(list(POOL)), min_size=1, max_size=6).map(tuple),
+                  inputs=st.lists(st.integers(0, 0xFFFF_FFFF), max_size=48).map(tuple),
+                  high=st.lists(st.integers(0, 2**64 - 1), max_size=60).map(tuple),
+                  upper=st.sampled_from(UPPERS),
+                  seed=st.integers(0, 2**32 - 1))
+EXAMPLES = settings(max_examples=60, deadline=None, database=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow])
+SEARCH = settings(max_examples=400, deadline=None, database=None, derandomize=True,
+                  suppress_health_check=[HealthCheck.too_slow])
 
 
 @pytest.mark.parametrize("el2", HYPERVISORS)
 @pytest.mark.parametrize("el3", FIRMWARE)
-def test_fixed_stacks_ignore_the_upper_halves(el3, el2):
-    reference = outcome(el3, el2)
-    assert reference[0] == "system-off"
-
+def test_fixed_stacks_follow_the_rules(el3, el2):
+    assert observe(el3, el2).outcome[0] == "system-off"
     runs = []
 
     @EXAMPLES
-    @given(WIDTHS)
-    def check(widths):
-        runs.append(widths)
-        assert outcome(el3, el2, widths) == reference, widths
+    @given(CASES)
+    def check(case):
+        runs.append(case)
+        assert problems(el3, el2, case) == [], case
 
     check()
-    assert len(runs) >= 200
+    assert len(runs) >= 60
+
+
+def shrunk(el3s, el2s):
+    """The minimal failing (el3, el2, case) hypothesis finds, searching the model pairs
+    and the cases without being told where the bug is."""
+    return find(st.tuples(st.sampled_from(el3s), st.sampled_from(el2s), CASES),
+                lambda c: bool(problems(*c)), settings=SEARCH)
 
 
 def test_finds_pkvm_u64_and_shrinks_it():
-    """Nobody tells the fuzzer where the bug is: it searches firmware x widths."""
-    case = find(st.tuples(st.sampled_from(FIRMWARE), WIDTHS),
-                lambda c: differs(c[0], "pkvm:version-check=u64", c[1]),
-                settings=settings(max_examples=300, deadline=None, database=None,
-                                  derandomize=True))
-    el3, widths = case
+    el3, el2, case = shrunk(FIRMWARE, ["pkvm:version-check=u64"])
     # Minimal case: the first firmware in the list (TF-A without SPMD, which answers
-    # FFA_VERSION with NOT_SUPPORTED), no garbage in the guest's arguments, and only the
-    # firmware's width changed: zero-extended in the reference run (pKVM's 64-bit compare
-    # misses -1 and it refuses), sign-extended here (the compare matches, pKVM starts).
+    # FFA_VERSION with NOT_SUPPORTED), the init hypercall alone, no garbage in, and only
+    # the firmware's width changed: zero-extended in the reference run (pKVM's 64-bit
+    # compare misses -1 and it refuses), sign-extended here (the compare matches).
     assert el3 == "tfa"
-    assert widths == Widths(inputs=(), upper="sign", seed=0)
-    init_reference = outcome(el3, "pkvm:version-check=u64")[1][0][0]
-    init_shrunk = outcome(el3, "pkvm:version-check=u64", widths)[1][0][0]
+    assert case == Case(calls=("pkvm-init",), inputs=(), high=(), upper="sign", seed=0)
+    init_reference = observe(el3, el2, case.reference(el2)).outcome[1][0][0]
+    init_shrunk = observe(el3, el2, case).outcome[1][0][0]
     assert (init_reference, init_shrunk) == (0xFFFF_FFFF_FFFF_FFA1, 0)   # -EOPNOTSUPP vs 0

@@ -120,18 +120,20 @@ class Firmware:
         call = Call(trap.xs[:8], caller=NS_ENDPOINT, via_hypervisor=trap.from_el == 2)
         if call.fid == Psci.SYSTEM_OFF:
             return trap.stop("system-off", None, f"PSCI SYSTEM_OFF from EL{trap.from_el}")
-        return trap.ret(*self.fill(self.handle(call, trap.mem)))
+        return trap.ret(*self.fill(self.handle(call, trap.mem), call.conv))
 
-    def fill(self, reply: Reply) -> list[int]:
-        """The result registers under the `--fw-upper` policy."""
-        return reply.registers(self.policy, self.rng)
+    def fill(self, reply: Reply, conv: Conv = Conv.SMC32) -> list[int]:
+        """The result registers under the `--fw-upper` policy, which chooses the widths of
+        an SMC32 call's results only: an SMC64 call gets 64-bit results (DEN0028C §2.7),
+        filled as the implementation does."""
+        return reply.registers(self.policy if conv is Conv.SMC32 else UpperPolicy.REAL, self.rng)
 
     def handle(self, call: Call, mem) -> Reply:
         if call.fid == Psci.VERSION:
             return Reply([PSCI_VERSION_1_1], count=1)
         func = func_of(call.fid)
         if func is None:
-            return self.unknown()
+            return self.unknown(call.conv)
         if func is Func.VERSION:
             return self.version(call)
         refusal = self.gate(call, func)
@@ -143,8 +145,12 @@ class Firmware:
             return self.error(refused.code)
 
     # Answers -----------------------------------------------------------------------
-    def unknown(self) -> Reply:
-        """SMCCC "unknown function": -1 in w0 (DEN0028 §5.2); TF-A writes it sign-extended."""
+    def unknown(self, conv: Conv = Conv.SMC32) -> Reply:
+        """SMCCC "unknown function": -1 in w0 (DEN0028 §5.2); TF-A writes it sign-extended
+        (SMC_RET1(handle, SMC_UNK), SMC_UNK = -1). For an SMC64 call the result is the
+        64-bit -1 whatever `--fw-upper` says (it only chooses SMC32 result widths)."""
+        if conv is Conv.SMC64:
+            return Reply([SMCCC_NOT_SUPPORTED], Conv.SMC64, count=1)
         return Reply([SMCCC_NOT_SUPPORTED], ext={0: Ext.SIGN}, count=1)
 
     def error(self, code: FfaError) -> Reply:

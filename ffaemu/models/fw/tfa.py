@@ -15,5 +15,5 @@ class Tfa(Firmware):
 
     def handle(self, call: Call, mem) -> Reply:
         if func_of(call.fid) is not None:
-            return self.unknown()
+            return self.unknown(call.conv)
         return super().handle(call, mem)
