@@ -25,7 +25,10 @@ SEARCH = settings(max_examples=400, deadline=None, database=None, derandomize=Tr
 @pytest.mark.parametrize("el2", HYPERVISORS)
 @pytest.mark.parametrize("el3", FIRMWARE)
 def test_fixed_stacks_follow_the_rules(el3, el2):
-    assert observe(el3, el2).outcome[0] == "system-off"
+    # TF-A's SPMD without an SPMC hangs at the first call it forwards (real-firmware run,
+    # tfa-2.14.6-spmd-nospmc.bios): the model stops there as a fault.
+    expected_end = "fault" if el3 == "tfa-spmd:spmc=absent" else "system-off"
+    assert observe(el3, el2).outcome[0] == expected_end
     runs = []
 
     @EXAMPLES
