@@ -169,3 +169,23 @@ def test_smc32_arguments_lose_bits_63_32_in_bl31():
     assert call(FfaId.FFA_RXTX_MAP, TX, RX, 0xDEAD_0000_0000_0001)[0] == FfaId.FFA_SUCCESS
     call(FfaId.FFA_RXTX_UNMAP, 0)
     assert call(FfaId.FFA_RXTX_MAP_64, TX, RX, 0xDEAD_0000_0000_0001)[2] == 0xFFFF_FFFE
+
+
+def test_release_option_is_checked():
+    from ffaemu.errors import FfaemuError
+    with pytest.raises(FfaemuError, match=r"invalid value '4\.9' for optee:release \(valid: 4\.10, 4\.4\)"):
+        FIRMWARE.create("optee:release=4.9")
+    assert FIRMWARE.create("optee:release=4.4").own_version == 0x10001
+
+
+def test_optee_notifications():
+    # real-firmware run, memory.S (notification part), both OP-TEE releases.
+    call = Caller("optee")
+    assert call(FfaId.FFA_NOTIFICATION_INFO_GET, 0, 0, 0, 0, 0, 0, 0)[2] == 0xFFFF_FFF7    # NO_DATA
+    assert call(FfaId.FFA_NOTIFICATION_BITMAP_CREATE, 0, 0, 0, 0, 0, 0, 0)[0] == FfaId.FFA_SUCCESS
+    assert call(FfaId.FFA_NOTIFICATION_BITMAP_CREATE, 0, 0, 0, 0, 0, 0, 0)[2] == 0xFFFF_FFFA  # DENIED
+    assert call(FfaId.FFA_NOTIFICATION_BITMAP_CREATE, 0)[2] == 0xFFFF_FFFE      # sentinels x3-x7
+    assert call(FfaId.FFA_NOTIFICATION_BIND, 0, 1, 4, 0, 0, 0, 0)[2] == 0xFFFF_FFFA  # per-vCPU
+    assert call(FfaId.FFA_NOTIFICATION_BIND, 0, 0, 2, 0, 0, 0, 0)[0] == FfaId.FFA_SUCCESS
+    assert call(FfaId.FFA_NOTIFICATION_BITMAP_DESTROY, 0, 0, 0, 0, 0, 0, 0)[2] == 0xFFFF_FFFA  # bound
+    assert call(FfaId.FFA_NOTIFICATION_GET, 0, 1, 0, 0, 0, 0, 0)[:4] == [FfaId.FFA_SUCCESS, 0, 0, 0]

@@ -138,7 +138,8 @@ def boot_log(firmware: Path, timeout: float = PROBE_TIMEOUT) -> str:
             raise FfaemuError(f"{firmware}: QEMU failed: {_qemu_error(err)}")
         at = out.find(NO_GUEST_LINE)
         if at < 0:
-            what = "no output" if not out else f"printed {out.strip().splitlines()[-1][:60]!r}"
+            what = (f"printed nothing within {timeout:g} s" if not out.strip()
+                    else f"printed {out.strip().splitlines()[-1][:60]!r}")
             raise FfaemuError(f"{firmware}: not a mailbox-protocol firmware image (without a guest "
                               f"its BL33 must print '{NO_GUEST_LINE}'; it {what})")
         _BOOT_LOGS[key] = out[:at]

@@ -1,7 +1,8 @@
 // FFA_MEM_SHARE / FFA_MEM_LEND / FFA_MEM_RECLAIM / FFA_MEM_FRAG_TX after FFA_VERSION(1.2):
 // handles and their w2/w3 split, handle reuse, MBZ registers (x5-x7 in full), fragment and
 // total lengths, descriptors in the TX buffer or in a buffer given by address, and bad
-// descriptors: attributes, permissions, receiver, range address, secure memory.
+// descriptors: attributes, permissions, receiver, range address, secure memory. Then the
+// notification ABIs.
 _start:
     b main
 .include "../../asm/lib/regdump.S"
@@ -57,6 +58,33 @@ main:
     FFA 0x84000077, 3, 0x1000, 0, 0, 0, 0, 0
     FFA 0x84000077, 4, 0x1000, 0, 0, 0, 0, 0
     FFA 0x84000077, 0, 0, 0, 0, 0, 0, 0             // handle 0 without the non-secure bit
+// Notifications (no NS-virtualization: one bitmap, VM 0): BITMAP_CREATE/DESTROY, BIND/UNBIND,
+// GET, INFO_GET (SMC32 and SMC64), MBZ and ID checks, OP-TEE's ENABLE_ASYNC_NOTIF.
+    FFA 0x84000083, 0, 0, 0, 0, 0, 0, 0     // INFO_GET_32: nothing pending
+    FFA 0x8400007D, 0, 0, 0, 0, 0, 0, 0     // BITMAP_CREATE VM 0
+    FFA 0x8400007D, 0, 0, 0, 0, 0, 0, 0     // ... again
+    FFA 0x8400007D, 0x10000, 0, 0, 0, 0, 0, 0   // an SP ID in w1[31:16]
+    FFA 0x8400007D, 5, 0, 0, 0, 0, 0, 0     // VM 5
+    FFA 0x8400007D, 0                       // sentinels in x3-x7
+    FFA 0x8400007F, 0, 0, 3, 0, 0, 0, 0     // BIND bits 0-1 to VM 0
+    FFA 0x8400007F, 0, 0, 1, 0, 0, 0, 0     // ... bit 0 again
+    FFA 0x8400007F, 0, 1, 4, 0, 0, 0, 0     // per-vCPU flag
+    FFA 0x8400007F, 5, 0, 4, 0, 0, 0, 0     // VM 5
+    FFA 0x84000082, 0, 1, 0, 0, 0, 0, 0     // GET with the SP flag: nothing pending
+    FFA 0x84000082, 0, 0, 0, 0, 0, 0, 0     // GET without flags
+    FFA 0x84000082, 0, 1, 0, 0              // sentinels in x5-x7
+    FFA 0x84000080, 0, 0, 1, 0, 0, 0, 0     // UNBIND bit 0
+    FFA 0x84000080, 0, 1, 1, 0, 0, 0, 0     // UNBIND with flags
+    FFA 0x8400006F, 0x8001, 0, 5, 1, 0, 0, 0    // ENABLE_ASYNC_NOTIF, bottom half 1
+    FFA 0x84000083, 0, 0, 0, 0, 0, 0, 0     // INFO_GET_32
+    FFA 0xC4000083, 0, 0, 0, 0, 0, 0, 0     // INFO_GET_64
+    FFA 0x84000082, 0, 1, 0, 0, 0, 0, 0     // GET with the SP flag
+    FFA 0x84000082, 0, 1, 0, 0, 0, 0, 0     // ... again
+    FFA 0x8400007E, 0, 0, 0, 0, 0, 0, 0     // BITMAP_DESTROY while bit 1 is bound
+    FFA 0x84000080, 0, 0, 2, 0, 0, 0, 0     // UNBIND bit 1
+    FFA 0x8400007E, 0, 0, 0, 0, 0, 0, 0     // BITMAP_DESTROY
+    FFA 0x8400007E, 0, 0, 0, 0, 0, 0, 0     // ... again
+    FFA 0x84000081, 0, 0, 1, 0              // NOTIFICATION_SET from the normal world
     EXIT
     .balign 4096
 tx_buf:

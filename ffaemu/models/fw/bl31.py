@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...arch.bits import MASK32, sext32
-from ...ffa.abi import V1_2, FfaError, FfaId
+from ...ffa.abi import V1_2, FfaError, FfaId, id_name
 from ...ffa.smccc import FID_FAST, FID_NUMBER, FID_OWNER, FID_SMC64, PSCI_VERSION_1_1, Owner, Psci
 from ...trap import SMCCC_ARG_REGS
 from .base import Answer, FirmwarePanic
@@ -126,7 +126,7 @@ class Spmd:
             return ret8(FfaId.FFA_SUCCESS, 0, self.spmc.spmc_id if self.spmc else 0)
         if fid == FfaId.FFA_NORMAL_WORLD_RESUME:
             return ffa_error(FfaError.DENIED)
-        if fid in SECURE_ONLY and (fid not in (_ID.FFA_ABORT, _ID.FFA_ABORT_64) or self.rel.fnum_max >= 0x90):
+        if fid in SECURE_ONLY:                   # (FFA_ABORT only routed here from 2.14 on)
             return ffa_error(FfaError.NOT_SUPPORTED)
         if fid in REQ2 and self.rel.req2_needs_1_2 and \
                 min(self.spmc_nwd_ffa_version, self.nonsecure_ffa_version) < V1_2:
@@ -153,8 +153,8 @@ class Spmd:
             # spmd_smc_switch_state: cm_get_context(SECURE) is NULL without an SPMC; BL31
             # takes a data abort at EL3 (FAR 0x160) and hangs. Real-firmware run,
             # tfa-2.14.6-spmd-nospmc.bios: QEMU never returns to the caller.
-            raise FirmwarePanic(f"TF-A SPMD forwarded {FfaId(fid).name if fid in FfaId._value2member_map_ else hex(fid)} "
-                                "to an SPMC that never initialised: data abort at EL3, the system hangs")
+            raise FirmwarePanic(f"TF-A SPMD forwarded {id_name(fid) or hex(fid)} to an SPMC that "
+                                "never initialised: data abort at EL3, the system hangs")
         sec = (list(self.spmc.smc(self._to_spmc(fid, xs), mem)) + [0] * SMCCC_ARG_REGS)[:SMCCC_ARG_REGS]
         self.spmc_x8_x17 = sec[8:]
         return self._relay(sec)

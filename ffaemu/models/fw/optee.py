@@ -9,7 +9,6 @@ register of every call with the real images.
 """
 from __future__ import annotations
 
-from ...ffa.abi import V1_1, V1_2
 from ...ffa.conv import Call
 from .base import Answer, Firmware
 from .bl31 import Bl31, Spmd
@@ -23,7 +22,7 @@ class Optee(Firmware):
     def __init__(self, **kw):
         super().__init__(**kw)
         self.release = OPTEE_RELEASES[self.opts.get("release", "4.10")]
-        self.own_version = V1_2 if self.release.exchange_version.__name__ == "_version_1_2" else V1_1
+        self.own_version = self.release.own_version
         self.spmc = OpteeSpmc(self.release)
         self.spmd = Spmd(self.release.tfa, self.spmc)
         self.bl31 = Bl31(self.spmd)
