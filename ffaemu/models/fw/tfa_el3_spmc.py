@@ -15,6 +15,7 @@ from .base import Firmware
 
 class TfaEl3Spmc(Firmware):
     name = "tfa-el3-spmc"
+    hypervisor_retrieve = True    # Hafnium / TF-A EL3 SPMC: see hyp_retrieve.py
     own_version = V1_2
     error_ext = Ext.SIGN
 

@@ -20,6 +20,7 @@ from .base import Firmware
 
 class TfaSpmd(Firmware):
     name = "tfa-spmd"
+    hypervisor_retrieve = True    # Hafnium / TF-A EL3 SPMC: see hyp_retrieve.py
     own_version = V1_3
     options = {"spmc": ("present", "absent")}
 
