@@ -37,8 +37,9 @@ def KEPT(*head: int) -> list[int]:
     return list(head) + [SENTINEL | n for n in range(len(head), REGS)]
 
 
-def descriptor(sender: int = 0, receiver: int = 0x8001, address: int = SHARED, pages: int = 1) -> bytes:
-    return memdesc.build(sender, receiver, address, pages)
+def descriptor(sender: int = 0, receiver: int = 0x8001, address: int = SHARED, pages: int = 1,
+               perms: int = 0x6) -> bytes:
+    return memdesc.build(sender, receiver, address, pages, perms)
 
 
 def last(el3: str, el2: str, calls, memory=None) -> list[int]:
