@@ -95,6 +95,10 @@ CASES = {
     # `if (frag_len > tx_size) goto out_unlock;` with ret still FFA_RET_OK: SUCCESS, handle 0.
     "MEM_SHARE longer than the TX buffer": (MAPPED + [smc(MEM_SHARE, 0x2000, 0x2000, 0, 0)], R(FFA_SUCCESS)),
     "MEM_RECLAIM of a handle the VM does not hold": (V12 + [smc(MEM_RECLAIM, 1, 0, 0)], err(INVAL_W)),
+    # ffa_msg.c ffa_handle_msg_send2(): the header at TX names src/dst (TX holds the
+    # memory descriptor here, whose first word makes src 0).
+    "MSG_SEND2 without RX/TX": (V12 + [smc(0x8400_0086)], err(DENIED_W)),
+    "MSG_SEND2 from the wrong source": (MAPPED + [smc(0x8400_0086)], err(INVAL_W)),
 }
 
 
@@ -152,3 +156,22 @@ def test_xen_mem_share_descriptor_sent_to_the_spmc():
     assert struct.unpack_from("<II8xQI", sent, 80) == (1, 1, SHARED, 1)
     assert results[-1][0] in (FFA_SUCCESS, FFA_ERROR) and results[-1][8:] == [0] * 10
     assert SENTINEL not in results[-1]
+
+
+SEND2 = 0x8400_0086
+
+
+def send2_header(dst: int, size: int = 4, offset: int = 40) -> bytes:
+    """struct ffa_part_msg_rxtx_1_2: flags, reserved, offset, src << 16 | dst, size, ..."""
+    return struct.pack("<IIIII4x16s", 0, 0, offset, (VM_ID << 16) | dst, size, bytes(16)) + b"ping"
+
+
+@pytest.mark.parametrize("dst, offset, expected", [
+    (VM_ID, 40, INVAL_W),        # to itself
+    (2, 40, INVAL_W),            # no such VM (ffa_endpoint_domain_lookup)
+    (0x8001, 40, NS_W),          # to an SP: the SPMC lacks FFA_MSG_SEND2 / RX_ACQUIRE
+    (2, 20, INVAL_W),            # a 1.2 guest's offset must cover the v1.2 header (40)
+])
+def test_xen_msg_send2_checks(dst, offset, expected):
+    got = last(FW, "xen", MAPPED + [smc(SEND2)], {TX: send2_header(dst, offset=offset)})
+    assert got == err(expected), show(got)

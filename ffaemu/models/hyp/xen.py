@@ -1,8 +1,9 @@
 """Xen's FF-A mediator at EL2, per domain: Xen RELEASE-4.22.0 (2026-07-29), which equals
 master c447b7308b (2026-08-20) in xen/arch/arm/tee/ except ffa_msg.c's SEND2 hardening
-(SEND2 is not modelled). Sources: ffa.c (negotiation, dispatch, FEATURES), ffa_private.h
-(`ffa_set_regs`, `ffa_get_vm_id`), ffa_partinfo.c, ffa_rxtx.c, ffa_msg.c, ffa_shm.c,
-ffa_notif.c, and arch/arm/vsmc.c (routing). Handlers are in xen_abis.py.
+(one snapshot of the SEND2 header: the same here, where nothing races). Sources: ffa.c
+(negotiation, dispatch, FEATURES), ffa_private.h (`ffa_set_regs`, `ffa_get_vm_id`),
+ffa_partinfo.c, ffa_rxtx.c, ffa_msg.c, ffa_shm.c, ffa_notif.c, and arch/arm/vsmc.c
+(routing). Handlers are in xen_abis.py.
 
 Routing (vsmc.c vsmccc_handle_call, both conduits): w0 owned by the standard service with
 a number in 0x60..0x8E goes to the mediator; PSCI to the virtual PSCI; SMCCC_VERSION is
@@ -31,9 +32,9 @@ each other in partition queries; `off` lists only the caller.
 
 Registers (ffa_private.h ffa_set_regs): x0-x7 written, x8-x17 zeroed only once the VM
 published a version >= 1.2; values Xen makes are 32-bit (FFA_ERROR's w2 masked).
-Not modelled: AArch32 guests, SMC immediates != 0, FFA_MSG_SEND2 (an error says so),
-the VM_CREATED/DESTROYED framework messages (no SP here subscribes to them), and the
-firmware's notifications (fw_notif_enabled false: needs the SPMC's SRI interrupt).
+Not modelled: AArch32 guests, SMC immediates != 0, the RX-buffer-full notification after
+a VM-to-VM SEND2, the VM_CREATED/DESTROYED framework messages (no SP here subscribes to
+them), the firmware's notifications (fw_notif_enabled false: needs the SPMC's SRI).
 
 vCPUs share the one CPU: after every trap the next runnable vCPU runs (round robin over
 all VMs), so a run is deterministic. The run ends when every vCPU is off or one calls
@@ -357,14 +358,13 @@ class Xen(XenAbis):
             return (yield from self._mem_share(trap, dom))
         if fid_w in NOTIFICATIONS:
             return self._notification(trap, dom, fid_w)
-        if fid_w == FfaId.FFA_MSG_SEND2:
-            return self._msg_send2(trap, dom)
         status = {
             FfaId.FFA_RXTX_MAP: lambda: self._rxtx_map(trap, dom, smc64=False),
             FfaId.FFA_RXTX_MAP_64: lambda: self._rxtx_map(trap, dom, smc64=True),
             FfaId.FFA_RXTX_UNMAP: lambda: self._rxtx_unmap(trap, dom),
             FfaId.FFA_RX_RELEASE: lambda: self._rx_release(trap, dom),
             FfaId.FFA_MEM_RECLAIM: lambda: self._mem_reclaim(trap, dom),
+            FfaId.FFA_MSG_SEND2: lambda: self._msg_send2(trap, dom),
         }.get(fid_w)
         e = FfaError.NOT_SUPPORTED if status is None else (yield from status())
         return self.error(dom, e) if e else self.success(dom)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import struct
 
 from ...arch.bits import MASK32, MASK64, w
-from ...errors import FfaemuError
 from ...ffa.abi import V1_0, V1_2, FfaError, FfaId
 from ...trap import SMCCC_ARG_REGS
 from .xen_ffa import (ADDR_RANGE, COUNT_FLAG, DIRECT_ANSWERS, FEATURE_NOTIF_PEND_INTR,
@@ -17,7 +16,7 @@ from .xen_ffa import (ADDR_RANGE, COUNT_FLAG, DIRECT_ANSWERS, FEATURE_NOTIF_PEND
                       MEM_ACCESS_1_2_SIZE, MEM_ATTR_NS, MEM_REGION, MEM_TRANSACTION_1_0,
                       MEM_TRANSACTION_1_1, NORMAL_MEM_REG_ATTR, NOTIF_PEND_INTR_ID, PAGE,
                       PARTINFO_1_0, PARTINFO_1_1_SIZE, PARTINFO_REG_MAX, RXTX_DESC,
-                      SCHEDULE_RECV_INTR_ID, SECURE_ID, Mailbox, masked, pack_regs,
+                      SCHEDULE_RECV_INTR_ID, SECURE_ID, SEND2_HEADER_1_1_SIZE, SEND2_HEADER_1_2, Mailbox, masked, pack_regs,
                       partinfo_regs_word2, ret_code, sp_entry, sp_matches, uuid_bytes, vm_entry)
 
 
@@ -327,9 +326,53 @@ class XenAbis:
         return self.error(dom, FfaError.NOT_SUPPORTED)        # BIND, UNBIND, SET
 
     def _msg_send2(self, trap, dom):
-        raise FfaemuError("the xen model does not implement FFA_MSG_SEND2 (ffa_msg.c "
-                          "ffa_handle_msg_send2); use a real Xen image for indirect messages")
+        """ffa_msg.c ffa_handle_msg_send2(): the header in the VM's TX buffer names
+        src (must be the caller) and dst; to an SP it is relayed (needs SEND2 and
+        RX_ACQUIRE at the SPMC), to a VM copied into its RX (ffa_msg_send2_vm)."""
+        box = dom.mailbox
+        if box is None:                                       # ffa_tx_acquire
+            return FfaError.DENIED
+        tx_size = box.page_count * PAGE
+        head = trap.mem.read(box.tx, SEND2_HEADER_1_2.size) or bytes(SEND2_HEADER_1_2.size)
+        _, _, offset, send_recv, size, _, uuid = SEND2_HEADER_1_2.unpack(head)
+        src, dst = send_recv >> 16, send_recv & 0xFFFF
+        if src != dom.ffa_id or dst == dom.ffa_id:
+            return FfaError.INVALID_PARAMETERS
+        if dom.guest_vers < V1_2:
+            if offset < SEND2_HEADER_1_1_SIZE:
+                return FfaError.INVALID_PARAMETERS
+            uuid = bytes(16)                                  # nil UUID for v1.1 guests
+        elif offset < SEND2_HEADER_1_2.size:
+            return FfaError.INVALID_PARAMETERS
+        if not size or offset > tx_size or size > tx_size - offset:
+            return FfaError.INVALID_PARAMETERS
+        if dst & SECURE_ID:
+            if not (self.fw.supports(FfaId.FFA_MSG_SEND2) and self.fw.supports(FfaId.FFA_RX_ACQUIRE)):
+                return FfaError.NOT_SUPPORTED
+            return ret_code((yield from self.smc(trap, FfaId.FFA_MSG_SEND2, dom.ffa_id << 16)))
+        if not self.vm_to_vm:
+            return FfaError.INVALID_PARAMETERS
+        target = self.endpoint_domain(dst, dom)
+        if target is None:
+            return FfaError.INVALID_PARAMETERS
+        ret = yield from self._rx_acquire(trap, target)
+        if ret:
+            return ret
+        rx_size = target.mailbox.page_count * PAGE
+        if rx_size - SEND2_HEADER_1_2.size < size:
+            yield from self._rx_release(trap, target)
+            return FfaError.NO_MEMORY
+        payload = trap.mem.read(box.tx + offset, size) or bytes(size)
+        header = SEND2_HEADER_1_2.pack(0, 0, SEND2_HEADER_1_2.size, send_recv, size, 0, uuid)
+        trap.mem.write(target.mailbox.rx, header + payload)
+        return 0
 
+    def endpoint_domain(self, ffa_id: int, caller):
+        """ffa.c ffa_endpoint_domain_lookup(): another live domain that has negotiated."""
+        if ffa_id == 0 or ffa_id - 1 >= len(self.domains):
+            return None
+        target = self.domains[ffa_id - 1]
+        return target if target is not caller and target.guest_vers else None
 
 def regpair_to_uint64(reg0: int, reg1: int) -> int:
     """asm/regs.h regpair_to_uint64(): reg0 (all 64 bits) << 32 | (u32)reg1."""

@@ -40,6 +40,8 @@ MEM_ACCESS_1_2_SIZE = 32                           # struct ffa_mem_access_1_2
 MEM_REGION = struct.Struct("<II8x")                # struct ffa_mem_region (composite)
 ADDR_RANGE = struct.Struct("<QI4x")                # struct ffa_address_range
 RXTX_DESC = struct.Struct("<HHII")                 # struct ffa_endpoint_rxtx_descriptor_1_1
+SEND2_HEADER_1_1_SIZE = 20                         # struct ffa_part_msg_rxtx_1_1
+SEND2_HEADER_1_2 = struct.Struct("<IIIIII16s")     # struct ffa_part_msg_rxtx_1_2
 
 # ffa.c ffa_fw_abi_needed[]: what ffa_probe_fw() asks the firmware with FFA_FEATURES.
 FW_ABI_NEEDED = (
