@@ -175,3 +175,40 @@ def send2_header(dst: int, size: int = 4, offset: int = 40) -> bytes:
 def test_xen_msg_send2_checks(dst, offset, expected):
     got = last(FW, "xen", MAPPED + [smc(SEND2)], {TX: send2_header(dst, offset=offset)})
     assert got == err(expected), show(got)
+
+
+class Req2Firmware:
+    """A minimal SPMC for Xen's probe that also answers FFA_MSG_SEND_DIRECT_REQ2 with a
+    RESP2 carrying a payload in x4-x17 (what DEN0077 v1.2 §15.x lets an SP return)."""
+
+    PAYLOAD = [0xA5A5_0000_0000_0000 | n for n in range(4, 18)]
+
+    def __init__(self, upper="real", seed=0):
+        self.req2 = None
+
+    def __call__(self, trap):
+        fid = trap.w(0)
+        if fid == 0x8400_0008:                                   # PSCI SYSTEM_OFF
+            return trap.stop("system-off")
+        if fid == VERSION:
+            return trap.ret(0x10002)
+        if fid == PART_INFO:                                     # no SPs, 24-byte entries
+            return trap.ret(FFA_SUCCESS, 0, 0, 24, 0, 0, 0, 0)
+        if fid == 0xC400_008D:
+            self.req2 = trap.xs[:18]
+            src_dst = trap.w(1)
+            return trap.ret(0xC400_008E, (src_dst & 0xFFFF) << 16 | src_dst >> 16, 0, 0, *self.PAYLOAD)
+        return trap.ret(FFA_SUCCESS, 0, 0, 0, 0, 0, 0, 0)        # FEATURES, RXTX_MAP, RX_RELEASE
+
+
+def test_xen_direct_req2_carries_x4_x17(monkeypatch):
+    """ffa_handle_msg_send_direct_req(REQ2): x2-x17 forwarded as the guest set them (64-bit),
+    and ffa_finish_direct_req_run copies all of x0-x17 of the RESP2 back."""
+    from ffaemu.models.fw import FIRMWARE
+    monkeypatch.setitem(FIRMWARE._factories, "req2-spmc", (Req2Firmware, "test SPMC"))
+    req = smc(0xC400_008D, (VM_ID << 16) | 0x8001)
+    run, results = run_table("req2-spmc", "xen", V12 + [smc(FEATURES, 0xC400_008D), req])
+    assert results[-2] == R(FFA_SUCCESS), show(results[-2])     # fw supports REQ2, guest 1.2
+    assert results[-1] == [0xC400_008E, (0x8001 << 16) | VM_ID, 0, 0, *Req2Firmware.PAYLOAD], \
+        show(results[-1])
+    assert run.firmware.req2 == req[0]

@@ -213,8 +213,9 @@ class Pkvm:
         """The 18 result registers, or None to pass the call through to EL3."""
         if func_id != FfaId.FFA_VERSION and not self.negotiated:
             return smccc_error(FfaError.INVALID_PARAMETERS)
+        if func_id == FfaId.FFA_FEATURES:
+            return self._features(trap)
         handlers = {
-            FfaId.FFA_FEATURES: self._features,
             FfaId.FFA_RXTX_MAP_64: self._rxtx_map,
             FfaId.FFA_RXTX_UNMAP: self._rxtx_unmap,
             FfaId.FFA_MEM_RECLAIM: self._mem_reclaim,
@@ -238,7 +239,6 @@ class Pkvm:
         if asked in FEATURES_AT_EL2:
             return smccc_res(0, 0)
         return None
-        yield                                      # a generator like the other handlers
 
     def _version(self, trap: Trap):
         """do_ffa_version(). `res` is uninitialised in kvm_host_ffa_handler; only a0 is set
@@ -285,8 +285,9 @@ class Pkvm:
         if self.host_buffers is not None:
             return smccc_error(FfaError.DENIED)
         res = yield from self._smc(trap, FfaId.FFA_RXTX_MAP_64, HYP_TX, HYP_RX, npages)
-        if res[0] != FfaId.FFA_SUCCESS:            # ffa_map_hyp_buffers: ret = (int)res.a2
-            return smccc_error(s32(res[2]))
+        ret = 0 if res[0] == FfaId.FFA_SUCCESS else s32(res[2])   # ffa_map_hyp_buffers
+        if ret:
+            return smccc_error(ret)
         if not (self._host_owned(tx, PAGE) and self._host_owned(rx, PAGE)) or tx == rx:
             yield from self._smc(trap, FfaId.FFA_RXTX_UNMAP, HOST_FFA_ID)    # err_unmap
             return smccc_error(FfaError.INVALID_PARAMETERS)
