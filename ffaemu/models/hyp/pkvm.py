@@ -20,10 +20,12 @@ Widths, as the C reads them (`struct arm_smccc_1_2_regs` holds `unsigned long a0
 - errors pKVM makes itself are `ffa_to_smccc_error(res, (u64)int)`: x2 sign-extended, and
   every other register of `res` zero.
 
-Variants kept as data for the bug zoo (BUGZOO.md): `max_func` (0xFF since 0dd60c4632a1,
-`pkvm:ffa-max-func`), `retval_regs` (18 since 6f4c348b1d5c, `pkvm:retval-regs`),
-`features_mask` (w2[1:0] since 3f5952917498, `pkvm:features-mask`), `downgrade`
-(`refuse` since f41426939244, `pkvm:downgrade`). Only the fixed values are selectable now.
+Bug-zoo variants (BUGZOO.md), each the code before a fix; the default is the fix:
+`ffa-max-func=0x7f` (FFA_MAX_FUNC_NUM before 0dd60c4632a1: IDs 0x80-0xFF pass straight
+to EL3), `retval-regs=4` (ffa_set_retval wrote x0-x3 before 6f4c348b1d5c),
+`features-mask=off` (hyp_ffa_post_init switched on the whole x2 of FFA_FEATURES before
+3f5952917498), `downgrade=answer` (a lower FFA_VERSION after negotiation was answered
+with the hypervisor's version before f41426939244).
 """
 from __future__ import annotations
 
@@ -35,7 +37,7 @@ from ...arch.bits import MASK64, Field, s32, sext32, w
 from ...arch.exceptions import EC
 from ...arch.sysregs import HCR, HCR_EL2
 from ...errors import FfaemuError
-from ...ffa.abi import V1_0, V1_2, VERSION_MAJOR, VERSION_MINOR, FfaError, FfaId, version
+from ...ffa.abi import V1_0, V1_2, VERSION_MAJOR, VERSION_MINOR, FfaError, FfaId
 from ...ffa.smccc import FID_FAST, FID_NUMBER, FID_OWNER, SMCCC_UNKNOWN_X0, Owner, VendorHyp, fid
 from ...trap import SMCCC_ARG_REGS, Trap
 
@@ -52,8 +54,8 @@ HYP_RX = HYP_TX + PAGE
 DESC_BUF_LEN = 17 * PAGE
 SMCCC_CALL_HINTS = 1 << 16      # ARM_SMCCC_CALL_HINTS, masked by handle_host_smc
 FFA_MIN_FUNC_NUM = 0x60         # nvhe/ffa.h
-FFA_MAX_FUNC_NUM = 0xFF         # nvhe/ffa.h since 0dd60c4632a1 (0x7F before)
-RETVAL_REGS = SMCCC_ARG_REGS    # ffa_set_retval writes x0-x17 since 6f4c348b1d5c (x0-x3 before)
+# FFA_MAX_FUNC_NUM (0xFF) and ffa_set_retval's register count (18) are the options
+# ffa-max-func and retval-regs.
 
 # arm_ffa.h struct sizes (v1.2 layout: ffa_mem_region_attributes has impdef_val[16]).
 MEM_REGION = 48                 # sizeof(struct ffa_mem_region)
@@ -117,7 +119,10 @@ class Pkvm:
 
     name = "pkvm"
     traps_smc = False                       # TSC is set by the init hypercall, not at boot
-    options = {"version-check": ("s32", "u64"), "negotiate-at-init": ("off", "on")}
+    # The first value is the default. Bug-zoo variants (BUGZOO.md): the fixed value first.
+    options = {"version-check": ("s32", "u64"), "negotiate-at-init": ("off", "on"),
+               "features-mask": ("on", "off"), "downgrade": ("refuse", "answer"),
+               "ffa-max-func": ("0xff", "0x7f"), "retval-regs": ("18", "4")}
 
     def __init__(self, **options: str):
         for key, value in options.items():
@@ -127,13 +132,14 @@ class Pkvm:
             if value not in self.options[key]:
                 raise FfaemuError(f"invalid value '{value}' for pkvm:{key} "
                                   f"(valid: {', '.join(self.options[key])})")
-        self.version_check = options.get("version-check", "s32")
-        self.negotiate_at_init = options.get("negotiate-at-init", "off") == "on"
-        # Bug-zoo variants (fixed values; see the module docstring).
-        self.max_func = FFA_MAX_FUNC_NUM
-        self.retval_regs = RETVAL_REGS
-        self.features_mask = True
-        self.downgrade = "refuse"
+        opt = {key: options.get(key, values[0]) for key, values in self.options.items()}
+        self.version_check = opt["version-check"]
+        self.negotiate_at_init = opt["negotiate-at-init"] == "on"
+        # Bug-zoo variants (see the module docstring); the defaults are the fixed code.
+        self.features_mask = opt["features-mask"] == "on"        # 3f5952917498
+        self.downgrade = opt["downgrade"]                        # f41426939244
+        self.max_func = int(opt["ffa-max-func"], 16)             # 0dd60c4632a1
+        self.retval_regs = int(opt["retval-regs"])               # 6f4c348b1d5c
         self.machine = None
         self.initialised = False
         self.refused = False
@@ -451,6 +457,3 @@ def _ranges(buf: bytes, at: int, count: int) -> list[tuple[int, int]]:
             break
         out.append(ADDR_RANGE.unpack_from(buf, at + n * ADDR_RANGE.size))
     return out
-
-
-__all__ = ["Pkvm", "HYP_TX", "HYP_RX", "version"]

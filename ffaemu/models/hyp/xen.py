@@ -29,6 +29,10 @@ caches the SP list (PARTITION_INFO_GET, needs DIRECT_REQ too), then FFA_RX_RELEA
 guest_vers := min(v, 1.2) at any time, other ABIs are never gated, every VM is listed.
 `vm-to-vm=on` (default here; Kconfig FFA_VM_TO_VM defaults to n, UNSUPPORTED): VMs see
 each other in partition queries; `off` lists only the caller.
+Bug zoo (BUGZOO.md): `features-args=check` is handle_features() before 4992308e97.
+`xen:fw-version-check=exact` (Xen 4.18-4.19, before da07df5558: own version 1.1, the
+probe's whole-word range check, FFA_VERSION answered with the mapped 1.0/1.1) belongs in
+`_probe` and `_negotiate`; not implemented yet.
 
 Registers (ffa_private.h ffa_set_regs): x0-x7 written, x8-x17 zeroed only once the VM
 published a version >= 1.2; values Xen makes are 32-bit (FFA_ERROR's w2 masked).
@@ -116,7 +120,9 @@ class Event:
 class Xen(XenAbis):
     name = "xen"
     traps_smc = True
-    options = {"negotiation": ("per-vm", "legacy"), "vm-to-vm": ("on", "off")}
+    # The first value is the default; bug-zoo variants (BUGZOO.md) list the fixed value first.
+    options = {"negotiation": ("per-vm", "legacy"), "vm-to-vm": ("on", "off"),
+               "features-args": ("ignore", "check")}
 
     def __init__(self, **options: str):
         for key, value in options.items():
@@ -128,6 +134,9 @@ class Xen(XenAbis):
                                   f"(valid: {', '.join(self.options[key])})")
         self.negotiation = options.get("negotiation", "per-vm")
         self.vm_to_vm = options.get("vm-to-vm", "on") == "on"
+        # features-args=check: FFA_FEATURES refused when any of x2-x7 (64-bit) is non-zero,
+        # as from 538ab07bad (2024-03) until 4992308e97 (2026-02).
+        self.features_args = options.get("features-args", "ignore")
         self.domains: list[Domain] = []
         self.vm_list: list[Domain] = []         # ffa_ctx_head, in publication order
         self.vcpus: list[Vcpu] = []

@@ -27,6 +27,8 @@ class XenAbis:
     def _features(self, trap, dom):
         """ffa.c handle_features(): answered by Xen from its own table; w2-w7 ignored."""
         a1, fw = trap.w(1), self.fw
+        if self.features_args == "check" and any(trap.x(n) for n in range(2, 8)):
+            return self.error(dom, FfaError.NOT_SUPPORTED)       # before 4992308e97
         if a1 in FEATURES_NEVER:
             return self.error(dom, FfaError.NOT_SUPPORTED)
         if a1 in FEATURES_ALWAYS:

@@ -13,8 +13,7 @@ import struct
 from dataclasses import dataclass, field
 
 from ...arch.bits import MASK32, MASK64, w
-from ...ffa.abi import V1_0, V1_1, V1_2, FfaError, FfaId
-from ...trap import SMCCC_ARG_REGS, Trap
+from ...ffa.abi import FfaError, FfaId
 
 PAGE = 0x1000                      # FFA_PAGE_SIZE
 MAX_RXTX_PAGES = 1                 # ffa_private.h FFA_MAX_RXTX_PAGE_COUNT
@@ -147,6 +146,3 @@ def masked(res: list[int]) -> list[int]:
     """x0-x7 of a passed-back answer, masked by the answer's own SMC32/SMC64 convention."""
     mask = MASK64 if res[0] & (1 << 30) else MASK32
     return [res[0]] + [v & mask for v in res[1:8]]
-
-
-__all__ = ["Mailbox", "Firmware", "ret_code", "FW_ABI_NEEDED", "V1_0", "V1_1", "V1_2", "Trap"]
