@@ -16,7 +16,8 @@ FFA_VERSION(1.2) with the answer masked to 32 bits, major 1 and minor >= 1 requi
 FFA_FEATURES for each ABI Xen uses; Xen maps its own RX/TX at the SPMC (RXTX_MAP_64) and
 caches the SP list (PARTITION_INFO_GET, needs DIRECT_REQ too), then FFA_RX_RELEASE.
 
-`negotiation=per-vm` (default; ffa.c ffa_negotiate_version, Dec 2025), per domain:
+`negotiation=per-vm` (default; ffa.c ffa_negotiate_version, introduced by ad2d3a7daf
+"per-VM FFA_VERSION negotiation state", authored 2025-12-15, as in 4.22.0), per domain:
 `guest_vers` (published, write-once) and `guest_vers_tmp` (under the domain's lock).
 - Before publication, FFA_VERSION(v): major != 1 or minor > 2 -> tmp := 1.2, else
   tmp := v verbatim (bit 31 is not checked); the answer is 1.2.
