@@ -88,6 +88,10 @@ UNSUPPORTED = frozenset({
 # ffa.c do_ffa_features(): answered at EL2 with SUCCESS, w2 = 0 (no dynamic buffers).
 FEATURES_AT_EL2 = frozenset({FfaId.FFA_MEM_SHARE, FfaId.FFA_MEM_SHARE_64,
                              FfaId.FFA_MEM_LEND, FfaId.FFA_MEM_LEND_64})
+# kvm_host_ffa_handler(): the other calls handled at EL2, by method.
+HANDLERS = {FfaId.FFA_RXTX_MAP_64: "_rxtx_map", FfaId.FFA_RXTX_UNMAP: "_rxtx_unmap",
+            FfaId.FFA_MEM_RECLAIM: "_mem_reclaim", FfaId.FFA_MEM_FRAG_TX: "_mem_frag_tx",
+            FfaId.FFA_VERSION: "_version", FfaId.FFA_PARTITION_INFO_GET: "_partition_info_get"}
 # kvm_host_ffa_handler(): both widths of MEM_SHARE/LEND go to EL3 as the SMC64 form.
 MEM_XFER = {FfaId.FFA_MEM_SHARE: FfaId.FFA_MEM_SHARE_64, FfaId.FFA_MEM_SHARE_64: FfaId.FFA_MEM_SHARE_64,
             FfaId.FFA_MEM_LEND: FfaId.FFA_MEM_LEND_64, FfaId.FFA_MEM_LEND_64: FfaId.FFA_MEM_LEND_64}
@@ -221,18 +225,11 @@ class Pkvm:
             return smccc_error(FfaError.INVALID_PARAMETERS)
         if func_id == FfaId.FFA_FEATURES:
             return self._features(trap)
-        handlers = {
-            FfaId.FFA_RXTX_MAP_64: self._rxtx_map,
-            FfaId.FFA_RXTX_UNMAP: self._rxtx_unmap,
-            FfaId.FFA_MEM_RECLAIM: self._mem_reclaim,
-            FfaId.FFA_MEM_FRAG_TX: self._mem_frag_tx,
-            FfaId.FFA_VERSION: self._version,
-            FfaId.FFA_PARTITION_INFO_GET: self._partition_info_get,
-        }
         if func_id in MEM_XFER:
             return (yield from self._mem_xfer(trap, MEM_XFER[func_id]))
-        if func_id in handlers:
-            return (yield from handlers[func_id](trap))
+        handler = HANDLERS.get(func_id)
+        if handler is not None:
+            return (yield from getattr(self, handler)(trap))
         if func_id in UNSUPPORTED:
             return smccc_error(FfaError.NOT_SUPPORTED)
         return None
