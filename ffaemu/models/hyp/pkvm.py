@@ -151,7 +151,6 @@ class Pkvm:
         self.hyp_version = 0                    # static u32 hyp_ffa_version
         self.negotiated = False                 # has_version_negotiated
         self.host_buffers: HostBuffers | None = None
-        self.hyp_mapped = False                 # hyp_buffers mapped at EL3 (by RXTX_MAP)
         self.init_answer: int | None = None     # x0 of FFA_VERSION at init, as EL3 left it
         self.shared_pages: set[int] = set()     # host pages in the FF-A shared state
 
@@ -295,7 +294,6 @@ class Pkvm:
             yield from self._smc(trap, FfaId.FFA_RXTX_UNMAP, HOST_FFA_ID)    # err_unmap
             return smccc_error(FfaError.INVALID_PARAMETERS)
         self.host_buffers = HostBuffers(tx, rx)
-        self.hyp_mapped = True
         return smccc_res(0)
 
     def _rxtx_unmap(self, trap: Trap):
@@ -304,7 +302,6 @@ class Pkvm:
             return smccc_error(FfaError.INVALID_PARAMETERS)
         self.host_buffers = None
         yield from self._smc(trap, FfaId.FFA_RXTX_UNMAP, HOST_FFA_ID)      # result ignored
-        self.hyp_mapped = False
         return smccc_res(0)
 
     def _host_owned(self, addr: int, size: int) -> bool:
