@@ -7,6 +7,8 @@ or passes back from EL3 (`__kvm_hyp_host_forward_smc`: x0-x17). Firmware: tfa-sp
 """
 from __future__ import annotations
 
+import struct
+
 import pytest
 
 from hyp_regs import (BUSY_W, DENIED_W, FFA_ERROR, FFA_SUCCESS, INVAL_W, KEPT, MASK64, NOMEM_W,
@@ -127,3 +129,32 @@ def test_no_ffa_at_el3_still_traps_host_calls():
     FFA_VERSION fails in hyp_ffa_post_init (FFA_ID_GET is not FFA_SUCCESS) -> NOT_SUPPORTED."""
     got = last("tfa", "pkvm", [INIT, smc(VERSION, 0x10002)])
     assert got == R(MASK64), show(got)
+
+
+MEM_FRAG_TX = 0x8400_007B
+
+
+def el3_calls(run) -> list[int]:
+    """The function IDs pKVM sent to EL3, in order (the machine's call record)."""
+    return [c.fid for c in run.result.calls if (c.from_el, c.to_el) == (2, 3)]
+
+
+def test_frag_tx_of_memory_the_host_does_not_own_aborts_the_transaction():
+    """do_ffa_mem_frag_tx: a fragment is whole address ranges (16 bytes each); a range
+    pKVM cannot share makes it reclaim the handle at EL3 (abort) and answer DENIED."""
+    frag = struct.pack("<QI4x", 0x4000_0000, 1)                 # hypervisor memory
+    run, results = run_table(FW, "pkvm", MAPPED + [smc(MEM_FRAG_TX, 7, 0, len(frag), 0)], {TX: frag})
+    assert results[-1] == R(FFA_ERROR, 0, sext(DENIED_W)), show(results[-1])
+    assert el3_calls(run)[-2:] == [MEM_RECLAIM, 0x8400_0008]     # then PSCI SYSTEM_OFF
+    got = last(FW, "pkvm", MAPPED + [smc(MEM_FRAG_TX, 7, 0, 24, 0)], {TX: frag})
+    assert got == ERR_INVAL, show(got)                          # not a multiple of 16
+
+
+def test_lent_page_cannot_be_shared_again():
+    """MEM_LEND_64 goes through the same __do_ffa_mem_xfer: the page is in the FF-A state
+    after it, so sharing it again fails in ffa_host_share_ranges (DENIED)."""
+    lend = smc(0xC400_0072, len(DESC), len(DESC), 0, 0)
+    run, results = run_table(FW, "pkvm", MAPPED + [lend, SHARE], {TX: DESC})
+    assert results[-2][0] == FFA_SUCCESS, show(results[-2])
+    assert results[-1] == R(FFA_ERROR, 0, sext(DENIED_W)), show(results[-1])
+    assert MEM_SHARE_64 not in el3_calls(run)[-2:]
