@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import ROOT
-from hyp_regs import FFA_ERROR, FFA_SUCCESS, MASK64, NS_W, R, hvc, last, sext, show, smc
+from hyp_regs import FFA_ERROR, FFA_SUCCESS, KEPT, MASK64, NS_W, R, hvc, last, sext, show, smc
 from ffaemu.cli import main
 
 INIT = hvc(0xC600_0001)
@@ -72,3 +72,38 @@ def test_bad_option_values_are_one_line_errors(capsys):
     assert "invalid value '5' for pkvm:retval-regs (valid: 18, 4)" in capsys.readouterr().err
     assert main(["run", str(ROOT / "asm/el1/ffa_deferred.S"), "--el3", "tfa", "--el2", "xen:features-args=x"]) == 2
     assert "invalid value 'x' for xen:features-args (valid: ignore, check)" in capsys.readouterr().err
+
+
+class V11Firmware(Rxtx12Firmware):
+    """An SPMC at FF-A 1.1 (as OP-TEE 4.4 answers): SUCCESS to everything else, no SPs."""
+
+    def __call__(self, trap):
+        if trap.w(0) == VERSION:
+            return trap.ret(0x10001)
+        if trap.w(0) == 0x8400_0068:                     # PARTITION_INFO_GET: 0 SPs, 24 bytes
+            return trap.ret(FFA_SUCCESS, 0, 0, 24, 0, 0, 0, 0)
+        return super().__call__(trap)
+
+
+def test_xen_fw_version_check(monkeypatch):
+    """da07df5558: before it (Xen 4.18-4.19) the probe rejected any firmware version but
+    1.1 and FFA_VERSION answered 1.0 or 1.1; the fixed code accepts 1.x >= 1.1 and answers
+    its own version (1.2 in 4.22)."""
+    from ffaemu.models.fw import FIRMWARE
+    monkeypatch.setitem(FIRMWARE._factories, "v11", (V11Firmware, "test SPMC"))
+    v10, v12 = [smc(VERSION, 0x10000)], [smc(VERSION, 0x10002)]
+    exact, fixed = "xen:fw-version-check=exact", "xen:fw-version-check=compatible"
+    # Firmware at 1.3 (tfa-spmd): FF-A off, so FFA_VERSION is an unknown SMC (x0 = -1 only).
+    assert last("tfa-spmd", exact, v10) == KEPT(MASK64, 0x10000)
+    assert last("tfa-spmd", fixed, v10) == R(0x10002, rest="kept")
+    # Firmware at 1.1: the guest's request mapped to 1.0 / 1.1 and answered.
+    assert last("v11", exact, v10) == R(0x10000, rest="kept")
+    assert last("v11", exact, v12) == R(0x10001, rest="kept")
+    assert last("v11", fixed, v10) == R(0x10002, rest="kept")
+
+
+def test_xen_exact_is_xen_4_19(capsys):
+    assert main(["run", str(ROOT / "asm/el1/ffa_deferred.S"), "--el3", "tfa",
+                 "--el2", "xen:fw-version-check=exact,negotiation=per-vm"]) == 2
+    assert ("xen:fw-version-check=exact is Xen 4.18-4.19, which has no negotiation=per-vm"
+            in capsys.readouterr().err)

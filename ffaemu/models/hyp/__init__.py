@@ -10,4 +10,5 @@ HYPERVISORS.register("pkvm", Pkvm, "pKVM FF-A proxy, Linux v6.18 (options versio
                      "negotiate-at-init=off|on, features-mask=on|off, downgrade=refuse|answer, "
                      "ffa-max-func=0xff|0x7f, retval-regs=18|4)")
 HYPERVISORS.register("xen", Xen, "Xen FF-A mediator, per domain, Xen 4.22.0 (options "
-                     "negotiation=per-vm|legacy, vm-to-vm=on|off, features-args=ignore|check)")
+                     "negotiation=per-vm|legacy, vm-to-vm=on|off, features-args=ignore|check, "
+                     "fw-version-check=compatible|exact)")

@@ -30,10 +30,13 @@ caches the SP list (PARTITION_INFO_GET, needs DIRECT_REQ too), then FFA_RX_RELEA
 guest_vers := min(v, 1.2) at any time, other ABIs are never gated, every VM is listed.
 `vm-to-vm=on` (default here; Kconfig FFA_VM_TO_VM defaults to n, UNSUPPORTED): VMs see
 each other in partition queries; `off` lists only the caller.
-Bug zoo (BUGZOO.md): `features-args=check` is handle_features() before 4992308e97.
-`xen:fw-version-check=exact` (Xen 4.18-4.19, before da07df5558: own version 1.1, the
-probe's whole-word range check, FFA_VERSION answered with the mapped 1.0/1.1) belongs in
-`_probe` and `_negotiate`; not implemented yet.
+Bug zoo (BUGZOO.md): `features-args=check` is handle_features() before 4992308e97;
+`fw-version-check=exact` is the version handling of Xen 4.18-4.19 (RELEASE-4.19.0 ffa.c,
+before da07df5558): own version 1.1, firmware accepted only if its whole version word is
+1.1 (`vers < FFA_MIN_SPMC_VERSION || vers > FFA_MY_VERSION` rejects), and each guest
+FFA_VERSION records and answers 1.0 (request < 1.1) or 1.1 (handle_version); that Xen had
+no per-VM gate and no FFA_VM_TO_VM, so `exact` implies `negotiation=legacy, vm-to-vm=off`.
+The rest of the mediator stays 4.22's.
 
 Registers (ffa_private.h ffa_set_regs): x0-x7 written, x8-x17 zeroed only once the VM
 published a version >= 1.2; values Xen makes are 32-bit (FFA_ERROR's w2 masked).
@@ -55,7 +58,7 @@ from ...arch.context import El1Context
 from ...arch.exceptions import EC
 from ...arch.sysregs import DAIF_ALL, mode_bits
 from ...errors import FfaemuError
-from ...ffa.abi import V1_1, V1_2, VERSION_MAJOR, VERSION_MINOR, FfaError, FfaId, id_name
+from ...ffa.abi import V1_0, V1_1, V1_2, VERSION_MAJOR, VERSION_MINOR, FfaError, FfaId, id_name
 from ...ffa.smccc import FID_NUMBER, FID_OWNER, PSCI_VERSION_1_1, SMCCC_UNKNOWN_X0, Owner, Psci, fid
 from ...trap import SMCCC_ARG_REGS, Resume, Trap
 from .xen_abis import XenAbis
@@ -123,7 +126,7 @@ class Xen(XenAbis):
     traps_smc = True
     # The first value is the default; bug-zoo variants (BUGZOO.md) list the fixed value first.
     options = {"negotiation": ("per-vm", "legacy"), "vm-to-vm": ("on", "off"),
-               "features-args": ("ignore", "check")}
+               "features-args": ("ignore", "check"), "fw-version-check": ("compatible", "exact")}
 
     def __init__(self, **options: str):
         for key, value in options.items():
@@ -138,6 +141,16 @@ class Xen(XenAbis):
         # features-args=check: FFA_FEATURES refused when any of x2-x7 (64-bit) is non-zero,
         # as from 538ab07bad (2024-03) until 4992308e97 (2026-02).
         self.features_args = options.get("features-args", "ignore")
+        # fw-version-check=exact: Xen 4.18-4.19 before da07df5558 (see the module docstring).
+        self.per_call_version = options.get("fw-version-check") == "exact"
+        self.own_version = V1_1 if self.per_call_version else OWN_VERSION
+        if self.per_call_version:
+            clash = [f"{k}={v}" for k, v in (("negotiation", "per-vm"), ("vm-to-vm", "on"))
+                     if options.get(k) == v]
+            if clash:
+                raise FfaemuError(f"xen:fw-version-check=exact is Xen 4.18-4.19, which has no "
+                                  f"{clash[0]} (it negotiates on every FFA_VERSION, VMs unlisted)")
+            self.negotiation, self.vm_to_vm = "legacy", False
         self.domains: list[Domain] = []
         self.vm_list: list[Domain] = []         # ffa_ctx_head, in publication order
         self.vcpus: list[Vcpu] = []
@@ -264,12 +277,15 @@ class Xen(XenAbis):
 
     # Firmware probe: ffa.c ffa_probe_fw ------------------------------------------------
     def _probe(self, trap: Trap):
-        res = yield from self.smc(trap, FfaId.FFA_VERSION, OWN_VERSION)
+        res = yield from self.smc(trap, FfaId.FFA_VERSION, self.own_version)
         vers = w(res[0])                        # resp.a0 & GENMASK_ULL(31, 0)
         if vers == w(FfaError.NOT_SUPPORTED):
             return False
         major, minor = VERSION_MAJOR.get(vers), VERSION_MINOR.get(vers)
-        if major != 1 or minor < VERSION_MINOR.get(MIN_SPMC_VERSION):
+        if self.per_call_version:               # 4.19 ffa_probe: the whole word in [1.1, 1.1]
+            if not MIN_SPMC_VERSION <= vers <= self.own_version:
+                return False
+        elif major != 1 or minor < VERSION_MINOR.get(MIN_SPMC_VERSION):
             return False
         self.fw.version = OWN_VERSION if minor > VERSION_MINOR.get(OWN_VERSION) else vers
         for abi in FW_ABI_NEEDED:
@@ -339,6 +355,9 @@ class Xen(XenAbis):
         return self.set_regs(dom, OWN_VERSION)
 
     def _legacy_version(self, dom: Domain, req: int):
+        if self.per_call_version:               # 4.19 handle_version: 1.0 or 1.1, answered
+            dom.guest_vers = V1_0 if req < V1_1 else V1_1
+            return self.set_regs(dom, dom.guest_vers)
         if VERSION_MAJOR.get(req) != 1:
             return self.set_regs(dom, w(FfaError.NOT_SUPPORTED))
         dom.guest_vers = min(req, OWN_VERSION)
@@ -347,7 +366,7 @@ class Xen(XenAbis):
     def _serve(self, trap: Trap, dom: Domain, fid_w: int):
         """ffa_handle_call()'s switch, after negotiation."""
         if fid_w == FfaId.FFA_VERSION:
-            return self.set_regs(dom, OWN_VERSION)
+            return self.set_regs(dom, self.own_version)
         if fid_w == FfaId.FFA_ID_GET:
             return self.success(dom, dom.ffa_id)
         if fid_w == FfaId.FFA_FEATURES:
