@@ -28,10 +28,12 @@ from pathlib import Path
 from .arch.bits import w
 from .assembler import assemble
 from .ffa.abi import FfaId, is_smc64
+from .ffa.conv import Conv, Reply, UpperPolicy
 from .ffa.smccc import VendorHyp
 from .ffa.smccc_rules import (SMCCC_REGS, Violation, call_name, check, check_delivery,
                                check_records)
 from .loader import DEFAULT_BASE, Image, Segment, write_elf
+from .models.fw.base import Firmware
 from .runner import build_guest
 
 ARGS = SMCCC_REGS                          # x0-x17 per call
@@ -97,6 +99,7 @@ class Case:
     high: tuple[int, ...] = ()
     upper: str = "zero"
     seed: int = 0
+    x0_upper: bool = True          # False: `upper` fills x1-x7 only, x0 stays as modelled
 
     def reference(self, el2: str) -> "Case":
         """No garbage in; x8-x17 kept only where an SMC64 call may read them; zero-extending."""
@@ -104,7 +107,7 @@ class Case:
         for fid, _, _ in _regs_of(self, el2):
             chunk = [high.pop(0) if high else 0 for _ in range(ARGS - SMC32_ARGS)]
             keep += chunk if is_smc64(fid) else [0] * len(chunk)
-        return Case(self.calls, (), tuple(keep), "zero", 0)
+        return Case(self.calls, (), tuple(keep), "zero", 0, self.x0_upper)
 
 
 def _regs_of(case: Case, el2: str):
@@ -133,15 +136,19 @@ def _guest() -> tuple[Path, int, int, int]:
     return path, a.labels["count"], a.labels["calls"], a.labels["results"]
 
 
-def run_calls(el3: str, el2: str, calls, upper: str = "real", seed: int = 0):
+def run_calls(el3: str, el2: str, calls, upper: str = "real", seed: int = 0,
+              x0_upper: bool = True, trace=None):
     """Boot the call-table guest under the models and issue `calls`, each (x0.. values, up
-    to x17; via HVC?); return (RunResult, GuestRun, [x0-x17 as the guest got them, per call])."""
+    to x17; via HVC?); return (RunResult, GuestRun, [x0-x17 as the guest got them, per call]).
+    `x0_upper=False` keeps the firmware's x0 as modelled whatever `upper` says."""
     if len(calls) > MAX_CALLS:
         raise ValueError(f"at most {MAX_CALLS} calls per run, not {len(calls)}")
     path, count_at, calls_at, results_at = _guest()
     table = b"".join(struct.pack(f"<{ARGS + 1}Q", int(hvc), *(list(regs) + [0] * ARGS)[:ARGS])
                      for regs, hvc in calls)
-    setup = build_guest(path, el3, el2, fw_upper=upper, seed=seed, max_insns=1_000_000)
+    setup = build_guest(path, el3, el2, fw_upper=upper, seed=seed, max_insns=1_000_000, trace=trace)
+    if not x0_upper and isinstance(setup.firmware, Firmware):
+        _keep_x0(setup.firmware)
     mem = setup.machine.memory
     mem.write(count_at, struct.pack("<Q", len(calls)))
     mem.write(calls_at, table)
@@ -149,6 +156,27 @@ def run_calls(el3: str, el2: str, calls, upper: str = "real", seed: int = 0):
     raw = mem.read(results_at, 8 * ARGS * len(calls))
     regs = [list(struct.unpack_from(f"<{ARGS}Q", raw, 8 * ARGS * i)) for i in range(len(calls))]
     return run.result, run, regs
+
+
+def _keep_x0(fw: Firmware) -> None:
+    """Let `--fw-upper` reach x1-x7 only: pKVM (v6.18) and Xen (4.22) compare the
+    firmware's whole x0 with FFA_SUCCESS, relying on the zero-extension every real SPMD and
+    SPMC gives (tests/test_width_fuzz.py shows what a sign-extended x0 does to them)."""
+    fill, fill_answer = fw.fill, fw.fill_answer
+
+    def fill_keeping_x0(reply, conv=Conv.SMC32):
+        out = fill(reply, conv)
+        if out and isinstance(reply, Reply):
+            out[0] = reply.registers(UpperPolicy.REAL)[0]
+        return out
+
+    def fill_answer_keeping_x0(answer):
+        out = fill_answer(answer)
+        if 0 in out and 0 in answer.values:
+            out[0] = answer.values[0]
+        return out
+
+    fw.fill, fw.fill_answer = fill_keeping_x0, fill_answer_keeping_x0
 
 
 @dataclass
@@ -167,7 +195,7 @@ def _deviations(run) -> dict[str, dict]:
 def observe(el3: str, el2: str, case: Case = Case()) -> Observed:
     """Run `case` and check every layer's answers against the register rules."""
     table = _table(case, el2)
-    res, run, results = run_calls(el3, el2, table, case.upper, case.seed)
+    res, run, results = run_calls(el3, el2, table, case.upper, case.seed, case.x0_upper)
     devs = _deviations(run)
     every = {k: v for d in devs.values() for k, v in d.items()}
     records = run.machine.calls.records

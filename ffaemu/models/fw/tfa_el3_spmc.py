@@ -96,6 +96,7 @@ def el3_error(code: FfaError) -> Answer:
 
 class TfaEl3Spmc(Firmware):
     name = "tfa-el3-spmc"
+    hypervisor_retrieve = True    # Hafnium / TF-A EL3 SPMC: see hyp_retrieve.py
     own_version = SPMC_VERSION
 
     def __init__(self, **kw):
