@@ -31,7 +31,7 @@ from .ffa.abi import FfaId, is_smc64
 from .ffa.conv import Conv, Reply, UpperPolicy
 from .ffa.smccc import VendorHyp
 from .ffa.smccc_rules import (SMCCC_REGS, Violation, call_name, check, check_delivery,
-                               check_records)
+                               check_records, response_is_smc64, result_view)
 from .loader import DEFAULT_BASE, Image, Segment, write_elf
 from .models.fw.base import Firmware
 from .runner import build_guest
@@ -99,7 +99,7 @@ class Case:
     high: tuple[int, ...] = ()
     upper: str = "zero"
     seed: int = 0
-    x0_upper: bool = True          # False: `upper` fills x1-x7 only, x0 stays as modelled
+    upper_mask: tuple[int, ...] | None = None    # where `upper` reaches (see _mask_upper)
 
     def reference(self, el2: str) -> "Case":
         """No garbage in; x8-x17 kept only where an SMC64 call may read them; zero-extending."""
@@ -107,7 +107,7 @@ class Case:
         for fid, _, _ in _regs_of(self, el2):
             chunk = [high.pop(0) if high else 0 for _ in range(ARGS - SMC32_ARGS)]
             keep += chunk if is_smc64(fid) else [0] * len(chunk)
-        return Case(self.calls, (), tuple(keep), "zero", 0, self.x0_upper)
+        return Case(self.calls, (), tuple(keep), "zero", 0, None)
 
 
 def _regs_of(case: Case, el2: str):
@@ -137,18 +137,18 @@ def _guest() -> tuple[Path, int, int, int]:
 
 
 def run_calls(el3: str, el2: str, calls, upper: str = "real", seed: int = 0,
-              x0_upper: bool = True, trace=None):
+              upper_mask: tuple[int, ...] | None = None, trace=None):
     """Boot the call-table guest under the models and issue `calls`, each (x0.. values, up
     to x17; via HVC?); return (RunResult, GuestRun, [x0-x17 as the guest got them, per call]).
-    `x0_upper=False` keeps the firmware's x0 as modelled whatever `upper` says."""
+    `upper_mask` limits where `upper` reaches (see `_mask_upper`)."""
     if len(calls) > MAX_CALLS:
         raise ValueError(f"at most {MAX_CALLS} calls per run, not {len(calls)}")
     path, count_at, calls_at, results_at = _guest()
     table = b"".join(struct.pack(f"<{ARGS + 1}Q", int(hvc), *(list(regs) + [0] * ARGS)[:ARGS])
                      for regs, hvc in calls)
     setup = build_guest(path, el3, el2, fw_upper=upper, seed=seed, max_insns=1_000_000, trace=trace)
-    if not x0_upper and isinstance(setup.firmware, Firmware):
-        _keep_x0(setup.firmware)
+    if upper_mask is not None and isinstance(setup.firmware, Firmware):
+        _mask_upper(setup.firmware, upper_mask)
     mem = setup.machine.memory
     mem.write(count_at, struct.pack("<Q", len(calls)))
     mem.write(calls_at, table)
@@ -158,25 +158,32 @@ def run_calls(el3: str, el2: str, calls, upper: str = "real", seed: int = 0,
     return run.result, run, regs
 
 
-def _keep_x0(fw: Firmware) -> None:
-    """Let `--fw-upper` reach x1-x7 only: pKVM (v6.18) and Xen (4.22) compare the
-    firmware's whole x0 with FFA_SUCCESS, relying on the zero-extension every real SPMD and
-    SPMC gives (tests/test_width_fuzz.py shows what a sign-extended x0 does to them)."""
-    fill, fill_answer = fw.fill, fw.fill_answer
+def _mask_upper(fw: Firmware, masks: tuple[int, ...]) -> None:
+    """Let `--fw-upper` reach only some registers of some answers: the k-th answer's
+    x0-x7 follow the policy where bit n of `masks[k]` is set, and are filled as modelled
+    elsewhere (answers past the tuple: everywhere as modelled). pKVM (v6.18) and Xen (4.22)
+    compare some results (x0 FFA_SUCCESS, x2 of FFA_ID_GET) as 64-bit values, relying on
+    the zero-extension every real SPMD and SPMC gives: a search aims past those."""
+    fill, fill_answer, count = fw.fill, fw.fill_answer, [0]
 
-    def fill_keeping_x0(reply, conv=Conv.SMC32):
+    def pick(policy_values, real_values):
+        k = count[0]
+        count[0] += 1
+        mask = masks[k] if k < len(masks) else 0
+        return {n: policy_values[n] if mask >> n & 1 else real_values[n] for n in policy_values}
+
+    def masked_fill(reply, conv=Conv.SMC32):
         out = fill(reply, conv)
-        if out and isinstance(reply, Reply):
-            out[0] = reply.registers(UpperPolicy.REAL)[0]
+        if isinstance(reply, Reply):
+            real = reply.registers(UpperPolicy.REAL)
+            got = pick(dict(enumerate(out)), {n: real[n] if n < len(real) else out[n] for n in range(len(out))})
+            return [got[n] for n in range(len(out))]
         return out
 
-    def fill_answer_keeping_x0(answer):
-        out = fill_answer(answer)
-        if 0 in out and 0 in answer.values:
-            out[0] = answer.values[0]
-        return out
+    def masked_fill_answer(answer, conv=Conv.SMC32):
+        return pick(fill_answer(answer, conv), answer.values)
 
-    fw.fill, fw.fill_answer = fill_keeping_x0, fill_answer_keeping_x0
+    fw.fill, fw.fill_answer = masked_fill, masked_fill_answer
 
 
 @dataclass
@@ -195,7 +202,7 @@ def _deviations(run) -> dict[str, dict]:
 def observe(el3: str, el2: str, case: Case = Case()) -> Observed:
     """Run `case` and check every layer's answers against the register rules."""
     table = _table(case, el2)
-    res, run, results = run_calls(el3, el2, table, case.upper, case.seed, case.x0_upper)
+    res, run, results = run_calls(el3, el2, table, case.upper, case.seed, case.upper_mask)
     devs = _deviations(run)
     every = {k: v for d in devs.values() for k, v in d.items()}
     records = run.machine.calls.records
@@ -205,9 +212,17 @@ def observe(el3: str, el2: str, case: Case = Case()) -> Observed:
         violations += check_delivery(call_name(args[0]), rec.ret_full, got)
     for (args, _), got in zip(table, results):
         violations += check(args, got, "guest view", every)
-    seen = tuple(tuple(w(r) for r in got[:SMC32_ARGS]) if not is_smc64(args[0]) else tuple(got)
-                 for (args, _), got in zip(table, results))
+    seen = tuple(_visible(args[0], got) for (args, _), got in zip(table, results))
     return Observed((res.reason.value, seen), violations)
+
+
+def _visible(fid: int, got: list[int]) -> tuple:
+    """What a correct caller reads: W views of an SMC32 response's x0-x7, X views of an
+    SMC64 one's x0-x17 (x8-x17 of an SMC32 call are checked by the rules instead)."""
+    if not response_is_smc64(fid, got):
+        return tuple(w(r) for r in got[:SMC32_ARGS])
+    view = result_view(fid, got)
+    return tuple(view(r) for r in got[:SMC32_ARGS]) + tuple(got[SMC32_ARGS:])
 
 
 def outcome(el3: str, el2: str, case: Case = Case()) -> tuple:
