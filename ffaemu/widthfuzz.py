@@ -137,10 +137,11 @@ def _guest() -> tuple[Path, int, int, int]:
 
 
 def run_calls(el3: str, el2: str, calls, upper: str = "real", seed: int = 0,
-              upper_mask: tuple[int, ...] | None = None, trace=None):
+              upper_mask: tuple[int, ...] | None = None, trace=None, prepare=None):
     """Boot the call-table guest under the models and issue `calls`, each (x0.. values, up
     to x17; via HVC?); return (RunResult, GuestRun, [x0-x17 as the guest got them, per call]).
-    `upper_mask` limits where `upper` reaches (see `_mask_upper`)."""
+    `upper_mask` limits where `upper` reaches (see `_mask_upper`); `prepare(machine)` runs
+    before the guest does (e.g. to put a memory descriptor in its TX buffer)."""
     if len(calls) > MAX_CALLS:
         raise ValueError(f"at most {MAX_CALLS} calls per run, not {len(calls)}")
     path, count_at, calls_at, results_at = _guest()
@@ -152,6 +153,8 @@ def run_calls(el3: str, el2: str, calls, upper: str = "real", seed: int = 0,
     mem = setup.machine.memory
     mem.write(count_at, struct.pack("<Q", len(calls)))
     mem.write(calls_at, table)
+    if prepare is not None:
+        prepare(setup.machine)
     run = setup.run()
     raw = mem.read(results_at, 8 * ARGS * len(calls))
     regs = [list(struct.unpack_from(f"<{ARGS}Q", raw, 8 * ARGS * i)) for i in range(len(calls))]

@@ -75,6 +75,7 @@ def check_rules(events, domains) -> list[tuple[str, bool, str]]:
 class XenPerVmNegotiation(Scenario):
     name = "xen-per-vm-negotiation"
     summary = "bug 3: Xen's per-VM FF-A version negotiation, 2 VMs x 2 vCPUs"
+    project, fix, title = "Xen", "ad2d3a7daf", "xen/arm: ffa: per-VM FFA_VERSION negotiation state"
     variants = {"buggy": (True, "negotiation=legacy (2024-2025)"),
                 "fixed": (False, "negotiation=per-vm (Dec 2025)")}
 
