@@ -37,9 +37,11 @@ class Scenario:
     title = ""                 # its subject line
     variants: dict[str, tuple[bool, str]] = {}     # variant -> (expects the bug, description)
 
+    variant_options: dict[str, str] = {}            # variant -> the model option selecting it
+
     def option(self, variant: str) -> str:
-        """The model option that selects `variant` (its description for the seed bugs)."""
-        return self.variants[variant][1]
+        """The model option (`MODEL:key=value`) that selects `variant`."""
+        return self.variant_options.get(variant) or self.variants[variant][1]
 
     def run(self, variant: str, out: Out) -> VariantResult:
         raise NotImplementedError
