@@ -51,6 +51,7 @@ _start:
     adr x20, results
     adr x21, count
     ldr x21, [x21]
+    cbz x21, 4f
 1:  ldr x22, [x19], #8                 // 1: HVC, 0: SMC
 {_LOADS}
     cbnz x22, 2f
@@ -59,13 +60,18 @@ _start:
 2:  hvc #0
 3:
 {_STORES}
+    adr x23, done                   // calls completed (a call that never returns: fewer)
+    ldr x24, [x23]
+    add x24, x24, #1
+    str x24, [x23]
     subs x21, x21, #1
     b.ne 1b
-    ldr x0, =0x84000008             // PSCI SYSTEM_OFF
+4:  ldr x0, =0x84000008             // PSCI SYSTEM_OFF
     smc #0
     b .
     .balign 8
 count:   .quad 0
+done:    .quad 0
 calls:   .space {8 * (ARGS + 1) * MAX_CALLS}
 results: .space {8 * ARGS * MAX_CALLS}
 """
@@ -129,22 +135,23 @@ def _table(case: Case, el2: str) -> list[tuple[list[int], bool]]:
 
 
 @functools.lru_cache(maxsize=1)
-def _guest() -> tuple[Path, int, int, int]:
+def _guest() -> tuple[Path, int, int, int, int]:
     a = assemble(GUEST, DEFAULT_BASE, "<width fuzz guest>")
     path = Path(tempfile.mkdtemp(prefix="ffaemu-widthfuzz-")) / "guest.elf"
     write_elf(path, Image([Segment(DEFAULT_BASE, a.code)], DEFAULT_BASE, a.labels))
-    return path, a.labels["count"], a.labels["calls"], a.labels["results"]
+    return path, a.labels["count"], a.labels["calls"], a.labels["results"], a.labels["done"]
 
 
 def run_calls(el3: str, el2: str, calls, upper: str = "real", seed: int = 0,
               upper_mask: tuple[int, ...] | None = None, trace=None, prepare=None):
     """Boot the call-table guest under the models and issue `calls`, each (x0.. values, up
-    to x17; via HVC?); return (RunResult, GuestRun, [x0-x17 as the guest got them, per call]).
+    to x17; via HVC?); return (RunResult, GuestRun, [x0-x17 as the guest got them, per call
+    that returned]).
     `upper_mask` limits where `upper` reaches (see `_mask_upper`); `prepare(machine)` runs
     before the guest does (e.g. to put a memory descriptor in its TX buffer)."""
     if len(calls) > MAX_CALLS:
         raise ValueError(f"at most {MAX_CALLS} calls per run, not {len(calls)}")
-    path, count_at, calls_at, results_at = _guest()
+    path, count_at, calls_at, results_at, done_at = _guest()
     table = b"".join(struct.pack(f"<{ARGS + 1}Q", int(hvc), *(list(regs) + [0] * ARGS)[:ARGS])
                      for regs, hvc in calls)
     setup = build_guest(path, el3, el2, fw_upper=upper, seed=seed, max_insns=1_000_000, trace=trace)
@@ -156,8 +163,9 @@ def run_calls(el3: str, el2: str, calls, upper: str = "real", seed: int = 0,
     if prepare is not None:
         prepare(setup.machine)
     run = setup.run()
+    done = min(struct.unpack("<Q", mem.read(done_at, 8))[0], len(calls))
     raw = mem.read(results_at, 8 * ARGS * len(calls))
-    regs = [list(struct.unpack_from(f"<{ARGS}Q", raw, 8 * ARGS * i)) for i in range(len(calls))]
+    regs = [list(struct.unpack_from(f"<{ARGS}Q", raw, 8 * ARGS * i)) for i in range(done)]
     return run.result, run, regs
 
 
