@@ -27,7 +27,7 @@ from pathlib import Path
 
 from .arch.bits import w
 from .assembler import assemble
-from .ffa.abi import FfaId, is_smc64
+from .ffa.abi import FfaId, id_name, is_smc64
 from .ffa.conv import Conv, Reply, UpperPolicy
 from .ffa.smccc import VendorHyp
 from .ffa.smccc_rules import (SMCCC_REGS, Violation, call_name, check, check_delivery,
@@ -76,9 +76,10 @@ calls:   .space {8 * (ARGS + 1) * MAX_CALLS}
 results: .space {8 * ARGS * MAX_CALLS}
 """
 
+# pKVM's init hypercall (SMC64, vendor hypervisor), made first in every run under pKVM.
+PKVM_INIT = (VendorHyp.PKVM_INIT, (0,) * 7, True)
 # The calls a case draws from: name -> (x0, x1-x7, via HVC). x8-x17 come from the case.
 POOL = {
-    "pkvm-init": (VendorHyp.PKVM_INIT, (0,) * 7, True),          # SMC64 vendor hypercall
     "version-1.2": (FfaId.FFA_VERSION, (0x10002, 0, 0, 0, 0, 0, 0), False),
     "version-1.1": (FfaId.FFA_VERSION, (0x10001, 0, 0, 0, 0, 0, 0), False),
     "id-get": (FfaId.FFA_ID_GET, (0,) * 7, False),
@@ -88,8 +89,8 @@ POOL = {
     "direct-req": (FfaId.FFA_MSG_SEND_DIRECT_REQ, (0x8001, 0, 0x1111, 0x2222, 0x3333, 0x4444, 0x5555), False),
     "direct-req2": (FfaId.FFA_MSG_SEND_DIRECT_REQ2, (0x8001, 0, 0, 0x4444, 0x5555, 0x6666, 0x7777), False),
 }
-# The seed list: what `Case()` runs (pKVM's init hypercall only under pKVM).
-DEFAULT_CALLS = ("pkvm-init", "version-1.2", "id-get", "features-rxtx-map", "partition-count",
+# The seed list: what `Case()` runs (after pKVM's init hypercall, under pKVM).
+DEFAULT_CALLS = ("version-1.2", "id-get", "features-rxtx-map", "partition-count",
                  "direct-req", "version-1.1")
 
 
@@ -105,7 +106,7 @@ class Case:
     high: tuple[int, ...] = ()
     upper: str = "zero"
     seed: int = 0
-    upper_mask: tuple[int, ...] | None = None    # where `upper` reaches (see _mask_upper)
+    upper_on: tuple[str, ...] | None = None   # where `upper` reaches (see _aim_upper)
 
     def reference(self, el2: str) -> "Case":
         """No garbage in; x8-x17 kept only where an SMC64 call may read them; zero-extending."""
@@ -117,10 +118,10 @@ class Case:
 
 
 def _regs_of(case: Case, el2: str):
-    """(x0, x1-x7, hvc) of each call the case makes under `el2`: pKVM's init hypercall is
-    dropped elsewhere (there is no EL2 to answer it)."""
-    pkvm = el2.split(":")[0] == "pkvm"
-    return [POOL[n] for n in case.calls if pkvm or n != "pkvm-init"]
+    """(x0, x1-x7, hvc) of each call the case makes under `el2`, after pKVM's init
+    hypercall under pKVM."""
+    first = [PKVM_INIT] if el2.split(":")[0] == "pkvm" else []
+    return first + [POOL[n] for n in case.calls]
 
 
 def _table(case: Case, el2: str) -> list[tuple[list[int], bool]]:
@@ -143,11 +144,11 @@ def _guest() -> tuple[Path, int, int, int, int]:
 
 
 def run_calls(el3: str, el2: str, calls, upper: str = "real", seed: int = 0,
-              upper_mask: tuple[int, ...] | None = None, trace=None, prepare=None):
+              upper_on: tuple[str, ...] | None = None, trace=None, prepare=None):
     """Boot the call-table guest under the models and issue `calls`, each (x0.. values, up
     to x17; via HVC?); return (RunResult, GuestRun, [x0-x17 as the guest got them, per call
     that returned]).
-    `upper_mask` limits where `upper` reaches (see `_mask_upper`); `prepare(machine)` runs
+    `upper_on` limits where `upper` reaches (see `_aim_upper`); `prepare(machine)` runs
     before the guest does (e.g. to put a memory descriptor in its TX buffer)."""
     if len(calls) > MAX_CALLS:
         raise ValueError(f"at most {MAX_CALLS} calls per run, not {len(calls)}")
@@ -155,8 +156,8 @@ def run_calls(el3: str, el2: str, calls, upper: str = "real", seed: int = 0,
     table = b"".join(struct.pack(f"<{ARGS + 1}Q", int(hvc), *(list(regs) + [0] * ARGS)[:ARGS])
                      for regs, hvc in calls)
     setup = build_guest(path, el3, el2, fw_upper=upper, seed=seed, max_insns=1_000_000, trace=trace)
-    if upper_mask is not None and isinstance(setup.firmware, Firmware):
-        _mask_upper(setup.firmware, upper_mask)
+    if upper_on is not None and isinstance(setup.firmware, Firmware):
+        _aim_upper(setup.firmware, upper_on)
     mem = setup.machine.memory
     mem.write(count_at, struct.pack("<Q", len(calls)))
     mem.write(calls_at, table)
@@ -169,32 +170,35 @@ def run_calls(el3: str, el2: str, calls, upper: str = "real", seed: int = 0,
     return run.result, run, regs
 
 
-def _mask_upper(fw: Firmware, masks: tuple[int, ...]) -> None:
-    """Let `--fw-upper` reach only some registers of some answers: the k-th answer's
-    x0-x7 follow the policy where bit n of `masks[k]` is set, and are filled as modelled
-    elsewhere (answers past the tuple: everywhere as modelled). pKVM (v6.18) and Xen (4.22)
-    compare some results (x0 FFA_SUCCESS, x2 of FFA_ID_GET) as 64-bit values, relying on
-    the zero-extension every real SPMD and SPMC gives: a search aims past those."""
-    fill, fill_answer, count = fw.fill, fw.fill_answer, [0]
+def _aim_upper(fw: Firmware, funcs: tuple[str, ...]) -> None:
+    """Let `--fw-upper` reach only x1-x7 of the answers to the named functions (e.g.
+    "FFA_FEATURES"), every other register being filled as modelled: a firmware that
+    extends one result oddly. pKVM (v6.18) and Xen (4.22) compare some results (x0 with
+    FFA_SUCCESS; pKVM also x2 of FFA_ID_GET) as 64-bit values, relying on the
+    zero-extension every real SPMD and SPMC gives: a search can aim past those."""
+    handle, fill, fill_answer, current = fw.handle, fw.fill, fw.fill_answer, [None]
 
-    def pick(policy_values, real_values):
-        k = count[0]
-        count[0] += 1
-        mask = masks[k] if k < len(masks) else 0
-        return {n: policy_values[n] if mask >> n & 1 else real_values[n] for n in policy_values}
+    def handle_noting_the_call(call, mem):
+        current[0] = id_name(call.fid)
+        return handle(call, mem)
 
-    def masked_fill(reply, conv=Conv.SMC32):
+    def pick(policy_values: dict, real_values: dict) -> dict:
+        aimed = current[0] in funcs
+        return {n: policy_values[n] if aimed and 1 <= n < SMC32_ARGS else real_values[n]
+                for n in policy_values}
+
+    def aimed_fill(reply, conv=Conv.SMC32):
         out = fill(reply, conv)
         if isinstance(reply, Reply):
-            real = reply.registers(UpperPolicy.REAL)
-            got = pick(dict(enumerate(out)), {n: real[n] if n < len(real) else out[n] for n in range(len(out))})
+            real = reply.registers(UpperPolicy.REAL) + out[len(reply.registers(UpperPolicy.REAL)):]
+            got = pick(dict(enumerate(out)), dict(enumerate(real)))
             return [got[n] for n in range(len(out))]
         return out
 
-    def masked_fill_answer(answer, conv=Conv.SMC32):
+    def aimed_fill_answer(answer, conv=Conv.SMC32):
         return pick(fill_answer(answer, conv), answer.values)
 
-    fw.fill, fw.fill_answer = masked_fill, masked_fill_answer
+    fw.handle, fw.fill, fw.fill_answer = handle_noting_the_call, aimed_fill, aimed_fill_answer
 
 
 @dataclass
@@ -213,7 +217,7 @@ def _deviations(run) -> dict[str, dict]:
 def observe(el3: str, el2: str, case: Case = Case()) -> Observed:
     """Run `case` and check every layer's answers against the register rules."""
     table = _table(case, el2)
-    res, run, results = run_calls(el3, el2, table, case.upper, case.seed, case.upper_mask)
+    res, run, results = run_calls(el3, el2, table, case.upper, case.seed, case.upper_on)
     devs = _deviations(run)
     every = {k: v for d in devs.values() for k, v in d.items()}
     records = run.machine.calls.records
