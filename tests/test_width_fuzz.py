@@ -153,3 +153,22 @@ def test_finds_tfa_spmd_version_forward_leaky():
     assert len(case.calls) <= 3 and {"version-1.2", "version-1.1"} & set(case.calls)
     v = observe(el3, el2, case).violations
     assert any(x.rule.value == "smc32-preserves-x8-x17" and x.layer == "EL3 tfa-spmd" for x in v)
+
+
+ASM_MONITORS = ["asm/el3/monitor_ns_sext.S", "asm/el3/monitor_ns_zext.S"]
+
+
+@pytest.mark.parametrize("el3", ASM_MONITORS)
+def test_harness_assembly_monitors_follow_the_rules(el3):
+    """The provided EL3 monitors, entered through the harness's EL3 stub and vectors, are
+    checked at the guest view: an SMC32 call's x8-x17 come back untouched (DEN0028C §2.6)."""
+    from conftest import ROOT
+    spec = str(ROOT / el3)
+
+    @settings(max_examples=25, deadline=None, database=None, derandomize=True,
+              suppress_health_check=[HealthCheck.too_slow])
+    @given(cases("none"))
+    def check(case):
+        assert problems(spec, "none", case) == [], case
+
+    check()
