@@ -30,7 +30,7 @@ reports them, marked as declared.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..arch.bits import MASK64, w
 from .abi import FfaId, Func, func_of, id_name, is_smc64
@@ -186,11 +186,24 @@ def check_records(records, deviations: dict[str, dict] | None = None) -> list[Vi
             continue
         layer = f"EL{rec.to_el} {rec.handler}"
         dev = deviations.get(rec.handler)
-        out += check(rec.args_full, rec.ret_full, layer, dev)
-        for child in _children(records, i):
+        children = [c for c in _children(records, i) if c.ret_full is not None]
+        out += [_inherited(v, children, deviations) for v in check(rec.args_full, rec.ret_full, layer, dev)]
+        for child in children:
             if child.ret_full is not None and w(child.args_full[0]) == w(rec.args_full[0]):
                 out += check_relay(rec.ret_full, child.ret_full, layer, dev)
     return out
+
+
+def _inherited(v: Violation, children, deviations: dict) -> Violation:
+    """A proxy relaying a value its callee answered under a declared deviation inherits
+    the declaration (e.g. pKVM handing back the EL3 SPMC's SMC_RET1 x1)."""
+    if v.declared:
+        return v
+    for child in children:
+        reason = deviations.get(child.handler, {}).get(v.rule.value)
+        if reason and child.ret_full[v.reg] == v.got:
+            return replace(v, declared=f"relayed from {child.handler}: {reason}")
+    return v
 
 
 def _children(records, i: int):
