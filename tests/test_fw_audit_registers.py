@@ -475,3 +475,35 @@ _start:
     assert run.result.reason.value == "system-off", run.result.message
     got = list(struct.unpack("<18Q", run.machine.memory.read(res, 8 * 18)))
     assert got == ret18(F.FFA_MSG_SEND_DIRECT_RESP2, 0x8001_0000, 0, 0, *PAYLOAD[4:18])
+
+
+@pytest.mark.parametrize("spec, expected_x1_x7", [
+    # spmd_smc_handler relays the SPMC's answer with x1-x7 zero (SMC_RET8)...
+    ("tfa-spmd", [0] * 7),
+    # ... while the EL3 SPMC's ffa_version_handler writes x0 only (SMC_RET1): x1 still
+    # holds the request.
+    ("tfa-el3-spmc", [V1_1] + [S(n) for n in range(2, 8)]),
+])
+def test_version_registers_through_the_machine(spec, expected_x1_x7, tmp_path):
+    """FFA_VERSION(1.1) with a sentinel in x2-x17, through the real SMC trap path."""
+    from ffaemu.runner import run_guest
+    res = 0x4030_0000
+    sets = "\n".join(f"    ldr x{n}, ={S(n):#x}" for n in range(2, 18))
+    stores = "\n".join(f"    stp x{n}, x{n + 1}, [x29, #{8 * n}]" for n in range(0, 18, 2))
+    src = tmp_path / "version.S"
+    src.write_text(f"""
+_start:
+{sets}
+    ldr x0, =0x84000063
+    ldr x1, =0x10001
+    smc #0
+    ldr x29, ={res:#x}
+{stores}
+    ldr x0, =0x84000008
+    smc #0
+""")
+    run = run_guest(src, spec)
+    assert run.result.reason.value == "system-off", run.result.message
+    got = list(struct.unpack("<18Q", run.machine.memory.read(res, 8 * 18)))
+    answer = V1_3 if spec == "tfa-spmd" else V1_2
+    assert got == [answer, *expected_x1_x7] + [S(n) for n in range(8, 18)]

@@ -54,6 +54,18 @@ def test_tfa_smccc_and_psci_versions():
     assert call(0x8400_0000) == [0x10001] + SENTINELS[1:]
 
 
+def test_tfa_arch_and_psci_features():
+    # real-firmware run, all four images (spmd_local.S), QEMU -cpu max: WORKAROUND_2 is
+    # NOT_REQUIRED (-2), 1 and 3 are needed; PSCI_FEATURES of a non-PSCI ID is -1; only x0 of
+    # SMC_RET1 is written, the UID fills x0-x3.
+    call = Caller("tfa")
+    assert call(0x8000_0001, 0x8000_7FFF) == [0xFFFF_FFFF_FFFF_FFFE, 0x8000_7FFF] + SENTINELS[2:]
+    assert call(0x8000_0001, 0x8000_8000)[0] == 1
+    assert call(0x8400_000A, 0xC400_0003)[0] == 0
+    assert call(0x8400_000A, FfaId.FFA_VERSION)[0] == 0xFFFF_FFFF_FFFF_FFFF
+    assert call(0x8400_FF01)[:5] == [0x108D905B, 0x47E8F863, 0xFBC02DAE, 0xE2F64156, SENTINELS[4]]
+
+
 def test_spmd_without_spmc():
     # real-firmware run, tfa-2.14.6-spmd-nospmc.bios (spmd_local.S, spmd_hang.S).
     call = Caller("tfa-spmd:spmc=absent")

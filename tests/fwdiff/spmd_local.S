@@ -9,6 +9,19 @@ main:
     mov x24, #0
     FFA 0x84000000                          // PSCI_VERSION
     FFA 0x80000000                          // SMCCC_VERSION
+    FFA 0x80000001, 0x80000000              // SMCCC_ARCH_FEATURES(SMCCC_VERSION)
+    FFA 0x80000001, 0x80008000              // ... WORKAROUND_1
+    FFA 0x80000001, 0x80007fff              // ... WORKAROUND_2
+    FFA 0x80000001, 0x80003fff              // ... WORKAROUND_3
+    FFA 0x80000001, 0xdead000080000002      // ... SOC_ID, garbage in x1[63:32]
+    FFA 0x80000002, 0                       // SMCCC_ARCH_SOC_ID
+    FFA 0x8400000A, 0x84000000              // PSCI_FEATURES(PSCI_VERSION)
+    FFA 0x8400000A, 0xC4000003              // PSCI_FEATURES(CPU_ON_64)
+    FFA 0x8400000A, 0xC4000002              // PSCI_FEATURES(CPU_OFF in an SMC64 form)
+    FFA 0x8400000A, 0x84000063              // PSCI_FEATURES(FFA_VERSION): not PSCI
+    FFA 0x8400FF00                          // standard service call count
+    FFA 0x8400FF01                          // standard service UID
+    FFA 0x8400FF03                          // standard service revision
     FFA 0xdeadbeef84000069                  // FFA_ID_GET, garbage in x0[63:32]
     FFA 0x84000069                          // FFA_ID_GET, before FFA_VERSION
     FFA 0x84020069                          // FID bit 17 set (fast-call bits [23:17] MBZ)

@@ -16,14 +16,31 @@ from ...arch.bits import MASK32, sext32
 from ...ffa.abi import V1_2, FfaError, FfaId, id_name
 from ...ffa.smccc import FID_FAST, FID_NUMBER, FID_OWNER, FID_SMC64, PSCI_VERSION_1_1, Owner, Psci
 from ...trap import SMCCC_ARG_REGS
+
+SMC_UNK = sext32(-1)                 # include/lib/smccc.h, written by SMC_RET1 (x0 only)
 from .base import Answer, FirmwarePanic
 
 SMCCC_VERSION_FID = 0x8000_0000
+SMCCC_ARCH_FEATURES = 0x8000_0001
+SMCCC_ARCH_SOC_ID = 0x8000_0002
 SMCCC_VERSION_1_5 = 0x0001_0005      # include/services/arm_arch_svc.h SMCCC_MAJOR/MINOR_VERSION
-SMC_UNK = sext32(-1)                 # include/lib/smccc.h, written by SMC_RET1 (x0 only)
 # Before 4abd7fa71 ("Redefine SMC_UNK as -1 instead of 0xFFFFFFFF", 2018-02):
 # `#define SMC_UNK U(0xffffffff)` and `mov w0, #0xffffffff` in runtime_exceptions.S.
 SMC_UNK_ZEXT = 0xFFFF_FFFF           # tfa:smc-unk=zext
+SMC_ARCH_CALL_NOT_REQUIRED = sext32(-2)
+# arm_arch_svc_setup.c smccc_arch_features() on QEMU -cpu max (real-firmware run, all four
+# images): workarounds 1 and 3 needed, 2 not required, SOC_ID not available; others SMC_UNK.
+ARCH_FEATURES = {SMCCC_VERSION_FID: 0, SMCCC_ARCH_FEATURES: 0, 0x8000_8000: 1,
+                 0x8000_7FFF: SMC_ARCH_CALL_NOT_REQUIRED, 0x8000_3FFF: 1}
+PSCI_FEATURES = 0x8400_000A
+# psci_features() on qemu (plat psci ops): the PSCI functions it reports as implemented
+# (real-firmware run of PSCI_FEATURES on every PSCI function ID 0x00-0x1f, SMC32 and SMC64).
+PSCI_IMPLEMENTED = {0x8400_0000, 0x8400_0001, 0x8400_0002, 0x8400_0003, 0x8400_0004,
+                    0x8400_0008, 0x8400_0009, 0x8400_000A, 0xC400_0001, 0xC400_0003, 0xC400_0004}
+# std_svc_setup.c: ARM_STD_SVC_CALL_COUNT, _UID (four words, SMC_RET4), _VERSION (SMC_RET2).
+STD_SVC_CALL_COUNT, STD_SVC_UID, STD_SVC_VERSION = 0x8400_FF00, 0x8400_FF01, 0x8400_FF03
+STD_SVC_UID_WORDS = (0x108D905B, 0x47E8F863, 0xFBC02DAE, 0xE2F64156)   # arm_svc_uid
+STD_SVC_CALLS = 0x19                 # real-firmware run (STD_SVC_CALL_COUNT)
 FC_RESERVED_MASK = 0x00FE_0000       # fast-call FID bits [23:17]: non-zero -> smc_unknown
 SVE_HINT = 1 << 16                   # FUNCID_SVE_HINT (SMCCC v1.3), masked before dispatch
 FFA_FNUM_MIN = 0x60
@@ -47,10 +64,12 @@ class SpmdRelease:
 
 
 SPMD_RELEASES = {
-    "lts-v2.14.6": SpmdRelease("lts-v2.14.6", 0x90, True, True, True, True),
+    "lts-v2.14.6": SpmdRelease("lts-v2.14.6", fnum_max=0x90, version_latch=True, relay_x8_x17=True,
+                               req2_needs_1_2=True, ns_res_info_get=True),
     # v2.12.0: no version latch nor version record, SMC_RET8 on every switch
     # (SPMD_SPM_AT_SEL2=0), DIRECT_REQ2 forwarded unchecked, FFA_ABORT (0x90) unknown.
-    "v2.12.0": SpmdRelease("v2.12.0", 0x8E, False, False, False, False),
+    "v2.12.0": SpmdRelease("v2.12.0", fnum_max=0x8E, version_latch=False, relay_x8_x17=False,
+                           req2_needs_1_2=False, ns_res_info_get=False),
 }
 
 
@@ -248,13 +267,35 @@ class Bl31:
             # service is registered in these images (the rt_svc index has none).
             return Answer({0: self.smc_unk})
         fid &= ~SVE_HINT                         # runtime_exceptions.S: "bic x0, x0, SVE hint"
-        if fid == SMCCC_VERSION_FID:             # arm_arch_svc_smc_handler: SMC_RET1
-            return Answer({0: SMCCC_VERSION_1_5})
-        if fid == Psci.VERSION:                  # std_svc_smc_handler -> psci: SMC_RET1
-            return Answer({0: PSCI_VERSION_1_1})
+        answer = self._arch_or_std(fid, xs)
+        if answer is not None:
+            return answer
         if self.spmd is not None and FID_OWNER.get(fid) == Owner.STANDARD and self.spmd.routes(fid):
             args = list(xs)
             if not FID_SMC64.get(fid):           # std_svc_smc_handler clears x1-x4[63:32]
                 args[1:5] = [x & MASK32 for x in xs[1:5]]
             return self.spmd.smc(fid, args, mem)
         return Answer({0: self.smc_unk})         # "Unimplemented Standard Service Call"
+
+    @staticmethod
+    def _arch_or_std(fid: int, xs: list[int]) -> Answer | None:
+        """The Arm architecture service and the standard service's own queries and PSCI's
+        version/features (SMC_RET1/2/4: the registers not named keep the caller's values)."""
+        w1 = xs[1] & MASK32 if len(xs) > 1 else 0
+        if fid == SMCCC_VERSION_FID:             # arm_arch_svc_smc_handler
+            return Answer({0: SMCCC_VERSION_1_5})
+        if fid == SMCCC_ARCH_FEATURES:
+            return Answer({0: ARCH_FEATURES.get(w1, SMC_UNK)})
+        if fid == SMCCC_ARCH_SOC_ID:
+            return Answer({0: SMC_UNK})
+        if fid == Psci.VERSION:                  # std_svc_smc_handler -> psci_smc_handler
+            return Answer({0: PSCI_VERSION_1_1})
+        if fid == PSCI_FEATURES:
+            return Answer({0: 0 if w1 in PSCI_IMPLEMENTED else SMC_UNK})
+        if fid == STD_SVC_CALL_COUNT:
+            return Answer({0: STD_SVC_CALLS})
+        if fid == STD_SVC_UID:
+            return Answer(dict(enumerate(STD_SVC_UID_WORDS)))
+        if fid == STD_SVC_VERSION:
+            return Answer({0: 0, 1: 1})          # STD_SVC_VERSION_MAJOR/MINOR
+        return None

@@ -8,7 +8,7 @@ notifications in optee_notif.py, what they share in optee_common.py.
 What a caller sees of OP-TEE: one partition, OP-TEE itself (ID 0x8001, UUID
 486178e0-e7f8-11e3-bc5e-0002a5d5c51b, 4 execution contexts), answering OP-TEE's own
 direct-request protocol (optee_ffa.h); the SPMC's ID 0x8000 from the SPMD manifest.
-Every answer is spmc_setargs(): w0-w5 zero-extended, x6-x17 zero.
+Every answer is spmc_set_args(): w0-w5 zero-extended, x6-x17 zero.
 """
 from __future__ import annotations
 
@@ -83,9 +83,12 @@ class OpteeRelease:
 
 
 OPTEE_RELEASES = {
-    "4.10": OpteeRelease("4.10.0", "lts-v2.14.6", V1_2, _version_1_2, True, False, (4, 10, 0x753AFBBE), 0x7,
-                          (OPTEE_ID, SPMC_ID), True),
-    "4.4": OpteeRelease("4.4.0", "v2.12.0", V1_1, _version_1_1, False, True, (4, 4, 0x8F645256), 0x7, (OPTEE_ID,), False),
+    "4.10": OpteeRelease("4.10.0", tfa="lts-v2.14.6", own_version=V1_2, exchange_version=_version_1_2,
+                         only_own_ids=True, unknown_uuid_error=False, os_version=(4, 10, 0x753AFBBE),
+                         capabilities=0x7, run_own_ids=(OPTEE_ID, SPMC_ID), mem_lend=True),
+    "4.4": OpteeRelease("4.4.0", tfa="v2.12.0", own_version=V1_1, exchange_version=_version_1_1,
+                        only_own_ids=False, unknown_uuid_error=True, os_version=(4, 4, 0x8F645256),
+                        capabilities=0x7, run_own_ids=(OPTEE_ID,), mem_lend=False),
 }
 
 

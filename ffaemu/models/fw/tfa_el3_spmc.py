@@ -159,7 +159,8 @@ class El3Spmc(Spmc):
     # tfa-el3-spmc:desc-version: descriptors for any version compatible with 1.1
     # (spmc_compatible_version); an older release tested `ffa_version == 1.1` (6feaad6c6).
     desc_version_compatible = True
-    # tfa-el3-spmc:direct-src: a secure source ID is refused (48fe24c50).
+    # tfa-el3-spmc:direct-src: a secure source ID is refused (48fe24c50). At lts-v2.14.6
+    # the SPMD refuses it first (spmd_smc_handler), so a variant must relax both checks.
     direct_src_checked = True
 
     def __init__(self, state: FfaServices, sps: tuple[EchoSp, ...] = ECHO_SPS):
