@@ -1,14 +1,15 @@
 // regdump.S - one SMC per step, with every register x0-x17 printed after it, for the
 // real-firmware differential suite (tests/fwdiff/*.S). Include it after a first `b main`.
 //
-//   SENTINELS            x1-x17 = 0x5e5e5e5e_0000_00nn | (n << 32)... see below
-//   ldr x0, =FID         then set the arguments the call needs (the rest keep sentinels)
+//   FFA fid, a1, ...     SENTINELS, x0 = fid, x1.. = the given 64-bit values, then CALL
+//   SENTINELS            xn = 0x5e0000nn_5e0000nn for n = 1..17
 //   CALL                 smc #0, then "call N: x0=... x1=... ... x17=...\n" (16 hex digits)
+//   SHOW_MEM addr        print 144 bytes at addr in the same format (an RX buffer)
 //   EXIT                 semihosting SYS_EXIT(0) (QEMU -semihosting and ffaemu alike)
 //
-// Sentinel of xn: 0x5e00_00nn_5e00_00nn (n in hex), so that a register a layer preserves,
-// zeroes, or writes (whole or 32-bit) is visible in both halves. x24 counts calls;
-// x19-x29 are never touched by a call (SMCCC v1.2 preserves x18-x30, DEN0028 §2.6).
+// The sentinels make visible whether a layer preserves, zeroes or writes a register, whole
+// or its W view. x24 counts calls (the guest sets it to 0 first); the printing uses x18 and
+// x25/x29, which SMCCC v1.2 callees preserve (x18-x30, DEN0028 §2.6).
 
 .equ SYS_EXIT,     0x18
 .equ UART_DR,      0x09000000
@@ -40,14 +41,6 @@
 // CALL: smc #0, save x0-x17 to `regs_out`, print them.
 .macro CALL
     smc #0
-    bl dump_regs
-.endm
-
-// CALL_KEEP_HANDLE: CALL, then keep w2/w3 (a MEM_SHARE handle) in x26/x27.
-.macro CALL_KEEP_HANDLE
-    smc #0
-    mov x26, x2
-    mov x27, x3
     bl dump_regs
 .endm
 
