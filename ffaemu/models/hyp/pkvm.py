@@ -243,8 +243,11 @@ class Pkvm:
         return None
 
     def _version(self, trap: Trap):
-        """do_ffa_version(). `res` is uninitialised in kvm_host_ffa_handler; only a0 is set
-        (a1-a17 are stack contents upstream, zero here) unless EL3 was asked."""
+        """do_ffa_version(). Only res->a0 is set (unless EL3 was asked), and `res` is an
+        uninitialised local of kvm_host_ffa_handler: ffa_set_retval copies a1-a17 of EL2's
+        stack to the host. They are zero here, as with CONFIG_INIT_STACK_ALL_ZERO
+        (security/Kconfig.hardening's default where the compiler has
+        -ftrivial-auto-var-init=zero); without it they are whatever the stack held."""
         req = trap.w(1)
         res = regs18()
         ns = sext32(FfaError.NOT_SUPPORTED)
