@@ -28,6 +28,8 @@ ERR_NS, ERR_INVAL = R(FFA_ERROR, 0, sext(NS_W)), R(FFA_ERROR, 0, sext(INVAL_W))
 CASES = {
     # ffaemu's KVM-style init hypercall: x0 = 0 (hyp_ffa_init succeeded), nothing else written.
     "init hypercall": ([INIT], KEPT(0)),
+    # handle_host_hcall: an unknown hypercall gets SMCCC_RET_NOT_SUPPORTED in x0 only.
+    "FFA_VERSION by HVC is not FF-A for pKVM": ([INIT, hvc(VERSION, 0x10002)], KEPT(MASK64, 0x10002)),
     # do_ffa_version: only res->a0 is set; a1-a17 are an uninitialised local, zero with
     # the default CONFIG_INIT_STACK_ALL_ZERO (security/Kconfig.hardening).
     "VERSION(1.2)": (NEGOTIATED, R(0x10002)),

@@ -12,7 +12,7 @@ import struct
 import pytest
 
 from hyp_regs import (BUSY_W, DENIED_W, FFA_ERROR, FFA_SUCCESS, FFA_SUCCESS_64, INVAL_W, KEPT,
-                      MASK64, NS_W, R, RX, SHARED, TX, descriptor, last, show, smc)
+                      MASK64, NS_W, R, RX, SHARED, TX, descriptor, hvc, last, show, smc)
 from ffaemu.regguest import SENTINEL, run_table
 
 FW = "tfa-spmd"
@@ -46,6 +46,8 @@ CASES = {
     # vsmc.c: 0x8F is outside is_ffa_fid()'s 0x60..0x8E: unknown, x0 only.
     "ID 0x8F is not FF-A for Xen": (V12 + [smc(0x8400_008F)], KEPT(MASK64)),
     "SMCCC_VERSION answered by Xen": ([smc(0x8000_0000)], KEPT(0x10002)),
+    # vsmccc_handle_call serves HVC and SMC alike.
+    "FFA_VERSION by HVC": ([hvc(VERSION, 0x10002)], R(0x10002, rest="kept")),
     # handle_features(): Xen's own table; w2-w7 ignored (4992308e97).
     "FEATURES(RXTX_MAP_64), 1.2 guest: max pages in w2[31:16]": (V12 + [smc(FEATURES, RXTX_MAP_64)],
                                                                   R(FFA_SUCCESS, 0, 0x1_0000)),
