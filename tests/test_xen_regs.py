@@ -214,3 +214,15 @@ def test_xen_direct_req2_carries_x4_x17(monkeypatch):
     assert results[-1] == [0xC400_008E, (0x8001 << 16) | VM_ID, 0, 0, *Req2Firmware.PAYLOAD], \
         show(results[-1])
     assert run.firmware.req2 == req[0]
+
+
+def test_xen_partition_info_for_a_1_0_guest():
+    """A v1.0 guest: 8-byte entries (struct ffa_partition_info_1_0), w3 = 0 (no size in
+    1.0), no entry for itself (before 1.2), and the count flag is refused (w5 MBZ in 1.0)."""
+    v10 = [smc(VERSION, 0x10000), smc(RXTX_MAP_64, TX, RX, 1)]
+    run, results = run_table(FW, "xen", v10 + [GET])
+    assert results[-1] == R(FFA_SUCCESS, 0, 2, 0, rest="kept"), show(results[-1])
+    rx = run.machine.memory.read(RX, 16)
+    assert [int.from_bytes(rx[n:n + 2], "little") for n in (0, 8)] == [0x8001, 0x8002]
+    count = last(FW, "xen", v10 + [smc(PART_INFO, 0, 0, 0, 0, 1)])
+    assert count == err(INVAL_W, published_12=False), show(count)
