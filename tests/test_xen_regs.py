@@ -97,6 +97,11 @@ CASES = {
     # `if (frag_len > tx_size) goto out_unlock;` with ret still FFA_RET_OK: SUCCESS, handle 0.
     "MEM_SHARE longer than the TX buffer": (MAPPED + [smc(MEM_SHARE, 0x2000, 0x2000, 0, 0)], R(FFA_SUCCESS)),
     "MEM_RECLAIM of a handle the VM does not hold": (V12 + [smc(MEM_RECLAIM, 1, 0, 0)], err(INVAL_W)),
+    # ffa_notif.c, the SPMC's notifications off (fw_notif_enabled false), FFA_VM_TO_VM on.
+    "NOTIFICATION_INFO_GET_64: nothing pending": (V12 + [smc(0xC400_0083)], err(0xFFFF_FFF7)),
+    "NOTIFICATION_GET for another receiver": (V12 + [smc(0x8400_0082, 5, 0)], err(INVAL_W)),
+    "NOTIFICATION_GET": (V12 + [smc(0x8400_0082, VM_ID, 0)], R(FFA_SUCCESS)),
+    "NOTIFICATION_BIND": (V12 + [smc(0x8400_007F, (0x8001 << 16) | VM_ID)], err(NS_W)),
     # ffa_msg.c ffa_handle_msg_send2(): the header at TX names src/dst (TX holds the
     # memory descriptor here, whose first word makes src 0).
     "MSG_SEND2 without RX/TX": (V12 + [smc(0x8400_0086)], err(DENIED_W)),
