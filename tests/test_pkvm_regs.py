@@ -28,7 +28,10 @@ ERR_NS, ERR_INVAL = R(FFA_ERROR, 0, sext(NS_W)), R(FFA_ERROR, 0, sext(INVAL_W))
 CASES = {
     # ffaemu's KVM-style init hypercall: x0 = 0 (hyp_ffa_init succeeded), nothing else written.
     "init hypercall": ([INIT], KEPT(0)),
-    # do_ffa_version: only res->a0 is set; a1-a17 are uninitialised upstream (zero here).
+    # handle_host_hcall: an unknown hypercall gets SMCCC_RET_NOT_SUPPORTED in x0 only.
+    "FFA_VERSION by HVC is not FF-A for pKVM": ([INIT, hvc(VERSION, 0x10002)], KEPT(MASK64, 0x10002)),
+    # do_ffa_version: only res->a0 is set; a1-a17 are an uninitialised local, zero with
+    # the default CONFIG_INIT_STACK_ALL_ZERO (security/Kconfig.hardening).
     "VERSION(1.2)": (NEGOTIATED, R(0x10002)),
     "VERSION(2.0): major != 1, NOT_SUPPORTED as a 64-bit -1": ([INIT, smc(VERSION, 0x20000)], R(MASK64)),
     "VERSION(1.1) after 1.2 was negotiated: refused (f41426939244)":

@@ -12,7 +12,7 @@ import struct
 import pytest
 
 from hyp_regs import (BUSY_W, DENIED_W, FFA_ERROR, FFA_SUCCESS, FFA_SUCCESS_64, INVAL_W, KEPT,
-                      MASK64, NS_W, R, RX, SHARED, TX, descriptor, last, show, smc)
+                      MASK64, NS_W, R, RX, SHARED, TX, descriptor, hvc, last, show, smc)
 from ffaemu.regguest import SENTINEL, run_table
 
 FW = "tfa-spmd"
@@ -46,6 +46,8 @@ CASES = {
     # vsmc.c: 0x8F is outside is_ffa_fid()'s 0x60..0x8E: unknown, x0 only.
     "ID 0x8F is not FF-A for Xen": (V12 + [smc(0x8400_008F)], KEPT(MASK64)),
     "SMCCC_VERSION answered by Xen": ([smc(0x8000_0000)], KEPT(0x10002)),
+    # vsmccc_handle_call serves HVC and SMC alike.
+    "FFA_VERSION by HVC": ([hvc(VERSION, 0x10002)], R(0x10002, rest="kept")),
     # handle_features(): Xen's own table; w2-w7 ignored (4992308e97).
     "FEATURES(RXTX_MAP_64), 1.2 guest: max pages in w2[31:16]": (V12 + [smc(FEATURES, RXTX_MAP_64)],
                                                                   R(FFA_SUCCESS, 0, 0x1_0000)),
@@ -95,6 +97,11 @@ CASES = {
     # `if (frag_len > tx_size) goto out_unlock;` with ret still FFA_RET_OK: SUCCESS, handle 0.
     "MEM_SHARE longer than the TX buffer": (MAPPED + [smc(MEM_SHARE, 0x2000, 0x2000, 0, 0)], R(FFA_SUCCESS)),
     "MEM_RECLAIM of a handle the VM does not hold": (V12 + [smc(MEM_RECLAIM, 1, 0, 0)], err(INVAL_W)),
+    # ffa_notif.c, the SPMC's notifications off (fw_notif_enabled false), FFA_VM_TO_VM on.
+    "NOTIFICATION_INFO_GET_64: nothing pending": (V12 + [smc(0xC400_0083)], err(0xFFFF_FFF7)),
+    "NOTIFICATION_GET for another receiver": (V12 + [smc(0x8400_0082, 5, 0)], err(INVAL_W)),
+    "NOTIFICATION_GET": (V12 + [smc(0x8400_0082, VM_ID, 0)], R(FFA_SUCCESS)),
+    "NOTIFICATION_BIND": (V12 + [smc(0x8400_007F, (0x8001 << 16) | VM_ID)], err(NS_W)),
     # ffa_msg.c ffa_handle_msg_send2(): the header at TX names src/dst (TX holds the
     # memory descriptor here, whose first word makes src 0).
     "MSG_SEND2 without RX/TX": (V12 + [smc(0x8400_0086)], err(DENIED_W)),
@@ -212,3 +219,15 @@ def test_xen_direct_req2_carries_x4_x17(monkeypatch):
     assert results[-1] == [0xC400_008E, (0x8001 << 16) | VM_ID, 0, 0, *Req2Firmware.PAYLOAD], \
         show(results[-1])
     assert run.firmware.req2 == req[0]
+
+
+def test_xen_partition_info_for_a_1_0_guest():
+    """A v1.0 guest: 8-byte entries (struct ffa_partition_info_1_0), w3 = 0 (no size in
+    1.0), no entry for itself (before 1.2), and the count flag is refused (w5 MBZ in 1.0)."""
+    v10 = [smc(VERSION, 0x10000), smc(RXTX_MAP_64, TX, RX, 1)]
+    run, results = run_table(FW, "xen", v10 + [GET])
+    assert results[-1] == R(FFA_SUCCESS, 0, 2, 0, rest="kept"), show(results[-1])
+    rx = run.machine.memory.read(RX, 16)
+    assert [int.from_bytes(rx[n:n + 2], "little") for n in (0, 8)] == [0x8001, 0x8002]
+    count = last(FW, "xen", v10 + [smc(PART_INFO, 0, 0, 0, 0, 1)])
+    assert count == err(INVAL_W, published_12=False), show(count)
