@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import struct
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from .arch.bits import w
@@ -278,4 +278,4 @@ def differs(el3: str, el2: str, case: Case) -> bool:
 
 
 __all__ = ["Case", "POOL", "DEFAULT_CALLS", "observe", "outcome", "problems", "differs",
-           "run_calls", "FIRMWARE", "HYPERVISORS", "UPPERS", "replace"]
+           "run_calls", "FIRMWARE", "HYPERVISORS", "UPPERS"]
