@@ -12,10 +12,13 @@ call and after it. The rules, with where their text comes from:
   return x0-x17, but "x4-x17 may additionally be defined as result registers, otherwise
   they remain preserved" (SMCCC 1.1 made x4-x17 callee-saved; 1.2 lets a function define
   them as results: Linux commit 3fdc0cb59d97 "SMCCC v1.2 allows x8-x17 to be used as
-  parameter registers and x4-x17 to be used as result registers in SMC64/HVC64"). An
-  unused result register therefore holds the caller's value; a constant zero is also
-  accepted, the mitigation SMCCC v1.2 names for "unused result and scratch registers"
-  leaking information. Anything else (another context's values) is a leak.
+  parameter registers and x4-x17 to be used as result registers in SMC64/HVC64"; Arm's
+  summary on xen-devel: "1.1: x4-x17 must be preserved. 1.2: x4-x17 may additionally be
+  defined as result registers, otherwise they remain preserved"). An unused result
+  register therefore holds the caller's value; a constant zero is also accepted (what
+  TF-A's SPMD and Hafnium write for results they do not define; SMCCC v1.2's own text on
+  unused result registers was not in the searchable corpus, so it is not quoted here).
+  Anything else (another context's values) is a leak.
 - `FFA_RESERVED_MBZ` — DEN0077 (FF-A v1.2), the syntax table of each ABI: registers a
   response does not define are "Reserved (MBZ)" (FFA_VERSION: w1-w7; FFA_ERROR: w3-w7;
   FFA_SUCCESS: what follows the called function's results).
