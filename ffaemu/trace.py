@@ -12,7 +12,8 @@ from typing import Callable
 
 from .ffa.decode import describe_call, describe_result, fid_name
 
-ARG_COUNT = 8
+ARG_COUNT = 8              # x0-x7: what traces and `--json` show
+FULL_COUNT = 18            # x0-x17: what the SMCCC v1.2 register checks read (smccc_rules.py)
 MAX_CALL_RECORDS = 100_000
 
 
@@ -24,6 +25,9 @@ class CallRecord:
     args: list[int]
     ret: list[int] | None = None
     vcpu: str | None = None               # which VM and vCPU made it, under a multi-vCPU hypervisor
+    depth: int = 0                       # 0 for the guest's own call; +1 per nested forward
+    args_full: list[int] | None = None   # x0-x17 in
+    ret_full: list[int] | None = None    # x0-x17 out
 
     @property
     def fid(self) -> int:
@@ -52,7 +56,8 @@ class CallTracer:
         self.context: Callable[[], str | None] | None = None   # the calling vCPU (Xen)
 
     def enter(self, from_el: int, to_el: int, handler: str, xs: list[int], where: str = "") -> None:
-        rec = CallRecord(from_el, to_el, handler, list(xs[:ARG_COUNT]),
+        rec = CallRecord(from_el, to_el, handler, list(xs[:ARG_COUNT]), depth=len(self._open),
+                         args_full=list(xs[:FULL_COUNT]),
                          vcpu=self.context() if self.context else None)
         if len(self.records) < MAX_CALL_RECORDS:
             self.records.append(rec)
@@ -76,6 +81,7 @@ class CallTracer:
             return
         rec = self._open.pop()
         rec.ret = list(xs[:ARG_COUNT])
+        rec.ret_full = list(xs[:FULL_COUNT])
         if self.events:
             self.events({"type": "call", **rec.as_json()})
         if self._sink:

@@ -18,6 +18,7 @@ from ... import memmap
 from ...errors import FfaemuError
 from ...ffa.abi import (V1_0, V1_1, VERSION_MINOR, FfaError, FfaId, Func, ffa_fid, func_of)
 from ...ffa import memdesc
+from . import hyp_retrieve
 from ...ffa.conv import Call, Conv, Ext, Reply, UpperPolicy
 from ...ffa.smccc import PSCI_VERSION_1_1, SMCCC_NOT_SUPPORTED, Psci
 from ...trap import SMCCC_ARG_REGS, Trap
@@ -115,6 +116,7 @@ class Firmware:
     error_ext = Ext.ZERO          # how bits [63:32] of w2 in FFA_ERROR are filled
     version_ns_ext = Ext.ZERO     # how x0 is filled when FFA_VERSION answers NOT_SUPPORTED
     options: dict[str, tuple[str, ...]] = {}
+    hypervisor_retrieve = False   # serves hypervisor retrieve requests (hyp_retrieve.py)
 
     def __init__(self, upper: str = "real", seed: int = 0, **options: str):
         self.upper = _choice("--fw-upper", upper, [p.value for p in UpperPolicy])
@@ -140,21 +142,25 @@ class Firmware:
         except FirmwarePanic as panic:
             return trap.stop("fault", None, f"{self.name}: firmware panic: {panic}")
         if isinstance(result, Answer):
-            return trap.ret(**{f"x{n}": v for n, v in self.fill_answer(result).items()})
-        return trap.ret(*self.fill(result))
+            return trap.ret(**{f"x{n}": v for n, v in self.fill_answer(result, call.conv).items()})
+        return trap.ret(*self.fill(result, call.conv))
 
-    def fill(self, reply: Reply | Answer) -> list[int]:
+    def fill(self, reply: Reply | Answer, conv: Conv = Conv.SMC32) -> list[int]:
         """The result registers under the `--fw-upper` policy (for an Answer: x0 up to the
-        highest register it writes; registers it leaves alone are not in the list)."""
+        highest register it writes; registers it leaves alone are not in the list). The
+        policy chooses the widths of an SMC32 call's results only: an SMC64 call gets
+        64-bit results (DEN0028C §2.7), filled as the implementation does."""
         if isinstance(reply, Answer):
-            values = self.fill_answer(reply)
+            values = self.fill_answer(reply, conv)
             return [values[n] for n in sorted(values)]
-        return reply.registers(self.policy, self.rng)
+        return reply.registers(self.policy if conv is Conv.SMC32 else UpperPolicy.REAL, self.rng)
 
-    def fill_answer(self, answer: Answer) -> dict[int, int]:
+    def fill_answer(self, answer: Answer, conv: Conv = Conv.SMC32) -> dict[int, int]:
         """An 18-register answer under the `--fw-upper` policy: "real" keeps the modelled
-        bits; the others refill bits [63:32] of x0-x7 of an SMC32 result."""
-        if self.policy is UpperPolicy.REAL or answer.smc64:
+        bits; the others refill bits [63:32] of x0-x7 of an SMC32 result. An answer that is
+        no FF-A response (e.g. SMC_UNK) has the call's convention: 64-bit after SMC64."""
+        not_ffa = func_of(answer.values.get(0, 0) & 0xFFFF_FFFF) is None
+        if self.policy is UpperPolicy.REAL or answer.smc64 or (not_ffa and conv is Conv.SMC64):
             return answer.values
         out = dict(answer.values)
         low = {n: v for n, v in out.items() if n < 8}
@@ -167,7 +173,7 @@ class Firmware:
             return Reply([PSCI_VERSION_1_1], count=1)
         func = func_of(call.fid)
         if func is None:
-            return self.unknown()
+            return self.unknown(call.conv)
         if func is Func.VERSION:
             return self.version(call)
         refusal = self.gate(call, func)
@@ -179,8 +185,12 @@ class Firmware:
             return self.error(refused.code)
 
     # Answers -----------------------------------------------------------------------
-    def unknown(self) -> Reply:
-        """SMCCC "unknown function": -1 in w0 (DEN0028 §5.2); TF-A writes it sign-extended."""
+    def unknown(self, conv: Conv = Conv.SMC32) -> Reply:
+        """SMCCC "unknown function": -1 in w0 (DEN0028 §5.2); TF-A writes it sign-extended
+        (SMC_RET1(handle, SMC_UNK), SMC_UNK = -1). For an SMC64 call the result is the
+        64-bit -1 whatever `--fw-upper` says (it only chooses SMC32 result widths)."""
+        if conv is Conv.SMC64:
+            return Reply([SMCCC_NOT_SUPPORTED], Conv.SMC64, count=1)
         return Reply([SMCCC_NOT_SUPPORTED], ext={0: Ext.SIGN}, count=1)
 
     def error(self, code: FfaError) -> Reply:
@@ -218,6 +228,7 @@ class Firmware:
             Func.PARTITION_INFO_GET: self._partition_info_get,
             Func.MSG_SEND_DIRECT_REQ: self._direct_req, Func.MEM_SHARE: self._mem_share,
             Func.MEM_LEND: self._mem_share, Func.MEM_RECLAIM: self._mem_reclaim,
+            Func.MEM_RETRIEVE_REQ: self._mem_retrieve_req,
         }.get(func)
         if handler is None:
             raise RefusedCall(FfaError.NOT_SUPPORTED)
@@ -328,6 +339,25 @@ class Firmware:
     def _caller_memory(call: Call, mem, addr: int, size: int) -> bool:
         """Non-secure RAM the caller owns: never the harness's (memmap.caller_may_use)."""
         return mem.in_ram(addr, size) and memmap.caller_may_use(addr, size, call.via_hypervisor)
+
+    def _mem_retrieve_req(self, call: Call, mem) -> Reply:
+        """Only a hypervisor retrieve request, by SPMCs that serve it (hyp_retrieve.py)."""
+        total, fragment = call.w(1), call.w(2)
+        buf = self.ffa.buffers.get(call.caller)
+        request = mem.read(buf.tx, total) if buf is not None and fragment == total \
+            and total <= buf.pages * PAGE else None
+        if not (self.hypervisor_retrieve and call.via_hypervisor and request is not None
+                and hyp_retrieve.is_hypervisor_retrieve(request)):
+            raise RefusedCall(FfaError.NOT_SUPPORTED)
+        if buf.rx_full:
+            raise RefusedCall(FfaError.BUSY)
+        try:
+            desc = hyp_retrieve.response(request, self.ffa.shares, self.negotiated_version())
+        except hyp_retrieve.Refused as refused:
+            raise RefusedCall(refused.code) from None
+        mem.write(buf.rx, desc)
+        buf.rx_full = True
+        return Reply([FfaId.FFA_MEM_RETRIEVE_RESP, len(desc), len(desc)])
 
     def _mem_reclaim(self, call: Call, mem) -> Reply:
         handle = (call.w(2) << 32) | call.w(1)
