@@ -8,7 +8,7 @@ target EL or taken architecturally into the vector table (`arch.exceptions.enter
 from __future__ import annotations
 
 import enum
-import inspect
+import types
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -613,7 +613,7 @@ class Machine:
                          f"{f' <{sym}>' if sym else ''}, {trap.routing.reason}")
             self.calls.enter(trap.from_el, trap.to_el, _handler_name(handler), trap.xs, where)
         act = handler(trap)
-        if inspect.isgenerator(act):
+        if isinstance(act, types.GeneratorType):
             self._drive(trap, rec, act, None, entered=False)
         else:
             self._finish(trap, rec, act, entered=False)

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import array
 import ctypes
-import hashlib
+import zlib
 import os
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from unicorn import UC_HOOK_CODE, UC_HOOK_INTR
@@ -57,10 +55,12 @@ def library():
     if os.environ.get("FFAEMU_NATIVE", "1") == "0":
         return None
     src = SOURCE.read_bytes()
-    tag = hashlib.sha256(src + sys.version.encode()).hexdigest()[:16]
+    tag = f"{zlib.crc32(src + sys.version.encode()):08x}{len(src):x}"   # cache key; hashlib costs 4 ms to import
     cache = Path(os.environ.get("FFAEMU_CACHE") or Path.home() / ".cache" / "ffaemu")
     lib_path = cache / f"fastpath-{tag}.so"
     if not lib_path.exists():
+        import subprocess                  # only to build the helper, once per cache
+        import tempfile
         try:
             cache.mkdir(parents=True, exist_ok=True)
             with tempfile.NamedTemporaryFile(dir=cache, suffix=".so", delete=False) as tmp:
