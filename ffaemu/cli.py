@@ -11,6 +11,7 @@ import os
 import sys
 from pathlib import Path
 
+from .backends import commands as qemu_commands
 from .errors import FfaemuError
 from .ffa.conv import UpperPolicy
 from .loader import load_image
@@ -126,6 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--gdb", nargs="?", type=_port, const=1234, metavar="PORT",
                      help="wait for gdb-multiarch on 127.0.0.1:PORT (default 1234) at the "
                      "first instruction of the user's image")
+    qemu_commands.add_run_options(run)          # real firmware under QEMU (ffaemu/backends)
+    qemu_commands.add_commands(sub)
     debug = sub.add_parser("debug", help="step through a run: breakpoints on SMC/HVC/SVC/ERET, "
                            "exception entries, registers (x and w views), system registers")
     add_run_options(debug)
@@ -190,6 +193,8 @@ def _trace_outputs(args):
 
 
 def cmd_run(args) -> int:
+    if qemu_commands.wants_qemu(args):
+        return qemu_commands.cmd_run_qemu(args)
     console = None if args.json else _stream
     calls_text, insn_text, call_events, insn_events, trace_file = _trace_outputs(args)
     machine, entry, first = prepare(args, console, calls_text, call_events)
@@ -325,7 +330,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return {"run": cmd_run, "debug": cmd_debug, "list": cmd_list, "scenario": cmd_scenario,
-                "explore": cmd_explore}[args.command](args)
+                "explore": cmd_explore, "diff": qemu_commands.cmd_diff,
+                "firmware": qemu_commands.cmd_firmware}[args.command](args)
     except FfaemuError as e:
         print(f"ffaemu: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -38,6 +38,24 @@ def qemu() -> str:
     return require_tool(QEMU, "qemu-system-arm")
 
 
+GET_FIRMWARE = ("export FFAEMU_FIRMWARE=../shared/real-firmware (the prebuilt images) or build "
+                "them: ffaemu firmware build --tfa TFA_SRC --optee OPTEE_SRC")
+
+
+def real_firmware(model: str) -> Path:
+    """The real-firmware image grounding `model` (and QEMU to run it); when missing, the test
+    fails under CI=true and otherwise skips with the command that gets the images."""
+    from ffaemu.backends.images import firmware_for
+    from ffaemu.errors import FfaemuError
+    require_tool(QEMU, "qemu-system-arm")
+    try:
+        return firmware_for(model)
+    except FfaemuError as e:
+        if IN_CI:
+            pytest.fail(f"{e} (CI=true: {GET_FIRMWARE})")
+        pytest.skip(f"{e}; {GET_FIRMWARE}")
+
+
 def run_qemu(qemu_path: str, elf: Path, timeout: float = 10,
              first_line_only: bool = False) -> tuple[int | None, str]:
     """Run an ELF on QEMU virt from EL3; return (exit status or None if stopped, console).

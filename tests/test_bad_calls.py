@@ -9,6 +9,7 @@ from ffaemu.ffa.abi import FfaId
 from ffaemu.ffa.conv import Call
 from ffaemu.machine import Machine
 from ffaemu.models.fw import FIRMWARE
+from ffaemu.models.fw.base import FirmwarePanic
 from conftest import run_call_table
 from ffaemu.runner import run_guest
 
@@ -21,11 +22,18 @@ def test_firmware_survives_random_registers(spec):
     model = FIRMWARE.create(spec, upper="garbage", seed=3)
     mem = Machine().memory
     mem.write(0x4020_0000, bytes(rng.getrandbits(8) for _ in range(4096)))   # random TX content
-    model.handle(Call([FfaId.FFA_RXTX_MAP_64, 0x4020_0000, 0x4020_1000, 1] + [0] * 4), mem)
+    try:
+        model.handle(Call([FfaId.FFA_RXTX_MAP_64, 0x4020_0000, 0x4020_1000, 1] + [0] * 4), mem)
+    except FirmwarePanic:        # tfa-spmd:spmc=absent: a forwarded call hangs the real system
+        pass
     for _ in range(3000):
         fid = rng.choice(FIDS) | (rng.getrandbits(32) << 32 if rng.random() < 0.5 else 0)
         xs = [fid] + [rng.getrandbits(64) if rng.random() < 0.7 else rng.getrandbits(8) for _ in range(7)]
-        regs = model.fill(model.handle(Call(xs), mem))
+        try:
+            regs = model.fill(model.handle(Call(xs), mem))
+        except FirmwarePanic as panic:   # the real firmware hangs here: the run stops with this
+            assert str(panic)
+            continue
         assert all(0 <= r < 1 << 64 for r in regs)
 
 

@@ -14,7 +14,9 @@ from ffaemu.ffa import memdesc
 TX, RX, SHARE = 0x4020_0000, 0x4020_1000, 0x4030_0000
 
 
-@pytest.fixture(params=["tfa-spmd", "tfa-el3-spmc", "optee"])
+# Models with echo partitions (0x8001, 0x8002). `optee` has OP-TEE's own partition and
+# protocol, held to the real image: tests/test_optee_model.py and tests/test_fwdiff.py.
+@pytest.fixture(params=["tfa-spmd", "tfa-el3-spmc"])
 def fw(request):
     model = FIRMWARE.create(request.param)
     mem = Machine().memory

@@ -20,7 +20,10 @@ EXAMPLES = settings(max_examples=200, deadline=None, database=None, derandomize=
 @pytest.mark.parametrize("el3", FIRMWARE)
 def test_fixed_stacks_ignore_the_upper_halves(el3, el2):
     reference = outcome(el3, el2)
-    assert reference[0] == "system-off"
+    # TF-A's SPMD without an SPMC hangs at the first call it forwards (real-firmware run,
+    # tfa-2.14.6-spmd-nospmc.bios): the model stops there as a fault, unless the hypervisor
+    # answers everything itself.
+    assert reference[0] == "system-off" or (el3, reference[0]) == ("tfa-spmd:spmc=absent", "fault")
 
     runs = []
 

@@ -19,7 +19,7 @@ from ...ffa.abi import (V1_0, V1_1, VERSION_MINOR, FfaError, FfaId, Func, ffa_fi
 from ...ffa import memdesc
 from ...ffa.conv import Call, Conv, Ext, Reply, UpperPolicy
 from ...ffa.smccc import PSCI_VERSION_1_1, SMCCC_NOT_SUPPORTED, Psci
-from ...trap import Trap
+from ...trap import SMCCC_ARG_REGS, Trap
 
 PAGE = 0x1000
 SPMC_ID = 0x8000
@@ -67,6 +67,20 @@ class Share:
     receivers: tuple[int, ...]
     ranges: tuple[tuple[int, int], ...]      # (address, pages)
     lend: bool
+
+
+@dataclass
+class Answer:
+    """An answer in SMCCC v1.2 registers (DEN0028 §2.6): `values` maps a register number
+    (0-17) to the 64-bit value written; registers not named keep the caller's values.
+    `smc64` is the result's convention, which the `--fw-upper` policy needs."""
+
+    values: dict[int, int]
+    smc64: bool = False
+
+
+class FirmwarePanic(Exception):
+    """The modelled firmware crashes or hangs on this call: the run stops as a fault."""
 
 
 class RefusedCall(Exception):
@@ -117,14 +131,35 @@ class Firmware:
     def __call__(self, trap: Trap):
         if trap.ec != EC.SMC64:
             return None
-        call = Call(trap.xs[:8], caller=NS_ENDPOINT, via_hypervisor=trap.from_el == 2)
+        call = Call(trap.xs[:SMCCC_ARG_REGS], caller=NS_ENDPOINT, via_hypervisor=trap.from_el == 2)
         if call.fid == Psci.SYSTEM_OFF:
             return trap.stop("system-off", None, f"PSCI SYSTEM_OFF from EL{trap.from_el}")
-        return trap.ret(*self.fill(self.handle(call, trap.mem)))
+        try:
+            result = self.handle(call, trap.mem)
+        except FirmwarePanic as panic:
+            return trap.stop("fault", None, f"{self.name}: firmware panic: {panic}")
+        if isinstance(result, Answer):
+            return trap.ret(**{f"x{n}": v for n, v in self.fill_answer(result).items()})
+        return trap.ret(*self.fill(result))
 
-    def fill(self, reply: Reply) -> list[int]:
-        """The result registers under the `--fw-upper` policy."""
+    def fill(self, reply: Reply | Answer) -> list[int]:
+        """The result registers under the `--fw-upper` policy (for an Answer: x0 up to the
+        highest register it writes; registers it leaves alone are not in the list)."""
+        if isinstance(reply, Answer):
+            values = self.fill_answer(reply)
+            return [values[n] for n in sorted(values)]
         return reply.registers(self.policy, self.rng)
+
+    def fill_answer(self, answer: Answer) -> dict[int, int]:
+        """An 18-register answer under the `--fw-upper` policy: "real" keeps the modelled
+        bits; the others refill bits [63:32] of x0-x7 of an SMC32 result."""
+        if self.policy is UpperPolicy.REAL or answer.smc64:
+            return answer.values
+        out = dict(answer.values)
+        low = {n: v for n, v in out.items() if n < 8}
+        regs = Reply([low.get(n, 0) for n in range(8)]).registers(self.policy, self.rng)
+        out.update({n: regs[n] for n in low})
+        return out
 
     def handle(self, call: Call, mem) -> Reply:
         if call.fid == Psci.VERSION:
@@ -306,5 +341,5 @@ def is_error(regs: list[int], code: FfaError | None = None) -> bool:
     return (regs[0] & 0xFFFF_FFFF) == FfaId.FFA_ERROR and (code is None or s32(regs[2]) == code)
 
 
-__all__ = ["Firmware", "Partition", "PARTITIONS", "SPMC_ID", "NS_ENDPOINT", "RefusedCall",
-           "is_error", "V1_0"]
+__all__ = ["Answer", "Firmware", "FirmwarePanic", "Partition", "PARTITIONS", "SPMC_ID",
+           "NS_ENDPOINT", "RefusedCall", "is_error", "V1_0"]

@@ -1,28 +1,34 @@
-"""TF-A SPMD in front of the OP-TEE S-EL1 SPMC, own version 1.2 (FFA.md).
+"""TF-A SPMD in front of the OP-TEE S-EL1 SPMC, held to the real images in all 18 registers.
 
-The SPMD refuses bit 31 (NOT_SUPPORTED, zero-extended). OP-TEE always answers 1.2,
-records min(request, 1.2) for major 1, allows renegotiation and has no bit-31 check of
-its own. FFA.md is silent on OP-TEE's error width: its spmc_set_args() takes unsigned
-long arguments and FFA_NOT_SUPPORTED is (-1), so w2 of FFA_ERROR is sign-extended here.
+Default: OP-TEE 4.10.0 behind TF-A lts-v2.14.6 (tfa-2.14.6-optee-4.10.0.bios);
+`release=4.4`: OP-TEE 4.4.0 behind TF-A v2.12.0 (tfa-2.12.0-optee-4.4.0.bios), which
+answers FF-A 1.1. The layers are bl31.py (BL31 dispatch and the SPMD, with the SPMD
+release table) and optee_spmc.py (OP-TEE's thread_spmc.c, with the OP-TEE release table);
+this file only pairs them. The differential suite (tests/test_fwdiff.py) compares every
+register of every call with the real images.
 """
 from __future__ import annotations
 
-from ...ffa.abi import V1_2, VERSION_MAJOR, FfaError, Func
-from ...ffa.conv import Call, Ext, Reply
-from .tfa_spmd import TfaSpmd
+from ...ffa.conv import Call
+from .base import Answer, Firmware
+from .bl31 import Bl31, Spmd
+from .optee_spmc import OPTEE_RELEASES, OpteeSpmc
 
 
-class Optee(TfaSpmd):
+class Optee(Firmware):
     name = "optee"
-    own_version = V1_2
-    error_ext = Ext.SIGN
-    options = {}
+    options = {"release": tuple(OPTEE_RELEASES)}
 
-    def spmc_answer(self, req: int) -> Reply:
-        if VERSION_MAJOR.get(req) == 1:
-            self.spmc_version = min(req, self.own_version)
-        return Reply([self.own_version])
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.release = OPTEE_RELEASES[self.opts.get("release", "4.10")]
+        self.own_version = self.release.own_version
+        self.spmc = OpteeSpmc(self.release)
+        self.spmd = Spmd(self.release.tfa, self.spmc)
+        self.bl31 = Bl31(self.spmd)
 
-    def gate(self, call: Call, func: Func) -> FfaError | None:
-        self.latched = True
-        return None
+    def handle(self, call: Call, mem) -> Answer:
+        return self.bl31.smc(call.xs, mem)
+
+    def negotiated_version(self) -> int:
+        return self.spmc.rxtx.ffa_vers

@@ -1,19 +1,20 @@
-"""TF-A BL31 without an SPMD (FFA.md): PSCI only; FF-A IDs are unknown SMCs.
-
-Reproduces: an unknown function ID answers -1 sign-extended in x0
-(0xffffffffffffffff), as TF-A's SMC_UNK does, so FFA_VERSION reads as NOT_SUPPORTED.
+"""TF-A BL31 lts-v2.14.6 without an SPD (tfa-2.14.6.bios): SMCCC_VERSION 1.5, PSCI 1.1, and
+every FF-A ID an unknown SMC: x0 = SMC_UNK (-1 sign-extended), x1-x17 untouched (SMC_RET1).
+The dispatch is bl31.Bl31 with no SPMD; held to the real image by tests/test_fwdiff.py.
 """
 from __future__ import annotations
 
-from ...ffa.abi import func_of
-from ...ffa.conv import Call, Reply
-from .base import Firmware
+from ...ffa.conv import Call
+from .base import Answer, Firmware
+from .bl31 import Bl31
 
 
 class Tfa(Firmware):
     name = "tfa"
 
-    def handle(self, call: Call, mem) -> Reply:
-        if func_of(call.fid) is not None:
-            return self.unknown()
-        return super().handle(call, mem)
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.bl31 = Bl31(spmd=None)
+
+    def handle(self, call: Call, mem) -> Answer:
+        return self.bl31.smc(call.xs, mem)

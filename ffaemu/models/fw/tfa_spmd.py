@@ -16,6 +16,7 @@ from __future__ import annotations
 from ...ffa.abi import V1_3, VERSION_MAJOR, VERSION_MBZ, VERSION_MINOR, FfaError, Func
 from ...ffa.conv import Call, Reply
 from .base import Firmware
+from .bl31 import Bl31, Spmd
 
 
 class TfaSpmd(Firmware):
@@ -33,6 +34,21 @@ class TfaSpmd(Firmware):
     @property
     def spmc_absent(self) -> bool:
         return self.opts.get("spmc") == "absent"
+
+    def handle(self, call: Call, mem):
+        """`spmc=absent` is TF-A lts-v2.14.6's SPMD with no SPMC image
+        (tfa-2.14.6-spmd-nospmc.bios), modelled in bl31.py and held to the real image in
+        all 18 registers: calls the SPMD answers itself come back, calls it would forward
+        hang the real system (FirmwarePanic)."""
+        if self.spmc_absent:
+            return Bl31(self._absent_spmd).smc(call.xs, mem)
+        return super().handle(call, mem)
+
+    @property
+    def _absent_spmd(self) -> Spmd:
+        if not hasattr(self, "_spmd_no_spmc"):
+            self._spmd_no_spmc = Spmd("lts-v2.14.6", spmc=None)
+        return self._spmd_no_spmc
 
     def version(self, call: Call) -> Reply:
         req = call.w(1)                          # SMC32: only w1 is significant

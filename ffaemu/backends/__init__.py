@@ -1,0 +1,1 @@
+"""Backends other than the Unicorn machine: real firmware under QEMU."""

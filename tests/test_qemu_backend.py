@@ -1,0 +1,203 @@
+"""The real-firmware backend: `run_on_firmware`, `ffaemu run --qemu`, `diff`, `firmware list`.
+
+Register values come from real-firmware runs under QEMU 7.2 (the images of
+../shared/real-firmware, whose README lists them too). Few QEMU runs (about 0.1-0.5 s each).
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, real_firmware
+from ffaemu import cli
+from ffaemu.backends import images, qemu
+from ffaemu.backends.qemu import run_on_firmware, split_uart0
+from ffaemu.errors import FfaemuError
+from ffaemu.loader import load_asm
+
+GUEST = ROOT / "tests" / "qemu" / "version_regs.S"
+DEFERRED = ROOT / "asm" / "el1" / "ffa_deferred.S"
+PROXY_U64 = ROOT / "asm" / "el2" / "pkvm_proxy_u64.S"
+PROXY_C_S32 = ROOT / "firmware_blobs" / "pkvm_proxy_s32.elf"
+SENTINEL = 0x5A5A_5A5A_0000_0000       # version_regs.S: x2-x17 = SENTINEL + n before the SMC
+FAKE_NOTICE = "NOTICE:  guest line that looks like TF-A's\n"
+GUEST_EXIT_CODE = 3                    # version_regs.S: SYS_EXIT(3)
+
+# FFA_VERSION(1.2) as the caller sees x0-x17 (real-firmware runs of version_regs.S):
+# tfa-2.14.6.bios: unknown SMC, x0 = SMC_UNK (-1, sign-extended), x1-x17 untouched;
+# tfa-2.14.6-spmd-nospmc.bios: SPMD's NOT_SUPPORTED zero-extended, x1-x7 zeroed, x8-x17 kept;
+# tfa-2.14.6-optee-4.10.0.bios: 1.2 (0x10002); tfa-2.12.0-optee-4.4.0.bios: 1.1 (0x10001).
+KEPT_8_17 = [SENTINEL + n for n in range(8, 18)]
+EXPECTED = {
+    "tfa": [0xFFFF_FFFF_FFFF_FFFF, 0x10002, *[SENTINEL + n for n in range(2, 8)], *KEPT_8_17],
+    "tfa-spmd:spmc=absent": [0x0000_0000_FFFF_FFFF, *[0] * 7, *KEPT_8_17],
+    "optee": [0x10002, *[0] * 7, *KEPT_8_17],
+    "optee:release=4.4": [0x10001, *[0] * 7, *KEPT_8_17],
+}
+
+
+def _regs(console: str) -> list[int]:
+    return [int(line[1:], 16) for line in console.splitlines() if line.startswith("x")]
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("model", list(EXPECTED))
+def test_registers_after_ffa_version(model):
+    res = run_on_firmware(GUEST, real_firmware(model))
+    assert (res.reason, res.exit_code) == ("semihost-exit", GUEST_EXIT_CODE)
+    assert res.console.startswith(FAKE_NOTICE)       # a guest line is never firmware's
+    assert _regs(res.console) == EXPECTED[model]
+    assert res.firmware_log.startswith("NOTICE:  Booting Trusted Firmware\r\n")
+    assert FAKE_NOTICE not in res.firmware_log
+    if model.startswith("optee"):                     # OP-TEE logs on the secure UART
+        assert "I/TC: Primary CPU switching to normal world boot" in res.firmware_log
+        assert "I/TC" not in res.console
+
+
+BOOT = "NOTICE:  Booting Trusted Firmware\r\nNOTICE:  BL31: Built : 10:28:35\r\n"
+
+
+@pytest.mark.parametrize("out, console, fw", [
+    (BOOT + "hello\n", "hello\n", BOOT),
+    # a runtime TF-A line in the middle of a guest line (printed during an SMC)
+    (BOOT + "x0=ERROR:   QEMU System Power off: with GPIO.\r\n", "x0=",
+     BOOT + "ERROR:   QEMU System Power off: with GPIO.\r\n"),
+    # guest lines end in "\n" alone: never taken for TF-A's, whatever their prefix
+    (BOOT + "NOTICE:  mine\nWARNING: mine too\n", "NOTICE:  mine\nWARNING: mine too\n", BOOT),
+    # a boot log that differs from the probe's: its leading TF-A lines are firmware's
+    ("NOTICE:  other\r\nguest\n", "guest\n", "NOTICE:  other\r\n"),
+])
+def test_split_uart0(out, console, fw):
+    assert split_uart0(out, BOOT) == (console, fw)
+
+
+@pytest.mark.qemu
+def test_el2_images_run_at_ns_el2():
+    """The EL2 proxies (assembly and C) own NS-EL2 on real firmware: the assembly one prints
+    its boot line and refuses pKVM init on the SPMD's zero-extended NOT_SUPPORTED (bug 1); the
+    C s32 one reads w0 = -1 as "no FF-A" (real-firmware run, tfa-2.14.6-spmd-nospmc.bios)."""
+    fw = real_firmware("tfa-spmd:spmc=absent")
+    u64 = run_on_firmware(DEFERRED, fw, el2=PROXY_U64)
+    assert u64.console.splitlines()[:2] == [
+        "pkvm(asm): booting the host at EL1",
+        "pkvm(asm): refusing to initialise, FFA_VERSION gave x0=00000000ffffffff"]
+    s32 = run_on_firmware(DEFERRED, fw, el2=PROXY_C_S32)
+    assert s32.console.splitlines()[0] == "pkvm(C): no FF-A in firmware, continuing without the proxy"
+    assert u64.reason == s32.reason == "system-off"
+
+
+def _main(capsys, *argv):
+    code = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.qemu
+def test_run_qemu_json_contract(capsys):
+    real_firmware("tfa")
+    code, out, err = _main(capsys, "run", GUEST, "--qemu", "--el3", "tfa", "--json")
+    doc = json.loads(out)
+    assert code == 1                 # SYS_EXIT(3) is not a success, as for `ffaemu run`
+    assert doc["exit"]["reason"] == "semihost-exit" and doc["exit"]["code"] == GUEST_EXIT_CODE
+    assert _regs(doc["console"]) == EXPECTED["tfa"]
+    assert "Booting Trusted Firmware" in doc["firmware_log"]
+    assert {k: doc[k] for k in ("el", "regs", "exceptions", "calls")} == dict.fromkeys(
+        ("el", "regs", "exceptions", "calls"))
+    assert err == ""
+
+
+@pytest.mark.qemu
+def test_run_qemu_system_off_exits_0(capsys):
+    real_firmware("tfa")
+    code, out, err = _main(capsys, "run", ROOT / "asm" / "el1" / "psci_off.S", "--qemu", "--el3", "tfa")
+    assert (code, out) == (0, "P1\n")          # PSCI 1.1 from TF-A lts-v2.14.6 (real-firmware run)
+    assert "[ffaemu] system-off" in err and "[firmware] NOTICE:  Booting Trusted Firmware" in err
+
+
+@pytest.mark.qemu
+def test_diff_identical_and_different(capsys):
+    real_firmware("tfa-spmd:spmc=absent")
+    args = ("diff", DEFERRED, "--el3", "tfa-spmd:spmc=absent", "--el2", PROXY_U64)
+    code, out, _ = _main(capsys, *args)
+    assert code == 0 and out.startswith("identical: 6 console lines")
+    # sign-extending the SPMD's NOT_SUPPORTED invents a result real TF-A never gives
+    code, out, _ = _main(capsys, *args, "--fw-upper", "sign")
+    lines = out.splitlines()
+    assert code == 1
+    assert lines[0].startswith("consoles differ at line 2 (model --el3 tfa-spmd:spmc=absent vs "
+                               "real tfa-2.14.6-spmd-nospmc.bios)")
+    assert "  model: pkvm(asm): no FF-A in firmware, continuing without the proxy" in lines
+    assert "  real:  pkvm(asm): refusing to initialise, FFA_VERSION gave x0=00000000ffffffff" in lines
+    assert any(line.startswith(">   2 pkvm(asm): no FF-A") for line in lines)
+    assert "the last call before it (EL2 -> EL3 tfa-spmd): FFA_VERSION(1.2)" in lines
+
+
+def test_firmware_list(capsys, tmp_path, monkeypatch):
+    """Found, checksum matching, checksum wrong, missing; and the model each image grounds."""
+    prebuilt = real_firmware("tfa").parent
+    shutil.copy(prebuilt / "tfa-2.14.6.bios", tmp_path)
+    (tmp_path / "tfa-2.14.6-spmd-nospmc.bios").write_bytes(b"not it")
+    monkeypatch.setenv(images.ENV_VAR, str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    code, out, _ = _main(capsys, "firmware", "list")
+    assert code == 0
+    blocks = out.split("\n", 1)[1]
+    assert f"tfa                    tfa-2.14.6.bios\n  found: {tmp_path}/tfa-2.14.6.bios\n" \
+           "  sha256: a0863196949c6847... matches the prebuilt image (SHA256SUMS)\n" in blocks
+    assert "  sha256: " + images.sha256(tmp_path / "tfa-2.14.6-spmd-nospmc.bios")[:16] + \
+           "... MISMATCH" in blocks
+    assert "optee:release=4.4      tfa-2.12.0-optee-4.4.0.bios\n  not found\n" in blocks
+
+
+def test_missing_image_is_one_line_error(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv(images.ENV_VAR, str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    code, out, err = _main(capsys, "run", GUEST, "--qemu", "--el3", "optee")
+    assert code == 2 and out == ""
+    assert err == (f"ffaemu: error: tfa-2.14.6-optee-4.10.0.bios (for --el3 optee) not found in "
+                   f"{tmp_path} or {tmp_path}/cache/ffaemu/firmware: export FFAEMU_FIRMWARE=DIR "
+                   "or run `ffaemu firmware build`\n")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--el3", "tfa-spmd"], "no real-firmware image grounds model 'tfa-spmd'"),
+    (["--el3", "tfa", "--el2", "pkvm"], "--el2 pkvm: real firmware runs EL2 images"),
+    (["--el3", "tfa", "--trace"], "--trace is not available with --qemu"),
+    (["--el3", "tfa", "--fw-upper", "sign"], "--fw-upper is not available with --qemu"),
+    (["--el3", "tfa", "--gdb"], "--gdb is not available with --qemu"),
+    ([], "--qemu needs --el3 MODEL"),
+])
+def test_refused_options(capsys, argv, message):
+    code, out, err = _main(capsys, "run", GUEST, "--qemu", *argv)
+    assert code == 2 and err.startswith("ffaemu: error: " + message) and err.count("\n") == 1
+
+
+@pytest.mark.qemu
+def test_bad_firmware_files(capsys, tmp_path):
+    real_firmware("tfa")
+    other = tmp_path / "other.bin"
+    other.write_bytes(load_asm(ROOT / "tests" / "qemu" / "not_mailbox_bios.S", 0).segments[0].data)
+    code, _, err = _main(capsys, "run", GUEST, "--firmware", other)
+    assert code == 2 and "not a mailbox-protocol firmware image" in err and "some other firmware" in err
+    zeros = tmp_path / "zeros.bin"                # executes nothing useful and prints nothing
+    zeros.write_bytes(bytes(4096))
+    with pytest.raises(FfaemuError, match="not a mailbox-protocol firmware image .* printed nothing within 1 s"):
+        run_on_firmware(GUEST, zeros, timeout=1.0)
+    assert "zeros.bin" not in subprocess.run(["ps", "-eo", "args"], capture_output=True,
+                                             text=True).stdout     # QEMU was killed
+
+
+def test_qemu_missing(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(FfaemuError, match="qemu-system-aarch64 not found on PATH"):
+        run_on_firmware(GUEST, ROOT / "README.md")
+
+
+def test_guest_outside_the_guest_window(tmp_path):
+    image = load_asm(GUEST, 0x6000_0000)              # on top of BL33
+    with pytest.raises(FfaemuError, match="outside 0x40100000-0x4fffffff"):
+        qemu._as_image(image, 0)
