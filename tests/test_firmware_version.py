@@ -33,30 +33,38 @@ CASES = {
     ("tfa", "bit 31"): [(V(BIT31), SEXT_NS)],
     ("tfa", "after the lock"): [(ID_GET, SEXT_NS), (V(V1_2), SEXT_NS)],
     ("tfa", "non-VERSION first"): [(ID_GET, SEXT_NS)],
-    # SPMD + Hafnium 1.3.
+    # TF-A lts-v2.14.6 SPMD + Hafnium v2.15.0 (FFA_VERSION_COMPILED 1.3); see
+    # tests/test_fw_audit_registers.py for x1-x17 of each of these calls.
     ("tfa-spmd", "own"): [(V(V1_3), V1_3)],
     ("tfa-spmd", "lower minor"): [(V(V1_2), V1_3)],
-    ("tfa-spmd", "higher minor"): [(V(V1_4), ZEXT_NS)],
+    ("tfa-spmd", "higher minor"): [(V(V1_4), ZEXT_NS)],       # api_ffa_version: incompatible
     ("tfa-spmd", "other major"): [(V(V2_0), ZEXT_NS)],
     ("tfa-spmd", "zero"): [(V(0), ZEXT_NS)],
-    ("tfa-spmd", "bit 31"): [(V(BIT31), ZEXT_NS)],
+    ("tfa-spmd", "bit 31"): [(V(BIT31), ZEXT_NS)],              # spmd_smc_handler
     ("tfa-spmd", "after the lock"): [(V(V1_2), V1_3), (ID_GET, ("success", 0)),
                                      (V(V1_1), ZEXT_NS), (V(V1_2), V1_3)],
-    # Hafnium starts the normal world at its compiled version (1.3): after an early
-    # non-VERSION call only 1.3 is accepted.
-    ("tfa-spmd", "non-VERSION first"): [(ID_GET, ("success", 0)), (V(V1_2), ZEXT_NS), (V(V1_3), V1_3)],
+    # FFA_ID_GET is answered by the SPMD and never reaches Hafnium, so the first
+    # FFA_VERSION after it is still free; that FFA_VERSION (a framework direct request)
+    # ends Hafnium's negotiation (handler.c hvc_smc_handler), so 1.3 is refused next.
+    # (Was: ID_GET ends negotiation at 1.3 -- ungrounded.)
+    ("tfa-spmd", "non-VERSION first"): [(ID_GET, ("success", 0)), (V(V1_2), V1_3), (V(V1_3), ZEXT_NS)],
     # The SPMD answers FFA_ID_GET itself, SPMC or not (real-firmware run,
     # tfa-2.14.6-spmd-nospmc.bios: FFA_SUCCESS_32, w2 = 0).
     ("tfa-spmd:spmc=absent", "own"): [(V(V1_3), ZEXT_NS), (ID_GET, ("success", 0))],
-    # EL3 SPMC 1.2: records compatible requests until the lock.
+    # TF-A lts-v2.14.6 EL3 SPMC: ffa_version_handler stores any request (no compatibility
+    # check, no lock) and answers 1.2; only the SPMD's bit-31 check refuses. FFA_ID_GET is
+    # the SPMD's own answer. (Was: records until a lock, refuses calls before a
+    # compatible FFA_VERSION -- not in this release.)
     ("tfa-el3-spmc", "own"): [(V(V1_2), V1_2)],
-    ("tfa-el3-spmc", "lower minor"): [(V(V1_1), V1_2), (ID_GET, ("success", 0)), (V(V1_2), V1_1)],
-    ("tfa-el3-spmc", "higher minor"): [(V(V1_3), V1_2), (ID_GET, ("error", -1, SEXT_NS))],
-    ("tfa-el3-spmc", "other major"): [(V(V2_0), V1_2), (ID_GET, ("error", -1, SEXT_NS))],
-    ("tfa-el3-spmc", "zero"): [(V(0), V1_2), (ID_GET, ("error", -1, SEXT_NS))],
+    ("tfa-el3-spmc", "lower minor"): [(V(V1_1), V1_2), (ID_GET, ("success", 0)), (V(V1_2), V1_2)],
+    ("tfa-el3-spmc", "higher minor"): [(V(V1_3), V1_2), (ID_GET, ("success", 0))],
+    ("tfa-el3-spmc", "other major"): [(V(V2_0), V1_2), (ID_GET, ("success", 0))],
+    ("tfa-el3-spmc", "zero"): [(V(0), V1_2), (ID_GET, ("success", 0))],
     ("tfa-el3-spmc", "bit 31"): [(V(BIT31), ZEXT_NS)],
     ("tfa-el3-spmc", "after the lock"): [(V(V1_2), V1_2), (ID_GET, ("success", 0)), (V(V1_1), V1_2)],
-    ("tfa-el3-spmc", "non-VERSION first"): [(ID_GET, ("error", -1, SEXT_NS)), (V(V1_2), ZEXT_NS)],
+    ("tfa-el3-spmc", "non-VERSION first"): [(ID_GET, ("success", 0)), (V(V1_2), V1_2)],
+    # An error of the EL3 SPMC itself (spmc_ffa_error_return: int code) is sign-extended.
+    ("tfa-el3-spmc", "SPMC error width"): [(V(V1_2), V1_2), ([FfaId.FFA_FEATURES, 2], ("error", -1, SEXT_NS))],
     # SPMD + OP-TEE 1.2: always 1.2 (the SPMD still refuses bit 31), renegotiation allowed.
     ("optee", "own"): [(V(V1_2), V1_2)],
     ("optee", "lower minor"): [(V(V1_1), V1_2)],

@@ -7,6 +7,6 @@ from .tfa_spmd import TfaSpmd
 
 FIRMWARE = ModelRegistry("firmware")
 FIRMWARE.register("tfa", Tfa, "TF-A lts-v2.14.6 without SPMD: FF-A IDs are unknown SMCs (-1, sign-extended); held to the real image")
-FIRMWARE.register("tfa-spmd", TfaSpmd, "TF-A SPMD + Hafnium-like SPMC, FF-A 1.3 (option spmc=absent)")
-FIRMWARE.register("tfa-el3-spmc", TfaEl3Spmc, "TF-A with the EL3 SPMC, FF-A 1.2")
+FIRMWARE.register("tfa-spmd", TfaSpmd, "TF-A lts-v2.14.6 SPMD + Hafnium v2.15.0 SPMC, FF-A 1.3 (option spmc=absent: no SPMC, held to the real image)")
+FIRMWARE.register("tfa-el3-spmc", TfaEl3Spmc, "TF-A lts-v2.14.6 with the EL3 SPMC, FF-A 1.2")
 FIRMWARE.register("optee", Optee, "TF-A lts-v2.14.6 SPMD + OP-TEE 4.10.0, FF-A 1.2 (option release=4.4: TF-A v2.12.0 + OP-TEE 4.4.0, FF-A 1.1); held to the real images")

@@ -178,27 +178,34 @@ class Spmd:
         self.spmc_x8_x17 = sec[8:]
         return self._relay(sec)
 
-    def _to_spmc(self, fid: int, xs: list[int]) -> list[int]:
+    def _to_spmc(self, fid: int, xs: list[int], secure_version: int | None = None) -> list[int]:
         """spmd_smc_switch_state, normal -> secure: x0-x7 as the caller gave them (x1-x4
         after std_svc_smc_handler); x8-x17 for an SMC64 call to an SPMC at >= 1.2 are the
         caller's (normal world at >= 1.2) or zero, otherwise the SPMC's own from its last
-        exit (SMC_RET8 leaves its context's x8-x17 alone)."""
+        exit (SMC_RET8 leaves its context's x8-x17 alone). `secure_version`: the
+        receiver's version when it is not the SPMC (the EL3 SPMC's spmc_smc_return passes
+        the SP's `sp->ffa_version`)."""
+        if secure_version is None:
+            secure_version = self.spmc_nwd_ffa_version
         regs = [fid, *xs[1:8]] + [0] * (8 - len(xs[:8]))
         caller_ext = (list(xs[8:SMCCC_ARG_REGS]) + [0] * 10)[:10]
-        if self.rel.relay_x8_x17 and FID_SMC64.get(fid) and self.spmc_nwd_ffa_version >= V1_2:
+        if self.rel.relay_x8_x17 and FID_SMC64.get(fid) and secure_version >= V1_2:
             ext = caller_ext if self.nonsecure_ffa_version >= V1_2 else [0] * 10
         else:
             ext = self.spmc_x8_x17
         return regs + ext
 
-    def _relay(self, sec: list[int]) -> Answer:
+    def _relay(self, sec: list[int], secure_version: int | None = None) -> Answer:
         """spmd_smc_switch_state, secure -> normal: x0 = (uint32_t) FID, x1-x7 as the SPMC
         left them; for an SMC64 result to a normal world at >= 1.2, x8-x17 are the SPMC's
-        (SPMC at >= 1.2) or zero; otherwise the caller's x8-x17 stay."""
+        (SPMC at >= 1.2) or zero; otherwise the caller's x8-x17 stay. `secure_version` as
+        in `_to_spmc`."""
+        if secure_version is None:
+            secure_version = self.spmc_nwd_ffa_version
         fid = sec[0] & MASK32
         values = {0: fid, **{n: sec[n] for n in range(1, 8)}}
         if self.rel.relay_x8_x17 and FID_SMC64.get(fid) and self.nonsecure_ffa_version >= V1_2:
-            upper = self.spmc_nwd_ffa_version >= V1_2
+            upper = secure_version >= V1_2
             values.update({n: sec[n] if upper else 0 for n in range(8, SMCCC_ARG_REGS)})
         return Answer(values, smc64=bool(FID_SMC64.get(fid)))
 

@@ -1,22 +1,34 @@
-"""TF-A SPMD (EL3) in front of a Hafnium-like S-EL2 SPMC with own version 1.3 (FFA.md).
+"""TF-A lts-v2.14.6 SPMD (EL3) in front of Hafnium v2.15.0 as the S-EL2 SPMC.
 
-SPMD: bit 31 of the requested version set -> NOT_SUPPORTED (zero-extended); SPMC not
-initialised (`spmc=absent`) -> NOT_SUPPORTED for FFA_VERSION and FFA_ERROR(NOT_SUPPORTED)
-for every other FF-A call, zero-extended; it records the normal world's version (last
-writer wins until the first other call latches it) and forwards to the SPMC.
-Hafnium: incompatible (other major, or minor above 1.3) -> NOT_SUPPORTED; once
-negotiated, a different version -> NOT_SUPPORTED; otherwise records the request and
-answers 1.3. Other calls are never refused; any call but VERSION and INTERRUPT ends
-negotiation. The normal world's version starts as Hafnium's compiled version
-(`other_world_vm->ffa_version = FFA_VERSION_COMPILED`), so after an early non-VERSION
-call only 1.3 is accepted. Hafnium zero-extends every 32-bit result.
+BL31's dispatch and the SPMD are `bl31.Bl31`/`bl31.Spmd` (services/std_svc/spmd/
+spmd_main.c, held to real images where one exists); the SPMC is `hafnium.HafniumSpmc`
+(src/api.c, src/ffa/spmc/*.c, src/arch/aarch64/hypervisor/handler.c) with the echo SPs
+of `echo_sp`. No image of this pair exists here: the Hafnium side is grounded in that
+source only, cited next to each behaviour.
+
+Version negotiation, as the two layers combine:
+- bit 31 set -> NOT_SUPPORTED in w0, zero-extended, x1-x7 zero (spmd_smc_handler);
+- the SPMD records the normal world's request until its first non-VERSION call and
+  forwards it as a framework message; Hafnium answers 1.3 for a request compatible with
+  1.3 and NOT_SUPPORTED otherwise (api_ffa_version);
+- that framework message is itself a direct request, so Hafnium marks the normal world
+  negotiated after the first FFA_VERSION: a later FFA_VERSION with another version is
+  NOT_SUPPORTED even with no other call in between (hvc_smc_handler);
+- FFA_ID_GET and FFA_SPM_ID_GET are answered by the SPMD and never reach Hafnium.
+
+`spmc=absent`: the same SPMD with no SPMC (tfa-2.14.6-spmd-nospmc.bios), modelled in
+bl31.py and held to that real image: calls the SPMD answers itself come back, calls it
+would forward hang the system (FirmwarePanic).
 """
 from __future__ import annotations
 
-from ...ffa.abi import V1_3, VERSION_MAJOR, VERSION_MBZ, VERSION_MINOR, FfaError, Func
-from ...ffa.conv import Call, Reply
-from .base import Firmware
+from ...ffa.abi import V1_3
+from ...ffa.conv import Call
+from .base import Answer, Firmware
 from .bl31 import Bl31, Spmd
+from .hafnium import HafniumSpmc
+
+TFA_RELEASE = "lts-v2.14.6"
 
 
 class TfaSpmd(Firmware):
@@ -26,53 +38,16 @@ class TfaSpmd(Firmware):
 
     def __init__(self, **kw):
         super().__init__(**kw)
-        self.nw_version: int | None = None      # SPMD's record of the normal world's version
-        self.latched = False
-        self.spmc_version = self.own_version      # Hafnium: FFA_VERSION_COMPILED until set
-        self.spmc_negotiated = False
+        self.spmc = None if self.spmc_absent else HafniumSpmc(self.ffa)
+        self.spmd = Spmd(TFA_RELEASE, self.spmc)
+        self.bl31 = Bl31(self.spmd)
 
     @property
     def spmc_absent(self) -> bool:
         return self.opts.get("spmc") == "absent"
 
-    def handle(self, call: Call, mem):
-        """`spmc=absent` is TF-A lts-v2.14.6's SPMD with no SPMC image
-        (tfa-2.14.6-spmd-nospmc.bios), modelled in bl31.py and held to the real image in
-        all 18 registers: calls the SPMD answers itself come back, calls it would forward
-        hang the real system (FirmwarePanic)."""
-        if self.spmc_absent:
-            return Bl31(self._absent_spmd).smc(call.xs, mem)
-        return super().handle(call, mem)
-
-    @property
-    def _absent_spmd(self) -> Spmd:
-        if not hasattr(self, "_spmd_no_spmc"):
-            self._spmd_no_spmc = Spmd("lts-v2.14.6", spmc=None)
-        return self._spmd_no_spmc
-
-    def version(self, call: Call) -> Reply:
-        req = call.w(1)                          # SMC32: only w1 is significant
-        if VERSION_MBZ.get(req) or self.spmc_absent:
-            return self.version_not_supported()
-        if not self.latched:
-            self.nw_version = req
-        return self.spmc_answer(req)
-
-    def spmc_answer(self, req: int) -> Reply:
-        if VERSION_MAJOR.get(req) != 1 or VERSION_MINOR.get(req) > VERSION_MINOR.get(self.own_version):
-            return self.version_not_supported()
-        if self.spmc_negotiated and req != self.spmc_version:
-            return self.version_not_supported()
-        self.spmc_version = req
-        return Reply([self.own_version])
-
-    def gate(self, call: Call, func: Func) -> FfaError | None:
-        if self.spmc_absent:
-            return FfaError.NOT_SUPPORTED
-        self.latched = True
-        if func not in (Func.VERSION, Func.INTERRUPT):
-            self.spmc_negotiated = True
-        return None
+    def handle(self, call: Call, mem) -> Answer:
+        return self.bl31.smc(call.xs, mem)
 
     def negotiated_version(self) -> int:
-        return self.spmc_version
+        return self.spmc.negotiated_version() if self.spmc else self.own_version
