@@ -77,7 +77,10 @@ do_part_count:
     b next_step
 do_direct_req:
     ldr x0, =FFA_DIRECT_REQ
-    ldr x1, =ECHO_PARTITION
+    add x1, x26, #1              // sender: this VM's FF-A ID (Xen: domain ID + 1)
+    lsl x1, x1, #16
+    ldr x2, =ECHO_PARTITION
+    orr x1, x1, x2
     mov x2, #0
     add x3, x27, x26, lsl #8     // payload: VM << 8 | vCPU
     smc #0

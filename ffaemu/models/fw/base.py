@@ -17,6 +17,7 @@ from ...arch.exceptions import EC
 from ...errors import FfaemuError
 from ...ffa.abi import (V1_0, V1_1, VERSION_MINOR, FfaError, FfaId, Func, ffa_fid, func_of)
 from ...ffa import memdesc
+from . import hyp_retrieve
 from ...ffa.conv import Call, Conv, Ext, Reply, UpperPolicy
 from ...ffa.smccc import PSCI_VERSION_1_1, SMCCC_NOT_SUPPORTED, Psci
 from ...trap import SMCCC_ARG_REGS, Trap
@@ -114,6 +115,7 @@ class Firmware:
     error_ext = Ext.ZERO          # how bits [63:32] of w2 in FFA_ERROR are filled
     version_ns_ext = Ext.ZERO     # how x0 is filled when FFA_VERSION answers NOT_SUPPORTED
     options: dict[str, tuple[str, ...]] = {}
+    hypervisor_retrieve = False   # serves hypervisor retrieve requests (hyp_retrieve.py)
 
     def __init__(self, upper: str = "real", seed: int = 0, **options: str):
         self.upper = _choice("--fw-upper", upper, [p.value for p in UpperPolicy])
@@ -217,6 +219,7 @@ class Firmware:
             Func.PARTITION_INFO_GET: self._partition_info_get,
             Func.MSG_SEND_DIRECT_REQ: self._direct_req, Func.MEM_SHARE: self._mem_share,
             Func.MEM_LEND: self._mem_share, Func.MEM_RECLAIM: self._mem_reclaim,
+            Func.MEM_RETRIEVE_REQ: self._mem_retrieve_req,
         }.get(func)
         if handler is None:
             raise RefusedCall(FfaError.NOT_SUPPORTED)
@@ -320,6 +323,25 @@ class Firmware:
                 for address, pages in region.ranges):
             raise RefusedCall(FfaError.INVALID_PARAMETERS)
         return Share(caller, region.receivers, region.ranges, lend)
+
+    def _mem_retrieve_req(self, call: Call, mem) -> Reply:
+        """Only a hypervisor retrieve request, by SPMCs that serve it (hyp_retrieve.py)."""
+        total, fragment = call.w(1), call.w(2)
+        buf = self.ffa.buffers.get(call.caller)
+        request = mem.read(buf.tx, total) if buf is not None and fragment == total \
+            and total <= buf.pages * PAGE else None
+        if not (self.hypervisor_retrieve and call.via_hypervisor and request is not None
+                and hyp_retrieve.is_hypervisor_retrieve(request)):
+            raise RefusedCall(FfaError.NOT_SUPPORTED)
+        if buf.rx_full:
+            raise RefusedCall(FfaError.BUSY)
+        try:
+            desc = hyp_retrieve.response(request, self.ffa.shares, self.negotiated_version())
+        except hyp_retrieve.Refused as refused:
+            raise RefusedCall(refused.code) from None
+        mem.write(buf.rx, desc)
+        buf.rx_full = True
+        return Reply([FfaId.FFA_MEM_RETRIEVE_RESP, len(desc), len(desc)])
 
     def _mem_reclaim(self, call: Call, mem) -> Reply:
         handle = (call.w(2) << 32) | call.w(1)

@@ -97,6 +97,7 @@ def el3_error(code: FfaError) -> Answer:
 class TfaEl3Spmc(Firmware):
     name = "tfa-el3-spmc"
     own_version = SPMC_VERSION
+    hypervisor_retrieve = True    # Hafnium / TF-A EL3 SPMC: see hyp_retrieve.py
 
     def __init__(self, **kw):
         super().__init__(**kw)

@@ -33,6 +33,7 @@ TFA_RELEASE = "lts-v2.14.6"
 
 class TfaSpmd(Firmware):
     name = "tfa-spmd"
+    hypervisor_retrieve = True    # Hafnium / TF-A EL3 SPMC: see hyp_retrieve.py
     own_version = V1_3
     options = {"spmc": ("present", "absent")}
 
