@@ -54,10 +54,10 @@ CALL_CLASSES = (EC.SMC64, EC.HVC64)      # exceptions that are SMCCC calls, for 
 
 
 def _with_values(xs: list[int], values: dict[int, int]) -> list[int]:
-    """x0-x7 as the caller will see them: its registers with the handler's results."""
-    out = xs[:8]
+    """x0-x17 as the caller will see them: its registers with the handler's results."""
+    out = xs[:SMCCC_ARG_REGS]
     for n, v in values.items():
-        if n < 8:
+        if n < SMCCC_ARG_REGS:
             out[n] = v & 0xFFFF_FFFF_FFFF_FFFF
     return out
 

@@ -34,7 +34,11 @@ class GuestRun:
 
 
 def is_image_spec(spec: str) -> bool:
-    """An `--el2/--el3` value names a file (by suffix or existence), not a model."""
+    """An `--el2/--el3` value names an image file (by suffix or existence), not a model
+    (`FILE.py:CLASS` is a user-written model, models/user.py)."""
+    from .models.user import is_user_spec
+    if is_user_spec(spec):
+        return False
     return Path(spec).suffix in IMAGE_SUFFIXES or "/" in spec or Path(spec).is_file()
 
 

@@ -12,7 +12,8 @@ from typing import Callable
 
 from .ffa.decode import describe_call, describe_result, fid_name
 
-ARG_COUNT = 8
+ARG_COUNT = 8              # x0-x7: what traces and `--json` show
+FULL_COUNT = 18            # x0-x17: what the SMCCC v1.2 register checks read (smccc_rules.py)
 MAX_CALL_RECORDS = 100_000
 
 
@@ -23,6 +24,9 @@ class CallRecord:
     handler: str
     args: list[int]
     ret: list[int] | None = None
+    depth: int = 0                       # 0 for the guest's own call; +1 per nested forward
+    args_full: list[int] | None = None   # x0-x17 in
+    ret_full: list[int] | None = None    # x0-x17 out
 
     @property
     def fid(self) -> int:
@@ -47,7 +51,8 @@ class CallTracer:
         self.events = events              # JSON-lines sink (`--trace-file`)
 
     def enter(self, from_el: int, to_el: int, handler: str, xs: list[int], where: str = "") -> None:
-        rec = CallRecord(from_el, to_el, handler, list(xs[:ARG_COUNT]))
+        rec = CallRecord(from_el, to_el, handler, list(xs[:ARG_COUNT]), None, len(self._open),
+                         list(xs[:FULL_COUNT]))
         if len(self.records) < MAX_CALL_RECORDS:
             self.records.append(rec)
         else:
@@ -70,6 +75,7 @@ class CallTracer:
             return
         rec = self._open.pop()
         rec.ret = list(xs[:ARG_COUNT])
+        rec.ret_full = list(xs[:FULL_COUNT])
         if self.events:
             self.events({"type": "call", **rec.as_json()})
         if self._sink:

@@ -1,54 +1,64 @@
-"""Width fuzzing: SMC32 callers must see the same thing whatever fills bits [63:32].
+"""Width and register-rule fuzzing: what a caller sees must follow SMCCC v1.2 and FF-A,
+whatever fills the registers a callee must ignore.
 
-A guest (also usable for any call list: `run_calls`) issues a fixed list of FF-A calls through a hypervisor model to a firmware
-model. A drawn `Widths` puts arbitrary bits [63:32] into the guest's SMC32 arguments
-(x1-x7, which callees must ignore: DEN0028 §2.6) and makes the firmware fill bits
-[63:32] of its SMC32 results with zeros, a sign extension or seeded garbage (all legal).
-The guest-visible outcome (the W views of the results, the full X view of SMC64
-results such as pKVM's init hypercall, and how the run ends) must equal the reference:
-no garbage in, firmware zero-extending. `tests/test_width_fuzz.py` drives it with
-hypothesis; a correct stack holds, `pkvm:version-check=u64` does not.
+A guest (also usable for any call list: `run_calls`) issues a drawn sequence of calls
+(`POOL`) through a hypervisor model to a firmware model. A `Case` puts arbitrary bits
+[63:32] into every SMC32 argument (x0-x7: only W0-W7 are significant, DEN0028C §2.6),
+arbitrary values into x8-x17 of every call, and makes the firmware fill bits [63:32] of
+its SMC32 results with zeros, a sign extension or seeded garbage (all legal). Then:
+
+- every answer, at every layer (each Python model's record, the harness delivering the
+  top answer to the guest, and the guest's own view), goes through the SMCCC v1.2 /
+  FF-A checker (`ffa/smccc_rules.py`);
+- the guest-visible outcome (W views of SMC32 results, full X views of SMC64 results,
+  how the run ends) must equal the reference run: no garbage in, x8-x17 of SMC32 calls
+  zero, firmware zero-extending.
+
+`problems()` lists both kinds of failure; `tests/test_width_fuzz.py` drives it with
+hypothesis, which shrinks a failing case to its fewest calls.
 """
 from __future__ import annotations
 
 import functools
 import struct
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .arch.bits import w
 from .assembler import assemble
-from .ffa.abi import FfaId
+from .ffa.abi import FfaId, is_smc64
+from .ffa.conv import Conv, Reply, UpperPolicy
 from .ffa.smccc import VendorHyp
+from .ffa.smccc_rules import (SMCCC_REGS, Violation, call_name, check, check_delivery,
+                               check_records)
 from .loader import DEFAULT_BASE, Image, Segment, write_elf
+from .models.fw.base import Firmware
 from .runner import build_guest
 
-ARGS = 8                                   # x0-x7 per call
+ARGS = SMCCC_REGS                          # x0-x17 per call
+SMC32_ARGS = 8                             # x0-x7: the W registers of an SMC32 call
 MAX_CALLS = 512
 FIRMWARE = ("tfa", "tfa-spmd:spmc=absent", "tfa-spmd", "tfa-el3-spmc", "optee")
 HYPERVISORS = ("none", "pkvm", "xen")
 UPPERS = ("zero", "sign", "garbage")
 
+_LOADS = "\n".join(f"    ldp x{n}, x{n + 1}, [x19], #16" for n in range(0, ARGS, 2))
+_STORES = "\n".join(f"    stp x{n}, x{n + 1}, [x20], #16" for n in range(0, ARGS, 2))
 GUEST = f"""
 _start:
     adr x19, calls
     adr x20, results
     adr x21, count
     ldr x21, [x21]
-1:  ldp x0, x1, [x19], #16
-    ldp x2, x3, [x19], #16
-    ldp x4, x5, [x19], #16
-    ldp x6, x7, [x19], #16
-    ldr x22, [x19], #8
+1:  ldr x22, [x19], #8                 // 1: HVC, 0: SMC
+{_LOADS}
     cbnz x22, 2f
     smc #0
     b 3f
 2:  hvc #0
-3:  stp x0, x1, [x20], #16
-    stp x2, x3, [x20], #16
-    stp x4, x5, [x20], #16
-    stp x6, x7, [x20], #16
+3:
+{_STORES}
     subs x21, x21, #1
     b.ne 1b
     ldr x0, =0x84000008             // PSCI SYSTEM_OFF
@@ -60,25 +70,62 @@ calls:   .space {8 * (ARGS + 1) * MAX_CALLS}
 results: .space {8 * ARGS * MAX_CALLS}
 """
 
-# (fid, args x1-x7) - the SMC32 calls' x1-x7 get the drawn upper halves.
-CALLS = [
-    (FfaId.FFA_VERSION, (0x10002, 0, 0, 0, 0, 0, 0)),
-    (FfaId.FFA_ID_GET, (0, 0, 0, 0, 0, 0, 0)),
-    (FfaId.FFA_FEATURES, (FfaId.FFA_RXTX_MAP_64, 0, 0, 0, 0, 0, 0)),
-    (FfaId.FFA_PARTITION_INFO_GET, (0, 0, 0, 0, 1, 0, 0)),    # count only
-    (FfaId.FFA_MSG_SEND_DIRECT_REQ, (0x8001, 0, 0x1111, 0x2222, 0x3333, 0x4444, 0x5555)),
-    (FfaId.FFA_VERSION, (0x10001, 0, 0, 0, 0, 0, 0)),         # after negotiation
-]
+# The calls a case draws from: name -> (x0, x1-x7, via HVC). x8-x17 come from the case.
+POOL = {
+    "pkvm-init": (VendorHyp.PKVM_INIT, (0,) * 7, True),          # SMC64 vendor hypercall
+    "version-1.2": (FfaId.FFA_VERSION, (0x10002, 0, 0, 0, 0, 0, 0), False),
+    "version-1.1": (FfaId.FFA_VERSION, (0x10001, 0, 0, 0, 0, 0, 0), False),
+    "id-get": (FfaId.FFA_ID_GET, (0,) * 7, False),
+    "spm-id-get": (FfaId.FFA_SPM_ID_GET, (0,) * 7, False),
+    "features-rxtx-map": (FfaId.FFA_FEATURES, (FfaId.FFA_RXTX_MAP_64, 0, 0, 0, 0, 0, 0), False),
+    "partition-count": (FfaId.FFA_PARTITION_INFO_GET, (0, 0, 0, 0, 1, 0, 0), False),
+    "direct-req": (FfaId.FFA_MSG_SEND_DIRECT_REQ, (0x8001, 0, 0x1111, 0x2222, 0x3333, 0x4444, 0x5555), False),
+    "direct-req2": (FfaId.FFA_MSG_SEND_DIRECT_REQ2, (0x8001, 0, 0, 0x4444, 0x5555, 0x6666, 0x7777), False),
+}
+# The seed list: what `Case()` runs (pKVM's init hypercall only under pKVM).
+DEFAULT_CALLS = ("pkvm-init", "version-1.2", "id-get", "features-rxtx-map", "partition-count",
+                 "direct-req", "version-1.1")
 
 
 @dataclass(frozen=True)
-class Widths:
-    """What fills bits [63:32]: of each SMC32 argument (`inputs`), and of the firmware's
-    SMC32 results (`upper`, with `seed` for garbage)."""
+class Case:
+    """A call sequence and what fills the registers callees must not depend on:
+    `inputs` are bits [63:32] of each SMC32 argument x0-x7 in turn, `high` are x8-x17 of
+    each call in turn (missing values are 0), `upper`/`seed` the firmware's SMC32 result
+    widths (`--fw-upper`)."""
 
+    calls: tuple[str, ...] = DEFAULT_CALLS
     inputs: tuple[int, ...] = ()
+    high: tuple[int, ...] = ()
     upper: str = "zero"
     seed: int = 0
+    x0_upper: bool = True          # False: `upper` fills x1-x7 only, x0 stays as modelled
+
+    def reference(self, el2: str) -> "Case":
+        """No garbage in; x8-x17 kept only where an SMC64 call may read them; zero-extending."""
+        high, keep = list(self.high), []
+        for fid, _, _ in _regs_of(self, el2):
+            chunk = [high.pop(0) if high else 0 for _ in range(ARGS - SMC32_ARGS)]
+            keep += chunk if is_smc64(fid) else [0] * len(chunk)
+        return Case(self.calls, (), tuple(keep), "zero", 0, self.x0_upper)
+
+
+def _regs_of(case: Case, el2: str):
+    """(x0, x1-x7, hvc) of each call the case makes under `el2`: pKVM's init hypercall is
+    dropped elsewhere (there is no EL2 to answer it)."""
+    pkvm = el2.split(":")[0] == "pkvm"
+    return [POOL[n] for n in case.calls if pkvm or n != "pkvm-init"]
+
+
+def _table(case: Case, el2: str) -> list[tuple[list[int], bool]]:
+    inputs, high, table = list(case.inputs), list(case.high), []
+    for fid, args, hvc in _regs_of(case, el2):
+        regs = [fid, *args]
+        if not is_smc64(fid):
+            regs = [v | (inputs.pop(0) & 0xFFFF_FFFF if inputs else 0) << 32 for v in regs]
+        regs += [high.pop(0) if high else 0 for _ in range(ARGS - SMC32_ARGS)]
+        table.append((regs, hvc))
+    return table
 
 
 @functools.lru_cache(maxsize=1)
@@ -89,47 +136,110 @@ def _guest() -> tuple[Path, int, int, int]:
     return path, a.labels["count"], a.labels["calls"], a.labels["results"]
 
 
-def _calls(el2: str) -> list[tuple[int, tuple[int, ...], bool]]:
-    calls = [(fid, args, True) for fid, args in CALLS]
-    if el2.split(":")[0] == "pkvm":                            # its init hypercall, SMC64
-        calls.insert(0, (VendorHyp.PKVM_INIT, (0,) * 7, False))
-    return calls
-
-
-def run_calls(el3: str, el2: str, calls, upper: str = "real", seed: int = 0):
-    """Boot the call-table guest under the models and issue `calls`, each (x0-x7 values,
-    via HVC?); return (RunResult, GuestRun, [x0-x7 as the guest got them, per call])."""
+def run_calls(el3: str, el2: str, calls, upper: str = "real", seed: int = 0,
+              x0_upper: bool = True, trace=None):
+    """Boot the call-table guest under the models and issue `calls`, each (x0.. values, up
+    to x17; via HVC?); return (RunResult, GuestRun, [x0-x17 as the guest got them, per call]).
+    `x0_upper=False` keeps the firmware's x0 as modelled whatever `upper` says."""
     if len(calls) > MAX_CALLS:
         raise ValueError(f"at most {MAX_CALLS} calls per run, not {len(calls)}")
     path, count_at, calls_at, results_at = _guest()
-    table = b"".join(struct.pack("<9Q", *(list(regs) + [0] * 8)[:8], int(hvc)) for regs, hvc in calls)
-    setup = build_guest(path, el3, el2, fw_upper=upper, seed=seed, max_insns=1_000_000)
+    table = b"".join(struct.pack(f"<{ARGS + 1}Q", int(hvc), *(list(regs) + [0] * ARGS)[:ARGS])
+                     for regs, hvc in calls)
+    setup = build_guest(path, el3, el2, fw_upper=upper, seed=seed, max_insns=1_000_000, trace=trace)
+    if not x0_upper and isinstance(setup.firmware, Firmware):
+        _keep_x0(setup.firmware)
     mem = setup.machine.memory
     mem.write(count_at, struct.pack("<Q", len(calls)))
     mem.write(calls_at, table)
     run = setup.run()
     raw = mem.read(results_at, 8 * ARGS * len(calls))
-    regs = [struct.unpack_from("<8Q", raw, 8 * ARGS * i) for i in range(len(calls))]
+    regs = [list(struct.unpack_from(f"<{ARGS}Q", raw, 8 * ARGS * i)) for i in range(len(calls))]
     return run.result, run, regs
 
 
-def outcome(el3: str, el2: str, widths: Widths = Widths()) -> tuple:
-    """The guest-visible result of the call list under `widths`."""
-    calls = _calls(el2)
-    inputs = list(widths.inputs)
-    table = []
-    for fid, args, smc32 in calls:
-        regs = [fid]
-        for a in args:
-            upper = inputs.pop(0) if (smc32 and inputs) else 0
-            regs.append(a | (upper & 0xFFFF_FFFF) << 32)
-        table.append((regs, not smc32))
-    res, _, results = run_calls(el3, el2, table, widths.upper, widths.seed)
-    seen = [tuple(w(r) for r in regs) if smc32 else regs
-            for regs, (_, _, smc32) in zip(results, calls)]
-    return res.reason.value, tuple(seen)
+def _keep_x0(fw: Firmware) -> None:
+    """Let `--fw-upper` reach x1-x7 only: pKVM (v6.18) and Xen (4.22) compare the
+    firmware's whole x0 with FFA_SUCCESS, relying on the zero-extension every real SPMD and
+    SPMC gives (tests/test_width_fuzz.py shows what a sign-extended x0 does to them)."""
+    fill, fill_answer = fw.fill, fw.fill_answer
+
+    def fill_keeping_x0(reply, conv=Conv.SMC32):
+        out = fill(reply, conv)
+        if out and isinstance(reply, Reply):
+            out[0] = reply.registers(UpperPolicy.REAL)[0]
+        return out
+
+    def fill_answer_keeping_x0(answer):
+        out = fill_answer(answer)
+        if 0 in out and 0 in answer.values:
+            out[0] = answer.values[0]
+        return out
+
+    fw.fill, fw.fill_answer = fill_keeping_x0, fill_answer_keeping_x0
 
 
-def differs(el3: str, el2: str, widths: Widths) -> bool:
-    """True when `widths` changes what the guest sees (a width bug in the stack)."""
-    return outcome(el3, el2, widths) != outcome(el3, el2)
+@dataclass
+class Observed:
+    """One run of a case: the guest-visible outcome and every rule violation."""
+
+    outcome: tuple
+    violations: list[Violation]
+
+
+def _deviations(run) -> dict[str, dict]:
+    models = [m for m in (run.firmware, run.hypervisor) if hasattr(m, "name")]
+    return {m.name: dict(getattr(m, "smccc_deviations", {}) or {}) for m in models}
+
+
+def observe(el3: str, el2: str, case: Case = Case()) -> Observed:
+    """Run `case` and check every layer's answers against the register rules."""
+    table = _table(case, el2)
+    res, run, results = run_calls(el3, el2, table, case.upper, case.seed, case.x0_upper)
+    devs = _deviations(run)
+    every = {k: v for d in devs.values() for k, v in d.items()}
+    records = run.machine.calls.records
+    violations = check_records(records, devs)
+    top = [r for r in records if r.depth == 0 and r.ret_full is not None]
+    for (args, _), got, rec in zip(table, results, top if len(top) == len(table) else []):
+        violations += check_delivery(call_name(args[0]), rec.ret_full, got)
+    for (args, _), got in zip(table, results):
+        violations += check(args, got, "guest view", every)
+    seen = tuple(tuple(w(r) for r in got[:SMC32_ARGS]) if not is_smc64(args[0]) else tuple(got)
+                 for (args, _), got in zip(table, results))
+    return Observed((res.reason.value, seen), violations)
+
+
+def outcome(el3: str, el2: str, case: Case = Case()) -> tuple:
+    """The guest-visible result of `case`."""
+    return observe(el3, el2, case).outcome
+
+
+def problems(el3: str, el2: str, case: Case) -> list[str]:
+    """Why `case` fails: undeclared rule violations, or a guest-visible difference from
+    the reference run. Empty for a correct stack."""
+    seen = observe(el3, el2, case)
+    out = [str(v) for v in seen.violations if not v.declared]
+    ref = observe(el3, el2, case.reference(el2)).outcome
+    if seen.outcome != ref:
+        out.append(f"guest view differs from the reference run: {_first_difference(ref, seen.outcome)}")
+    return out
+
+
+def _first_difference(ref: tuple, got: tuple) -> str:
+    if ref[0] != got[0]:
+        return f"run ended {got[0]} instead of {ref[0]}"
+    for i, (a, b) in enumerate(zip(ref[1], got[1])):
+        if a != b:
+            n = next(k for k, (p, q) in enumerate(zip(a, b)) if p != q)
+            return f"call {i} register {n}: {b[n]:#x} instead of {a[n]:#x}"
+    return "different number of calls"
+
+
+def differs(el3: str, el2: str, case: Case) -> bool:
+    """True when `case` shows a width or register-rule bug in the stack."""
+    return bool(problems(el3, el2, case))
+
+
+__all__ = ["Case", "POOL", "DEFAULT_CALLS", "observe", "outcome", "problems", "differs",
+           "run_calls", "FIRMWARE", "HYPERVISORS", "UPPERS", "replace"]

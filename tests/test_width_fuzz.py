@@ -1,20 +1,37 @@
-"""Width fuzzing with hypothesis: garbage in bits [63:32] must not change what an SMC32
-caller sees, through every hypervisor x firmware pair; the u64 compare is found."""
+"""Width and register-rule fuzzing with hypothesis: garbage in bits [63:32] of SMC32
+arguments and in x8-x17 must not change what a caller sees, and every layer's answers must
+follow SMCCC v1.2 / FF-A (ffa/smccc_rules.py), through every hypervisor x firmware pair;
+told nothing, the fuzzer finds each width bug and shrinks it to at most three calls."""
 from __future__ import annotations
 
 import pytest
 from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
 
-from ffaemu.widthfuzz import FIRMWARE, HYPERVISORS, UPPERS, Widths, differs, outcome
+from ffaemu.widthfuzz import (FIRMWARE, HYPERVISORS, POOL, UPPERS, Case, observe, outcome,
+                              problems)
 
-INPUTS = st.lists(st.integers(0, 0xFFFF_FFFF), max_size=42).map(tuple)
-WIDTHS = st.builds(Widths,
-                   inputs=INPUTS,
-                   upper=st.sampled_from(UPPERS),
-                   seed=st.integers(0, 2**32 - 1))
-EXAMPLES = settings(max_examples=200, deadline=None, database=None, derandomize=True,
+# pKVM (Linux v6.18 ffa.c) and Xen (4.22 ffa_private.h ffa_get_ret_code) compare the
+# firmware's 64-bit x0 with FFA_SUCCESS, so they rely on firmware zero-extending x0, as
+# every real SPMD/SPMC in FFA.md's table does: under them `--fw-upper` reaches x1-x7 only
+# (x0_upper=False), and `test_hypervisors_rely_on_zero_extended_success` shows the rest.
+CALLS = st.lists(st.sampled_from(list(POOL)), min_size=1, max_size=6).map(tuple)
+INPUTS = st.lists(st.integers(0, 0xFFFF_FFFF), max_size=48).map(tuple)
+HIGH = st.lists(st.integers(0, 2**64 - 1), max_size=60).map(tuple)
+
+
+def cases(el2: str):
+    return st.builds(Case, calls=CALLS, inputs=INPUTS, high=HIGH, upper=st.sampled_from(UPPERS),
+                     seed=st.integers(0, 2**32 - 1), x0_upper=st.just(el2 == "none"))
+
+
+def stacks(el3s, el2s):
+    return st.sampled_from(el3s).flatmap(lambda el3: st.sampled_from(el2s).flatmap(
+        lambda el2: st.tuples(st.just(el3), st.just(el2), cases(el2.split(":")[0]))))
+EXAMPLES = settings(max_examples=60, deadline=None, database=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow])
+SEARCH = settings(max_examples=400, deadline=None, database=None, derandomize=True,
+                  suppress_health_check=[HealthCheck.too_slow])
 
 
 # pKVM (Linux v6.18 ffa.c) and Xen (4.22 ffa_private.h ffa_get_ret_code) compare the
@@ -26,40 +43,41 @@ FW_ZERO = st.builds(Widths, inputs=INPUTS)
 
 @pytest.mark.parametrize("el2", HYPERVISORS)
 @pytest.mark.parametrize("el3", FIRMWARE)
-def test_fixed_stacks_ignore_the_upper_halves(el3, el2):
-    reference = outcome(el3, el2)
+def test_fixed_stacks_follow_the_rules(el3, el2):
     # TF-A's SPMD without an SPMC hangs at the first call it forwards (real-firmware run,
     # tfa-2.14.6-spmd-nospmc.bios): the model stops there as a fault, unless the hypervisor
     # answers everything itself.
-    assert reference[0] == "system-off" or (el3, reference[0]) == ("tfa-spmd:spmc=absent", "fault")
-
+    end = observe(el3, el2).outcome[0]
+    assert end == "system-off" or (el3, end) == ("tfa-spmd:spmc=absent", "fault")
     runs = []
 
     @EXAMPLES
-    @given(WIDTHS if el2 == "none" else FW_ZERO)
-    def check(widths):
-        runs.append(widths)
-        assert outcome(el3, el2, widths) == reference, widths
+    @given(cases(el2))
+    def check(case):
+        runs.append(case)
+        assert problems(el3, el2, case) == [], case
 
     check()
-    assert len(runs) >= 200
+    assert len(runs) >= 60
+
+
+def shrunk(el3s, el2s):
+    """The minimal failing (el3, el2, case) hypothesis finds, searching the model pairs
+    and the cases without being told where the bug is."""
+    return find(stacks(el3s, el2s), lambda c: bool(problems(*c)), settings=SEARCH)
 
 
 def test_finds_pkvm_u64_and_shrinks_it():
-    """Nobody tells the fuzzer where the bug is: it searches firmware x widths."""
-    case = find(st.tuples(st.sampled_from(FIRMWARE), WIDTHS),
-                lambda c: differs(c[0], "pkvm:version-check=u64", c[1]),
-                settings=settings(max_examples=300, deadline=None, database=None,
-                                  derandomize=True))
-    el3, widths = case
+    el3, el2, case = shrunk(FIRMWARE, ["pkvm:version-check=u64"])
     # Minimal case: the first firmware in the list (TF-A without SPMD, which answers
-    # FFA_VERSION with NOT_SUPPORTED), no garbage in the guest's arguments, and only the
-    # firmware's width changed: zero-extended in the reference run (pKVM's 64-bit compare
-    # misses -1 and it refuses), sign-extended here (the compare matches, pKVM starts).
+    # FFA_VERSION with NOT_SUPPORTED), the init hypercall alone, no garbage in, and only
+    # the firmware's width changed: zero-extended in the reference run (pKVM's 64-bit
+    # compare misses -1 and it refuses), sign-extended here (the compare matches).
     assert el3 == "tfa"
-    assert widths == Widths(inputs=(), upper="sign", seed=0)
-    init_reference = outcome(el3, "pkvm:version-check=u64")[1][0][0]
-    init_shrunk = outcome(el3, "pkvm:version-check=u64", widths)[1][0][0]
+    assert case == Case(calls=("pkvm-init",), inputs=(), high=(), upper="sign", seed=0,
+                        x0_upper=False)
+    init_reference = observe(el3, el2, case.reference(el2)).outcome[1][0][0]
+    init_shrunk = observe(el3, el2, case).outcome[1][0][0]
     assert (init_reference, init_shrunk) == (0xFFFF_FFFF_FFFF_FFA1, 0)   # -EOPNOTSUPP vs 0
 
 
@@ -86,7 +104,7 @@ XEN_SEES_NO_SPMC = {
 def test_hypervisors_rely_on_zero_extended_success(el3, el2, changed):
     """A firmware that sign-extends its SMC32 results (legal: callers must read W views)
     breaks both upstream hypervisors at exactly these calls."""
-    reference, signed = outcome(el3, el2)[1], outcome(el3, el2, Widths(upper="sign"))[1]
+    reference, signed = outcome(el3, el2)[1], outcome(el3, el2, Case(upper="sign"))[1]
     first = 1 if el2 == "pkvm" else 0            # pKVM's init hypercall comes first
     seen = {n: (signed[first + n][0], signed[first + n][2]) for n in changed}
     assert seen == changed

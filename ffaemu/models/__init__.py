@@ -38,6 +38,9 @@ class ModelRegistry:
 
     def create(self, spec: str, **common):
         """Build the model `spec` names; `common` are settings every model takes (e.g. upper)."""
+        from .user import create, is_user_spec
+        if is_user_spec(spec):
+            return create(spec, self.role, **common)
         name, options = parse_spec(spec)
         if name not in self._factories:
             raise FfaemuError(f"unknown {self.role} model '{name}' (valid: {', '.join(self.names())})")

@@ -142,15 +142,17 @@ class Firmware:
             return trap.stop("fault", None, f"{self.name}: firmware panic: {panic}")
         if isinstance(result, Answer):
             return trap.ret(**{f"x{n}": v for n, v in self.fill_answer(result).items()})
-        return trap.ret(*self.fill(result))
+        return trap.ret(*self.fill(result, call.conv))
 
-    def fill(self, reply: Reply | Answer) -> list[int]:
+    def fill(self, reply: Reply | Answer, conv: Conv = Conv.SMC32) -> list[int]:
         """The result registers under the `--fw-upper` policy (for an Answer: x0 up to the
-        highest register it writes; registers it leaves alone are not in the list)."""
+        highest register it writes; registers it leaves alone are not in the list). The
+        policy chooses the widths of an SMC32 call's results only: an SMC64 call gets
+        64-bit results (DEN0028C §2.7), filled as the implementation does."""
         if isinstance(reply, Answer):
             values = self.fill_answer(reply)
             return [values[n] for n in sorted(values)]
-        return reply.registers(self.policy, self.rng)
+        return reply.registers(self.policy if conv is Conv.SMC32 else UpperPolicy.REAL, self.rng)
 
     def fill_answer(self, answer: Answer) -> dict[int, int]:
         """An 18-register answer under the `--fw-upper` policy: "real" keeps the modelled
@@ -168,7 +170,7 @@ class Firmware:
             return Reply([PSCI_VERSION_1_1], count=1)
         func = func_of(call.fid)
         if func is None:
-            return self.unknown()
+            return self.unknown(call.conv)
         if func is Func.VERSION:
             return self.version(call)
         refusal = self.gate(call, func)
@@ -180,8 +182,12 @@ class Firmware:
             return self.error(refused.code)
 
     # Answers -----------------------------------------------------------------------
-    def unknown(self) -> Reply:
-        """SMCCC "unknown function": -1 in w0 (DEN0028 §5.2); TF-A writes it sign-extended."""
+    def unknown(self, conv: Conv = Conv.SMC32) -> Reply:
+        """SMCCC "unknown function": -1 in w0 (DEN0028 §5.2); TF-A writes it sign-extended
+        (SMC_RET1(handle, SMC_UNK), SMC_UNK = -1). For an SMC64 call the result is the
+        64-bit -1 whatever `--fw-upper` says (it only chooses SMC32 result widths)."""
+        if conv is Conv.SMC64:
+            return Reply([SMCCC_NOT_SUPPORTED], Conv.SMC64, count=1)
         return Reply([SMCCC_NOT_SUPPORTED], ext={0: Ext.SIGN}, count=1)
 
     def error(self, code: FfaError) -> Reply:
