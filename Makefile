@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo demo-core test venv clean blobs bench
+.PHONY: demo demo-core test venv clean blobs bench fuzz
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { \
@@ -31,6 +31,13 @@ bench: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -n auto -q
+
+# A long hostile-input campaign over every input class of tests/fuzz/ (CI runs a few
+# cases of each); `make fuzz FUZZ_INPUTS=50000 FUZZ_JOBS=4`. Report: fuzz-report.json.
+FUZZ_INPUTS ?= 10000
+FUZZ_JOBS   ?= 2
+fuzz: $(STAMP)
+	nice $(PY) tests/fuzz/campaign.py --inputs $(FUZZ_INPUTS) --jobs $(FUZZ_JOBS) --report fuzz-report.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

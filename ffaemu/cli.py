@@ -9,19 +9,22 @@ import argparse
 import json
 import os
 import sys
-from pathlib import Path
 
 from .backends import commands as qemu_commands
 from .errors import FfaemuError
 from .ffa.conv import UpperPolicy
+from .inputs import read_text
 from .loader import load_image
-from .machine import CPU_MODELS, DEFAULT_MAX_INSNS, Machine, RunResult
+from .machine import CPU_MODELS, DEFAULT_MAX_INSNS, MAX_MAX_INSNS, Machine, RunResult
 from .memmap import DEFAULT_RAM_SIZE
 from .models.fw import FIRMWARE
 from .models.hyp import HYPERVISORS
 from .runner import build_guest
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+# Under `debug` and `--gdb` every instruction passes a Python hook (about 700,000 per
+# second), so their default budget is smaller: a `continue` ends within about 15 s.
+DEBUG_MAX_INSNS = 10_000_000
 
 
 class _Parser(argparse.ArgumentParser):
@@ -46,8 +49,30 @@ def _count(text: str) -> int:
         value = int(text.replace("_", ""), 0)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if value.bit_length() > 64:
+        raise argparse.ArgumentTypeError(f"'{text}' is too large")
     if value <= 0:
         raise argparse.ArgumentTypeError(f"'{text}' must be positive")
+    return value
+
+
+def _ranged(low: int, high: int, what: str):
+    """A count type for options with a sane range (hostile input: no 2**64 budgets)."""
+    def parse(text: str) -> int:
+        value = _count_or_zero(text) if low == 0 else _count(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{what} must be between {low} and {high}, not {text}")
+        return value
+    return parse
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds") from None
+    if not 0 < value <= 86400:
+        raise argparse.ArgumentTypeError(f"--timeout must be between 0 and 86400 seconds, not {text}")
     return value
 
 
@@ -82,18 +107,21 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--base", type=_address, help="load address of .S/raw images (default 0x40100000)")
     p.add_argument("--entry", type=_address, help="entry point (default: ELF entry or --base)")
     p.add_argument("--cpu", choices=sorted(CPU_MODELS), default="a72", help="CPU model")
-    p.add_argument("--max-insns", type=_count, default=DEFAULT_MAX_INSNS,
-                     help="instruction budget (default 100M)")
+    p.add_argument("--max-insns", type=_ranged(1, MAX_MAX_INSNS, "--max-insns"),
+                   help="instruction budget (default 100M, 10M under debug/--gdb); each exception "
+                   "or model call handled in Python counts as 1000")
+    p.add_argument("--timeout", type=_seconds, metavar="SECONDS",
+                   help="end the run (reason budget) after this much wall-clock time")
     p.add_argument("--ram-size", type=_size, default=DEFAULT_RAM_SIZE, help="RAM size (default 512M)")
     p.add_argument("--el3", metavar="MODEL|FILE", help="EL3 firmware model or image; IMAGE is "
                      "then an EL1 guest booted by real EL3/EL2 stubs (see `ffaemu list`)")
     p.add_argument("--el2", metavar="MODEL|FILE", help="EL2 hypervisor model or image, with --el3 "
                      "(default: none)")
-    p.add_argument("--vms", type=_count, default=1, help="guests (VMs) under --el2 xen")
-    p.add_argument("--vcpus", type=_count, default=1, help="vCPUs per guest under --el2 xen")
+    p.add_argument("--vms", type=_ranged(1, 16, "--vms"), default=1, help="guests (VMs) under --el2 xen")
+    p.add_argument("--vcpus", type=_ranged(1, 64, "--vcpus"), default=1, help="vCPUs per guest under --el2 xen")
     p.add_argument("--fw-upper", choices=[p.value for p in UpperPolicy], default="real",
                      help="how the firmware fills bits [63:32] of SMC32 results (default: real)")
-    p.add_argument("--seed", type=_count_or_zero, default=0, help="seed for --fw-upper garbage")
+    p.add_argument("--seed", type=_ranged(0, 1 << 63, "--seed"), default=0, help="seed for --fw-upper garbage")
     p.add_argument("--json", action="store_true", help="print one JSON object with the result")
     p.add_argument("--trace", nargs="?", action="append", const="calls", choices=["calls", "insn"],
                    help="calls (default): one line per hop of every call a model answers and per "
@@ -110,11 +138,13 @@ def build_parser() -> argparse.ArgumentParser:
                         "instruction, looking for ordering bugs")
     ex.add_argument("target", choices=["xen-negotiation-race"])
     ex.add_argument("--variant", required=True, choices=["flag-before-version", "unlocked-publish", "fixed"])
-    ex.add_argument("--bound", type=_count_or_zero, default=2, help="at most K preemptions (default 2)")
-    ex.add_argument("--seed", type=_count_or_zero, help="random schedules from this seed instead")
-    ex.add_argument("--count", type=_count, default=200, help="random schedules with --seed")
-    ex.add_argument("--replay", type=_count_or_zero, metavar="SEED", help="run exactly the schedule of SEED")
-    ex.add_argument("--vcpus", type=_count, default=2, help="vCPUs (2-4)")
+    ex.add_argument("--bound", type=_ranged(0, 4, "--bound"), default=2, help="at most K preemptions (0-4, default 2)")
+    ex.add_argument("--seed", type=_ranged(0, 1 << 63, "--seed"), help="random schedules from this seed instead")
+    ex.add_argument("--count", type=_ranged(1, 1_000_000, "--count"), default=200,
+                    help="random schedules with --seed (at most 1,000,000)")
+    ex.add_argument("--replay", type=_ranged(0, 1 << 63, "--replay"), metavar="SEED",
+                    help="run exactly the schedule of SEED")
+    ex.add_argument("--vcpus", type=_ranged(2, 4, "--vcpus"), default=2, help="vCPUs (2-4)")
     ex.add_argument("--json", action="store_true")
     scen = sub.add_parser("scenario", help="the seed bugs, buggy vs fixed")
     scen_sub = scen.add_subparsers(dest="scenario_command", required=True, parser_class=_Parser)
@@ -129,6 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
                      "first instruction of the user's image")
     qemu_commands.add_run_options(run)          # real firmware under QEMU (ffaemu/backends)
     qemu_commands.add_commands(sub)
+    run.add_argument("--gdb-disconnect", choices=["wait", "continue", "stop"], default="wait",
+                     help="when gdb's connection closes without detach/kill: wait for the next "
+                     "client (default), continue the run to its end, or stop it")
     debug = sub.add_parser("debug", help="step through a run: breakpoints on SMC/HVC/SVC/ERET, "
                            "exception entries, registers (x and w views), system registers")
     add_run_options(debug)
@@ -159,18 +192,21 @@ def _trace_line(line: str) -> None:
 
 def prepare(args, console, trace, events=None) -> tuple[Machine, int, int]:
     """The machine `run`/`debug` asked for: (machine, reset entry, first user instruction)."""
+    if args.max_insns is None:
+        debugging = args.command == "debug" or getattr(args, "gdb", None) is not None
+        args.max_insns = DEBUG_MAX_INSNS if debugging else DEFAULT_MAX_INSNS
     if args.el3:
         if args.base is not None or args.entry is not None:
             raise FfaemuError("--base/--entry apply to images run from EL3, not to --el3 guests")
         setup = build_guest(args.image, args.el3, args.el2 or "none", fw_upper=args.fw_upper,
                             seed=args.seed, cpu=args.cpu, max_insns=args.max_insns,
                             ram_size=args.ram_size, vms=args.vms, vcpus=args.vcpus,
-                            console=console, trace=trace, events=events)
+                            console=console, trace=trace, events=events, timeout=args.timeout)
         return setup.machine, setup.entry, setup.machine.images[0].entry
     if args.el2 or args.vms > 1 or args.vcpus > 1:
         raise FfaemuError("--el2/--vms/--vcpus need --el3: a hypervisor runs under firmware")
     machine = Machine(cpu=args.cpu, ram_size=args.ram_size, max_insns=args.max_insns,
-                      console=console, trace=trace, events=events)
+                      console=console, trace=trace, events=events, timeout=args.timeout)
     entry = machine.load(load_image(args.image, args.base, args.entry)).entry
     return machine, entry, entry
 
@@ -187,9 +223,30 @@ def _trace_outputs(args):
             trace_file = open(args.trace_file, "w", buffering=1)     # one event per line, flushed
         except OSError as e:
             raise FfaemuError(f"{args.trace_file}: cannot write: {e.strerror}") from None
-    events = (lambda ev: trace_file.write(json.dumps(ev) + "\n")) if trace_file else None
+    events = _TraceWriter(trace_file, args.trace_file) if trace_file else None
     return (text if "calls" in kinds else None, text if "insn" in kinds else None,
             events if "calls" in kinds else None, events if "insn" in kinds else None, trace_file)
+
+
+class _TraceWriter:
+    """--trace-file events as JSON lines; a failing write (a full disk, /dev/full) is one
+    error line naming the file, not a traceback from inside a Unicorn hook."""
+
+    def __init__(self, file, path: str):
+        self.file, self.path = file, path
+
+    def __call__(self, event: dict) -> None:
+        try:
+            self.file.write(json.dumps(event) + "\n")
+        except OSError as e:
+            raise FfaemuError(f"{self.path}: cannot write the trace: {e.strerror}") from None
+
+    @staticmethod
+    def close(file, path: str) -> None:
+        try:
+            file.close()
+        except OSError as e:
+            raise FfaemuError(f"{path}: cannot write the trace: {e.strerror}") from None
 
 
 def cmd_run(args) -> int:
@@ -205,21 +262,23 @@ def cmd_run(args) -> int:
     if args.gdb is not None:
         from .gdbstub import GdbStub
         try:
-            stub = GdbStub(machine, args.gdb, start_at=first,
+            stub = GdbStub(machine, args.gdb, start_at=first, on_disconnect=args.gdb_disconnect,
                            announce=lambda text: print(f"ffaemu: {text}", file=sys.stderr, flush=True))
         except OSError as e:
             raise FfaemuError(f"cannot listen on 127.0.0.1:{args.gdb}: {e.strerror}") from None
         machine.start(entry)
         res = stub.serve()
         if res is None:
-            print("[ffaemu] killed by gdb", file=sys.stderr)
+            why = ("gdb disconnected; run stopped (--gdb-disconnect stop)"
+                   if stub.ended_by == "disconnect" else "killed by gdb")
+            print(f"[ffaemu] {why}", file=sys.stderr)
             return EXIT_RUN_FAILED
     else:
         res = machine.run(entry)
     if insn_tracer:
         insn_tracer.finish()
     if trace_file:
-        trace_file.close()
+        _TraceWriter.close(trace_file, args.trace_file)
     if args.json:
         json.dump(result_json(res), sys.stdout)
         sys.stdout.write("\n")
@@ -237,10 +296,7 @@ def cmd_debug(args) -> int:
     calls_text, _, call_events, _, trace_file = _trace_outputs(args)
     machine, entry, first = prepare(args, _stream, calls_text, call_events)
     if args.commands:
-        try:
-            lines = Path(args.commands).read_text().splitlines()
-        except OSError as e:
-            raise FfaemuError(f"{args.commands}: cannot read: {e.strerror}") from None
+        lines = read_text(args.commands).splitlines()
     elif sys.stdin.isatty():
         lines = _interactive()
     else:
@@ -250,7 +306,7 @@ def cmd_debug(args) -> int:
     dbg.begin()                       # to the first instruction of the user's image
     dbg.run_commands(lines)
     if trace_file:
-        trace_file.close()
+        _TraceWriter.close(trace_file, args.trace_file)
     return EXIT_OK if dbg.result is None or dbg.result.ok else EXIT_RUN_FAILED
 
 
@@ -329,15 +385,31 @@ def cmd_scenario(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        return {"run": cmd_run, "debug": cmd_debug, "list": cmd_list, "scenario": cmd_scenario,
-                "explore": cmd_explore, "diff": qemu_commands.cmd_diff,
-                "firmware": qemu_commands.cmd_firmware}[args.command](args)
+        status = {"run": cmd_run, "debug": cmd_debug, "list": cmd_list, "scenario": cmd_scenario,
+                  "explore": cmd_explore, "diff": qemu_commands.cmd_diff,
+                  "firmware": qemu_commands.cmd_firmware}[args.command](args)
+        sys.stdout.flush()
+        return status
     except FfaemuError as e:
         print(f"ffaemu: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except BrokenPipeError:                 # e.g. `ffaemu run ... | head`: stop quietly
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _discard_stdout()
         return EXIT_RUN_FAILED
+    except OSError as e:                    # stdout on a full device (ENOSPC), EIO ...
+        if e.filename is not None:
+            raise
+        _discard_stdout()
+        print(f"ffaemu: error: cannot write standard output: {e.strerror}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):           # stdout is not a real file (tests)
+        pass
 
 
 if __name__ == "__main__":

@@ -20,6 +20,9 @@ from .machine import Machine, RunResult
 INSN_BREAKS = {"smc": A64.SMC, "hvc": A64.HVC, "svc": A64.SVC}
 BL_MASK, BL = 0xFC00_0000, 0x9400_0000          # BL imm26 (C6.2.34)
 BLR_MASK, BLR = 0xFFFF_FC1F, 0xD63F_0000        # BLR Xn (C6.2.35)
+MAX_DUMP = 4096                 # x/N and disas N: at most this many items, checked before reading
+MAX_STEPS = 1 << 40             # step N (each step is also bounded by the run's budget)
+ADDRESS_LIMIT = 1 << 64
 
 
 @dataclass
@@ -144,9 +147,12 @@ class Debugger:
         if handler is None:
             self.out(f"unknown command '{cmd}' (try: help)")
             return True
+        if cmd in RUN_COMMANDS and self.result is not None:
+            self.out(f"the run has ended ({self.result.reason.value}); nothing to {cmd}")
+            return True
         try:
             return handler(args) is not False
-        except (ValueError, IndexError) as e:
+        except (ValueError, IndexError, OverflowError) as e:
             self.out(f"error: {e}")
             return True
 
@@ -193,12 +199,12 @@ class Debugger:
         self.out("\n".join(b.describe() for b in self.breaks) or "no breakpoints")
 
     def cmd_step(self, args) -> None:
-        self._mode, self._steps = "step", int(args[0], 0) if args else 1
+        self._mode, self._steps = "step", _bounded(args[0], 1, MAX_STEPS, "step count") if args else 1
         self._go()
 
     def cmd_next(self, args) -> None:
         pc = self.m.cpu.pc
-        word = int.from_bytes(self.m.uc.mem_read(pc, 4), "little")
+        word = int.from_bytes(self.m.memory.read(pc, 4) or bytes(4), "little")
         if word & BL_MASK == BL or word & BLR_MASK == BLR:
             self._mode, self._target = "next", pc + INSN_BYTES
         else:
@@ -235,7 +241,7 @@ class Debugger:
 
     def cmd_disas(self, args) -> None:
         addr = self._address(args[0]) if args else self.m.cpu.pc
-        count = int(args[1], 0) if len(args) > 1 else 8
+        count = _bounded(args[1], 1, MAX_DUMP, "disas count") if len(args) > 1 else 8
         for i in range(count):
             a = addr + INSN_BYTES * i
             mark = "=>" if a == self.m.cpu.pc else "  "
@@ -261,9 +267,11 @@ class Debugger:
                      f"{describe_call(rec.args)} -> {result}")
 
     def cmd_x(self, args) -> None:
+        if len(args) != 2:
+            raise ValueError("usage: x/N[w] ADDR")
         spec, where = args[0], args[1]
         size = 4 if spec.endswith("w") else 8
-        count = int(spec.rstrip("wg") or "1", 0)
+        count = _bounded(spec.rstrip("wg") or "1", 1, MAX_DUMP, "x count")
         addr = self._address(where)
         data = self.m.memory.read(addr, count * size)
         if data is None:
@@ -279,11 +287,26 @@ class Debugger:
                 return img.symbols[text]
         if "+" in text:
             base, off = text.split("+", 1)
-            return self._address(base) + int(off, 0)
-        try:
-            return int(text, 0)
-        except ValueError:
-            raise ValueError(f"'{text}' is neither an address nor a known symbol") from None
+            addr = self._address(base) + int(off, 0)
+        else:
+            try:
+                addr = int(text, 0)
+            except ValueError:
+                raise ValueError(f"'{text}' is neither an address nor a known symbol") from None
+        if not 0 <= addr < ADDRESS_LIMIT:
+            raise ValueError(f"address {text} is outside 0..2^64-1")
+        return addr
+
+
+RUN_COMMANDS = {"step", "next", "continue", "finish", "si", "s", "n", "c"}
+
+
+def _bounded(text: str, low: int, high: int, what: str) -> int:
+    """A count typed by the user, range-checked before anything is allocated or run."""
+    value = int(text, 0)
+    if not low <= value <= high:
+        raise ValueError(f"{what} must be between {low} and {high}, not {text}")
+    return value
 
 
 ALIASES = {"b": "break", "s": "step", "si": "step", "n": "next", "c": "continue",

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import enum
 import types
+import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from unicorn import (UC_ARCH_ARM64, UC_ERR_FETCH_UNMAPPED, UC_HOOK_CODE, UC_HOOK_INTR, UC_HOOK_MEM_FETCH_UNMAPPED,
+from unicorn import (UC_ARCH_ARM64, UC_ERR_FETCH_UNMAPPED, UC_HOOK_CODE, UC_HOOK_EDGE_GENERATED,
+                     UC_HOOK_INTR, UC_HOOK_MEM_FETCH_UNMAPPED,
                      UC_HOOK_MEM_READ_UNMAPPED, UC_HOOK_MEM_WRITE_PROT,
                      UC_HOOK_MEM_WRITE_UNMAPPED, UC_MEM_FETCH_UNMAPPED, UC_MEM_READ_UNMAPPED,
                      UC_MEM_WRITE_PROT, UC_MODE_ARM, UC_PROT_ALL, UC_PROT_EXEC, UC_PROT_READ, Uc,
@@ -20,12 +22,14 @@ from unicorn import (UC_ARCH_ARM64, UC_ERR_FETCH_UNMAPPED, UC_HOOK_CODE, UC_HOOK
 from unicorn import arm64_const as uca
 
 from . import memmap, native, semihosting
+from .arch.counter import PythonCounter
+from .checks import InsnChecks
 from .arch.cpu import Cpu
 from .arch.exceptions import (A64, EC, ERET, INSN_BYTES, Routing, UcIntr, UnsupportedState,
                               describe_routing, enter, entry_pstate, eret_to_aarch32,
-                              illegal_return, illegal_return_pstate, route,
+                              illegal_return, illegal_return_pstate, route, route_pc_alignment,
                               syndrome_insn_address)
-from .arch.sysregs import DAIF_ALL, HCR, PSTATE, mode_bits, pstate_el
+from .arch.sysregs import DAIF_ALL, FAR, HCR, PSTATE, mode_bits, pstate_el
 from .errors import FfaemuError, ImageError
 from .loader import Image, Segment
 from .memory import PhysicalMemory
@@ -34,6 +38,12 @@ from .trap import SMCCC_ARG_REGS, Forward, Result, Resume, Return, Stop, Trap, V
 
 CPU_MODELS = {"a72": uca.UC_CPU_ARM64_A72, "max": uca.UC_CPU_ARM64_MAX}
 DEFAULT_MAX_INSNS = 100_000_000
+MAX_MAX_INSNS = 1 << 40                 # --max-insns upper bound (about 3 hours of guest code)
+# Every exception or model call handled in Python costs the budget this many instructions,
+# so a guest that traps on every instruction ends in bounded time too (about 3 s for the
+# default budget at ~30,000 Python traps per second).
+TRAP_WEIGHT = 1000
+WFI = 0xD503_207F                       # WFI (C6.2.390)
 STOP_NEVER = 0xFFFF_FFFF_FFFF_FFFC      # an `until` address no program reaches
 MAP_CHUNK = 2 << 20                     # flash and RAM are mapped on demand in 2 MiB chunks
 # Reset: EL3h with DAIF masked (Arm ARM D1.9). NZCV are UNKNOWN at reset; QEMU (the
@@ -125,11 +135,13 @@ class Machine:
     def __init__(self, cpu: str = "a72", ram_size: int = memmap.DEFAULT_RAM_SIZE,
                  max_insns: int = DEFAULT_MAX_INSNS, console: Callable[[str], None] | None = None,
                  trace: Callable[[str], None] | None = None,
-                 events: Callable[[dict], None] | None = None):
+                 events: Callable[[dict], None] | None = None, timeout: float | None = None):
         if cpu not in CPU_MODELS:
             raise FfaemuError(f"unknown CPU model '{cpu}' (choose from: {', '.join(CPU_MODELS)})")
-        if max_insns <= 0:
-            raise FfaemuError(f"--max-insns must be positive, not {max_insns}")
+        if not 0 < max_insns <= MAX_MAX_INSNS:
+            raise FfaemuError(f"--max-insns must be between 1 and {MAX_MAX_INSNS}, not {max_insns}")
+        if timeout is not None and not 0 < timeout <= 86400:
+            raise FfaemuError(f"--timeout must be between 0 and 86400 seconds, not {timeout}")
         if ram_size <= 0 or ram_size % 0x1000 or memmap.RAM_BASE + ram_size > 1 << 40:
             raise FfaemuError(f"RAM size {ram_size:#x} must be a positive multiple of 4 KiB")
         self.uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
@@ -138,6 +150,10 @@ class Machine:
         self.memory = PhysicalMemory(self.uc, ram_size, self.ensure_mapped)
         self.ram_size = ram_size
         self.max_insns = max_insns
+        self.timeout = timeout
+        self._deadline: float | None = None
+        self.traps = 0                  # exceptions and model calls handled in Python
+        self._misaligned_pc: int | None = None
         self.console = bytearray()
         self._console_sink = console
         self._trace = trace
@@ -161,6 +177,8 @@ class Machine:
         self.insns = 0                  # instructions run (counted only when debugging)
         self._map()
         self.native = native.attach(self)          # the C fast path, or None
+        self.counter = self.native or PythonCounter(self.uc, self.cpu)   # .insns: virtual clock
+        self.checks = InsnChecks(self)                # FP traps, SCTLR.A: what Unicorn skips
         if self.native is not None and (trace or events):
             self.native.set_all_python(True)       # traces see every exception
         self._hooks()
@@ -198,11 +216,21 @@ class Machine:
         self.uc.hook_add(UC_HOOK_MEM_READ_UNMAPPED | UC_HOOK_MEM_WRITE_UNMAPPED |
                          UC_HOOK_MEM_FETCH_UNMAPPED | UC_HOOK_MEM_WRITE_PROT, self._on_bad_access)
         self.uc.hook_add(UC_HOOK_CODE, self._on_resume, begin=RESUME, end=RESUME)
+        self.uc.hook_add(UC_HOOK_EDGE_GENERATED, self._on_new_block)
+
+    def _on_new_block(self, uc, cur, prev, _):
+        """A block is about to be translated: a misaligned start is a PC alignment fault,
+        taken by `resume` before any of it runs (Unicorn's QEMU 5 core does not check)."""
+        if cur.pc & 3:
+            self._misaligned_pc = cur.pc
+            uc.emu_stop()
 
     def load(self, image: Image) -> Image:
-        """Place an image's segments in memory; raise ImageError if one does not fit."""
+        """Place an image's segments in memory; raise ImageError if one does not fit or
+        overlaps another segment, another image or (once installed) the harness."""
         for seg in image.segments:
             self._check_fits(seg.addr, seg.memsz, image.name)
+        self._check_no_overlap(image)
         for seg in image.segments:          # bytes past p_filesz up to p_memsz are zero (bss)
             self.ensure_mapped(seg.addr, seg.memsz)
             self.uc.mem_write(seg.addr, seg.data + bytes(seg.memsz - len(seg.data)))
@@ -229,9 +257,25 @@ class Machine:
         if not ok:
             raise ImageError(f"{what}: segment {addr:#x}-{addr + size - 1:#x} does not fit the "
                              f"memory map ({memmap.describe(self.ram_size)})")
-        if self._harness_ready and addr < HARNESS_CODE[1] and addr + size > HARNESS_CODE[0]:
-            raise ImageError(f"{what}: segment {addr:#x}-{addr + size - 1:#x} overlaps the harness "
-                             f"region {HARNESS_CODE[0]:#x}-{HARNESS_CODE[1] - 1:#x}")
+        if self._harness_ready:
+            self._check_not_harness(addr, size, what)
+
+    @staticmethod
+    def _check_not_harness(addr: int, size: int, what: str) -> None:
+        if memmap.overlaps(addr, size, memmap.HARNESS):
+            raise ImageError(f"{what}: segment {addr:#x}-{addr + max(size, 1) - 1:#x} overlaps the "
+                             f"harness region {memmap.HARNESS.base:#x}-{memmap.HARNESS.end - 1:#x}")
+
+    def _check_no_overlap(self, image: Image) -> None:
+        """Segments may not overlap each other or any image already loaded."""
+        placed = [(seg, img.name) for img in self.images for seg in img.segments]
+        for seg in image.segments:
+            for other, name in placed:
+                if seg.addr < other.end and other.addr < seg.end:
+                    whose = "another segment of the same image" if name is image.name else f"image {name}"
+                    raise ImageError(f"{image.name}: segment {seg.addr:#x}-{seg.end - 1:#x} overlaps "
+                                     f"{whose} at {other.addr:#x}-{other.end - 1:#x}")
+            placed.append((seg, image.name))
 
     def write_harness(self, addr: int, code: bytes) -> None:
         """Place harness code (boot stubs, trampolines); never inside the user range."""
@@ -239,9 +283,7 @@ class Machine:
             raise ValueError(f"harness code at {addr:#x} is outside the harness region")
         for image in self.images:
             for seg in image.segments:
-                if seg.addr < addr + len(code) and addr < seg.end:
-                    raise ImageError(f"{image.name}: segment {seg.addr:#x}-{seg.end - 1:#x} overlaps "
-                                     f"the harness region {memmap.HARNESS_BASE:#x}-{memmap.USER_BASE - 1:#x}")
+                self._check_not_harness(seg.addr, seg.memsz, image.name)
         self.ensure_mapped(addr, len(code))
         self.uc.mem_write(addr, code)
 
@@ -260,7 +302,18 @@ class Machine:
         for el, base in UNHANDLED_VECTORS.items():
             self.harness_images.append(Image([Segment(base, unhandled)], base,
                                              {f"harness_vectors_el{el}": base}, "<harness>"))
+        self._protect_harness()
         self._harness_ready = True
+
+    def _protect_harness(self) -> None:
+        """Guest code may read the harness region but not write it (its stacks excepted):
+        a write faults in `_on_bad_access`. Harness and models write with uc.mem_write,
+        which page protections do not stop."""
+        h, stacks = memmap.HARNESS, memmap.HARNESS_STACKS
+        self.ensure_mapped(h.base, h.size)
+        ro = UC_PROT_READ | UC_PROT_EXEC
+        self.uc.mem_protect(h.base, stacks.base - h.base, ro)
+        self.uc.mem_protect(stacks.end, h.end - stacks.end, ro)
 
     def attach(self, el: int, handler: Handler) -> None:
         """Have `handler` take the synchronous exceptions routed to `el` from lower ELs."""
@@ -343,6 +396,8 @@ class Machine:
             entry = self.images[-1].entry
         self.reset(entry)
         self._started = True
+        if self.timeout is not None:
+            self._deadline = time.monotonic() + self.timeout
 
     def resume(self) -> RunResult | None:
         """Run on from the current PC; None if a debugger paused, else the run's result."""
@@ -350,13 +405,8 @@ class Machine:
             return self._result()
         self._paused = False
         try:
-            if self._debug is None:
-                self.uc.emu_start(self.cpu.pc, STOP_NEVER, count=self.max_insns)
-            else:
-                self.uc.emu_start(self.cpu.pc, STOP_NEVER)
-            if self.native is not None and self.native.error is not None:
-                error, self.native.error = self.native.error, None
-                raise error
+            while self._emulate():
+                pass
         except UcError as e:
             if self._stop is None:
                 self._stop = Stop(StopReason.FAULT.value, None, f"{self._where()}: {e}")
@@ -369,10 +419,69 @@ class Machine:
         if self._paused and self._stop is None:
             return None
         if self._stop is None:
-            self._stop = Stop(StopReason.BUDGET.value, None,
-                              f"instruction budget of {self.max_insns} exhausted at {self._where()} "
-                              "(runaway code? raise --max-insns)")
+            self._stop = self._why_emulation_ended()
         return self._result()
+
+    def _emulate(self) -> bool:
+        """One emu_start; True when it must go on (a PC alignment fault was taken)."""
+        if self.cpu.pc & 3:
+            self._misaligned_pc = self.cpu.pc
+        else:
+            timeout_us = 0
+            if self._deadline is not None:
+                timeout_us = max(1, int((self._deadline - time.monotonic()) * 1e6))
+            count = self.max_insns if self._debug is None else 0
+            self.uc.emu_start(self.cpu.pc, STOP_NEVER, timeout=timeout_us, count=count)
+        if self.native is not None and self.native.error is not None:
+            error, self.native.error = self.native.error, None
+            raise error
+        if self.checks.rearm and self._stop is None and not self._paused and self._charge():
+            self.checks.arm()
+            if self._misaligned_pc is None:
+                return True
+        pc, self._misaligned_pc = self._misaligned_pc, None
+        if pc is None or self._stop is not None or self._paused or not self._charge():
+            return False
+        self.uc.ctl_remove_cache(pc, pc + INSN_BYTES)
+        cpu = self.cpu
+        self.cpu.pc = pc
+        r = route_pc_alignment(cpu.pstate, pc, cpu.scr_el3, cpu.hcr_el2)
+        self.uc.reg_write(FAR[r.to_el], pc)
+        self._vector(r, cpu.pstate, pc)
+        return self._stop is None
+
+    def take(self, r: Routing) -> None:
+        """Take exception `r` now, from a code hook, as the hardware would (counted in the budget)."""
+        if not self._charge():
+            return
+        if self.native is not None:
+            self.native.drain()
+        self._vector(r, self.cpu.pstate, r.elr)
+
+    def _why_emulation_ended(self) -> Stop:
+        """Unicorn returned with no stop recorded: a time limit, WFI, or the budget."""
+        if self._deadline is not None and time.monotonic() >= self._deadline:
+            return Stop(StopReason.BUDGET.value, None, f"time limit of {self.timeout:g} s (--timeout) "
+                        f"reached at {self._where()}")
+        pc = self.cpu.pc
+        if self.memory.read(pc - INSN_BYTES, 4) == WFI.to_bytes(4, "little"):
+            return Stop(StopReason.FAULT.value, None,
+                        f"{self._where(pc - INSN_BYTES)}: WFI with no interrupt source modelled: "
+                        "the CPU would wait forever (QEMU 7.2 does); WFE is a no-op")
+        return Stop(StopReason.BUDGET.value, None, f"instruction budget of {self.max_insns} exhausted "
+                    f"at {self._where()} (runaway code? raise --max-insns)")
+
+    def _charge(self) -> bool:
+        """Count one exception or model call handled in Python against the budget
+        (TRAP_WEIGHT instructions each); False, with the run stopped, when it is spent."""
+        self.traps += 1
+        if self.traps * TRAP_WEIGHT <= self.max_insns:
+            return True
+        self.stop(StopReason.BUDGET, None,
+                  f"instruction budget of {self.max_insns} exhausted at {self._where()}: "
+                  f"{self.traps - 1} exceptions and model calls handled in Python, each counted "
+                  f"as {TRAP_WEIGHT} instructions (a trap loop? raise --max-insns)")
+        return False
 
     # Debugging ------------------------------------------------------------------------
     def enable_debug(self, debugger) -> None:
@@ -439,8 +548,8 @@ class Machine:
         from .disasm import disassemble_one
         return disassemble_one(word, addr)
 
-    def _where(self) -> str:
-        pc, pstate = self.cpu.pc, self.cpu.pstate
+    def _where(self, pc: int | None = None) -> str:
+        pc, pstate = self.cpu.pc if pc is None else pc, self.cpu.pstate
         sym = self.symbolize(pc)
         return (f"EL{pstate_el(pstate)} PC={pc:#x}{f' <{sym}>' if sym else ''} "
                 f"`{self._insn_text(pc)}`")
@@ -457,6 +566,9 @@ class Machine:
                    f"branched to VBAR_EL{r.to_el}+{addr - self.cpu.vbar(r.to_el):#x} = {addr:#x}")
         elif access == UC_MEM_FETCH_UNMAPPED:
             msg = f"EL{self.cpu.el}: instruction fetch from unmapped address {addr:#x}"
+        elif access == UC_MEM_WRITE_PROT and memmap.overlaps(addr, size, memmap.HARNESS):
+            msg = (f"{self._where()}: {size}-byte write to {memmap.describe_harness(addr)}, "
+                   "which guest code may not write")
         else:
             kind = {UC_MEM_READ_UNMAPPED: "read of unmapped", UC_MEM_WRITE_PROT:
                     "write to read-only flash at"}.get(access, "write to unmapped")
@@ -481,10 +593,12 @@ class Machine:
             insn = self._read32(pc - back)
         insn_addr = syndrome_insn_address(intno, pc)
         el = pstate_el(pstate)
+        if not self._charge():
+            return
         if intno == UcIntr.UDEF and not pstate & PSTATE.IL:
             if insn == semihosting.HLT_SEMIHOSTING and el >= 1:
                 return self._semihost()
-            if insn == A64.HLT.encode(UNHANDLED_IMM) and self._harness_ready:
+            if insn == A64.HLT.encode(UNHANDLED_IMM) and self._unhandled_el(pc) is not None:
                 return self._unhandled(pc)
         r = route(intno, pstate, pc, insn, scr, hcr)
         handler = self._handlers.get(r.to_el) if r.from_el < r.to_el else None
@@ -596,8 +710,15 @@ class Machine:
         target = enter(self.cpu, r)
         self._last_vector = (target, r)
 
+    def _unhandled_el(self, pc: int) -> int | None:
+        """The EL whose harness vector table holds `pc`; None elsewhere (a guest's own
+        `hlt #0xffa0` is an ordinary HLT)."""
+        if not self._harness_ready:
+            return None
+        return next((e for e, base in UNHANDLED_VECTORS.items() if base <= pc < base + 0x800), None)
+
     def _unhandled(self, pc: int) -> None:
-        el = next(e for e, base in UNHANDLED_VECTORS.items() if base <= pc < base + 0x800)
+        el = self._unhandled_el(pc)
         self.stop(StopReason.FAULT, None,
                   f"exception to EL{el} at vector offset {pc - UNHANDLED_VECTORS[el]:#x} "
                   f"(ESR_EL{el}={self.cpu.esr(el):#x}, ELR_EL{el}={self.cpu.elr(el):#x}) "
@@ -639,6 +760,8 @@ class Machine:
         r = Routing(EC.SMC64, 0, 2, 3, RESUME, "SMC (from the EL2 model)")
         xs = [act.values.get(n, 0) for n in range(SMCCC_ARG_REGS)]
         trap3 = Trap(r, entry_pstate(2), xs, TRAMPOLINE, self.memory)
+        if not self._charge():
+            raise _Halt
         self.calls.enter(2, 3, _handler_name(handler), xs)
         answer = handler(trap3)
         if answer is None or isinstance(answer, Vector):

@@ -40,3 +40,43 @@ def regions(ram_size: int) -> list[Region]:
 def describe(ram_size: int) -> str:
     return ", ".join(f"{r.name} {r.base:#x}-{r.end - 1:#x}" for r in regions(ram_size)
                      if r.name != "uart")
+
+
+# Inside the harness region: what lives where (machine.py, boot.py, models/hyp/pkvm.py).
+HARNESS = Region("harness", HARNESS_BASE, HARNESS_SIZE)
+HARNESS_STACKS = Region("the boot stubs' EL1-EL3 stacks", HARNESS_BASE + 0xC_0000, 0x3_0000)
+HYP_MAILBOX = Region("the EL2 model's own RX/TX mailbox", HARNESS_BASE + 0x8_0000, 0x2000)
+_HARNESS_PARTS = (Region("the boot stubs, trampoline and unhandled-exception vectors",
+                         HARNESS_BASE, 0x4000), HYP_MAILBOX, HARNESS_STACKS)
+
+
+def overlaps(addr: int, size: int, region: Region) -> bool:
+    """[addr, addr+size) and `region` share at least one byte."""
+    return addr < region.end and region.base < addr + max(size, 1)
+
+
+def harness_part(addr: int) -> str:
+    """What the harness keeps at `addr` (for fault messages)."""
+    for part in _HARNESS_PARTS:
+        if part.contains(addr):
+            return part.name
+    return "reserved harness memory"
+
+
+def describe_harness(addr: int) -> str:
+    """`addr` named with its place in the harness region, for one-line messages."""
+    return (f"harness memory {HARNESS.base:#x}-{HARNESS.end - 1:#x} ({harness_part(addr)}) "
+            f"at {addr:#x}")
+
+
+def caller_may_use(addr: int, size: int, via_hypervisor: bool) -> bool:
+    """May an FF-A caller name [addr, addr+size) as its own memory (RX/TX buffers,
+    memory-transaction ranges)? Never the harness region, which no guest owns; a
+    hypervisor (a call from EL2) may name its own mailbox there.
+
+    Firmware refuses memory the caller does not own with INVALID_PARAMETERS: Hafnium
+    v2.9 src/api.c api_vm_configure_pages (vm_mem_get_mode, "owned and exclusive").
+    """
+    if not overlaps(addr, size, HARNESS):
+        return True
+    return via_hypervisor and HYP_MAILBOX.contains(addr, size)

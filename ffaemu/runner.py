@@ -80,10 +80,11 @@ def build_guest(guest: str | Path, el3: str, el2: str = "none", *, fw_upper: str
                 ram_size: int = DEFAULT_RAM_SIZE, vms: int = 1, vcpus: int = 1,
                 console: Callable[[str], None] | None = None,
                 trace: Callable[[str], None] | None = None,
-                events: Callable[[dict], None] | None = None) -> GuestSetup:
+                events: Callable[[dict], None] | None = None,
+                timeout: float | None = None) -> GuestSetup:
     """Everything `run_guest` does short of running, so callers can add watches first."""
     machine = Machine(cpu=cpu, max_insns=max_insns, ram_size=ram_size, console=console, trace=trace,
-                      events=events)
+                      events=events, timeout=timeout)
     images = _load_vms(machine, Path(guest), vms)
     image = images[0]
     firmware = hypervisor = None

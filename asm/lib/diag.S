@@ -5,7 +5,8 @@
 // At every vector entry the handler prints
 //   "EL<n> V<offset> ESR=<hex> ELR=<hex> SPSR=<hex> SP=<hex> DAIF=<hex>"
 // and then returns: SVC/HVC/untrapped SMC to ELR, an illegal-state exception to
-// ELR with SPSR.IL cleared, everything else to ELR+4.
+// ELR with SPSR.IL cleared, a PC alignment fault to the x30 it interrupted,
+// everything else to ELR+4.
 // Special cases: `svc #0xffff` ends the run (semihosting exit from the handler's
 // EL); a trapped SMC at EL2 is forwarded to EL3 with `smc #0` when the word
 // `forward_smc` is non-zero.
@@ -20,6 +21,7 @@
 .equ EC_HVC,       0x16
 .equ EC_SMC,       0x17
 .equ EC_ILLEGAL,   0x0e
+.equ EC_PC_ALIGN,  0x22
 .equ SPSR_IL,      0x100000
 .equ SVC_EXIT,     0xffff
 
@@ -126,7 +128,9 @@ vcommon_el\el:
     cmp x0, x2
     b.ne 5f
     EXIT
-4:  cmp x1, #EC_ILLEGAL
+4:  cmp x1, #EC_PC_ALIGN
+    b.eq 8f
+    cmp x1, #EC_ILLEGAL
     b.eq 7f
     cmp x1, #EC_HVC
     b.eq 5f
@@ -142,6 +146,9 @@ vcommon_el\el:
     smc #0
 6:  mrs x0, elr_el\el
     add x0, x0, #4
+    msr elr_el\el, x0
+    b 5f
+8:  ldr x0, [sp, #8]               // PC alignment: resume at the interrupted x30
     msr elr_el\el, x0
     b 5f
 7:  mrs x0, spsr_el\el             // illegal state: clear SPSR.IL, retry at ELR

@@ -205,6 +205,16 @@ def route(intno: int, pstate: int, pc: int, insn: int, scr: int, hcr: int) -> Ro
     raise UnsupportedState(f"QEMU exception number {intno} is not modelled (no interrupts or aborts)")
 
 
+def route_pc_alignment(pstate: int, pc: int, scr: int, hcr: int) -> Routing:
+    """A PC alignment fault (EC 0x22, ISS 0; FAR = ELR = the misaligned PC) on fetching
+    from `pc` with bits [1:0] non-zero: Arm ARM D1.3.5.1 (PC alignment checking). Taken
+    like an UNDEFINED instruction: to the current EL, from EL0 to EL1 or EL2 (TGE).
+    QEMU 7.2 gives ESR 0x8a000000 (tests/diff/images/pc_align_el3.S)."""
+    el = (pstate >> 2) & 3
+    to_el = el if el else _el0_target(scr, hcr)
+    return Routing(EC.PC_ALIGN, 0, el, to_el, pc, "PC alignment (misaligned branch target)")
+
+
 def _undef_reason(insn: int, el: int, scr: int, hcr: int) -> str:
     """Why an instruction was UNDEFINED, for the trace (C6.2 SMC/HVC pseudocode)."""
     if A64.HVC.matches(insn):

@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from unicorn import UC_HOOK_CODE, UC_HOOK_INTR
+from unicorn import UC_HOOK_BLOCK, UC_HOOK_CODE, UC_HOOK_INSN, UC_HOOK_INTR
 from unicorn import arm64_const as uca
 from unicorn.unicorn_py3 import unicorn as _ucmod
 
@@ -39,6 +39,8 @@ class FastCtx(ctypes.Structure):
         ("last_vector", ctypes.c_uint64), ("last_info", ctypes.c_uint64),
         ("log_count", ctypes.c_uint64),
         ("log", (ctypes.c_uint64 * ENTRY_WORDS) * LOG_CAP),
+        ("insns", ctypes.c_uint64),
+        ("python_control", CODE_CB),
     ]
 
 
@@ -105,18 +107,28 @@ class Native:
         self._intr_cb = INTR_CB(self._python_intr)       # kept alive with the machine
         self._eret_cb = CODE_CB(self._python_eret)
         ctx.python_intr, ctx.python_eret = self._intr_cb, self._eret_cb
+        self._control_cb = CODE_CB(self._python_control)
+        ctx.python_control = self._control_cb
         self._ctx_ptr = ctypes.cast(ctypes.pointer(ctx), ctypes.c_void_p)
         self._regs = (ctypes.c_uint64 * 23)()
         self._vals = (ctypes.c_uint64 * 18)()
         self.error: BaseException | None = None
         self._hooks = []
         self._hook(UC_HOOK_INTR, lib.ffaemu_fast_intr, 1, 0)
+        self._hook(UC_HOOK_BLOCK, lib.ffaemu_fast_block, 1, 0)
+        self._hook(UC_HOOK_INSN, lib.ffaemu_fast_mrs, 1, 0, ctypes.c_int(uca.UC_ARM64_INS_MRS))
+        self._hook(UC_HOOK_INSN, lib.ffaemu_fast_msr, 1, 0, ctypes.c_int(uca.UC_ARM64_INS_MSR))
 
-    def _hook(self, kind: int, func, begin: int, end: int) -> None:
+    @property
+    def insns(self) -> int:
+        """The virtual clock: instructions of every block entered (see fastpath.c)."""
+        return self.ctx.insns
+
+    def _hook(self, kind: int, func, begin: int, end: int, *extra) -> None:
         handle = ctypes.c_size_t()
         err = _ucmod.uclib.uc_hook_add(self.m.uc._uch, ctypes.byref(handle), kind,
                                        ctypes.cast(func, ctypes.c_void_p), self._ctx_ptr,
-                                       ctypes.c_uint64(begin), ctypes.c_uint64(end))
+                                       ctypes.c_uint64(begin), ctypes.c_uint64(end), *extra)
         if err:
             raise RuntimeError(f"uc_hook_add failed with error {err}")
         self._hooks.append(handle)
@@ -136,6 +148,13 @@ class Native:
     def _python_eret(self, uch, addr, size, user):
         try:
             self.m._on_eret(self.m.uc, addr, size, None)
+        except BaseException as e:       # noqa: BLE001
+            self.error = e
+            self.m.uc.emu_stop()
+
+    def _python_control(self, uch, value, enc, user):
+        try:
+            self.m.checks.on_control_write(enc & 0xFF, (enc >> 8) & 0xFF, enc >> 16, value)
         except BaseException as e:       # noqa: BLE001
             self.error = e
             self.m.uc.emu_stop()

@@ -39,6 +39,8 @@ struct fast_ctx {
 	uint64_t last_vector, last_info;     /* for "vector unmapped" messages */
 	uint64_t log_count;           /* entries written since the last drain */
 	uint64_t log[LOG_CAP][8];     /* from, to, ec, esr, elr, spsr, intno, vector */
+	uint64_t insns;               /* instructions of the blocks entered: the virtual clock */
+	code_cb python_control;       /* Machine._on_control_write(value, op1|crm<<8|op2<<16) */
 };
 
 static uint64_t rd(uc_engine *uc, struct fast_ctx *c, int reg)
@@ -208,4 +210,43 @@ void ffaemu_write_result(uc_engine *uc, struct fast_ctx *c, const uint64_t *vals
 		if (mask & (1u << i))
 			wr(uc, c, c->r_x[i], vals[i]);
 	wr(uc, c, c->r_pc, pc);
+}
+
+/*
+ * The virtual counter (ffaemu/arch/counter.py): every block entered adds its
+ * instructions, so CNTPCT_EL0/CNTVCT_EL0 read the same values in every run.
+ */
+void ffaemu_fast_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
+{
+	struct fast_ctx *c = user;
+	c->insns += size / 4;
+}
+
+int ffaemu_fast_mrs(uc_engine *uc, int reg, const struct cp_reg *cp, void *user)
+{
+	struct fast_ctx *c = user;
+	/* CNTPCT_EL0 = S3_3_C14_C0_1, CNTVCT_EL0 = S3_3_C14_C0_2 (Arm ARM D23.8) */
+	if (cp->op0 != 3 || cp->op1 != 3 || cp->crn != 14 || cp->crm != 0 ||
+	    (cp->op2 != 1 && cp->op2 != 2))
+		return 0;
+	uint64_t value = c->insns;
+	if (cp->op2 == 2)             /* CNTVCT = CNTPCT - CNTVOFF_EL2 (S3_4_C14_C0_3) */
+		value -= rd_sys(uc, c, 4, 14, 0, 3);
+	wr(uc, c, reg, value);
+	return 1;
+}
+
+/*
+ * Writes to the controls of checks Unicorn does not make go to Python
+ * (Machine._on_control_write): SCTLR_ELx (S3_<op1>_C1_C0_0, alignment),
+ * CPACR_EL1 (S3_0_C1_C0_2) and CPTR_EL2/EL3 (S3_4/6_C1_C1_2, FP traps). Every
+ * other MSR stays in C.
+ */
+int ffaemu_fast_msr(uc_engine *uc, int reg, const struct cp_reg *cp, void *user)
+{
+	struct fast_ctx *c = user;
+	if (cp->op0 == 3 && cp->crn == 1 && (cp->op1 == 0 || cp->op1 == 4 || cp->op1 == 6) &&
+	    ((cp->crm == 0 && (cp->op2 == 0 || cp->op2 == 2)) || (cp->crm == 1 && cp->op2 == 2)))
+		c->python_control(uc, cp->val, cp->op1 | cp->crm << 8 | cp->op2 << 16, user);
+	return 0;
 }

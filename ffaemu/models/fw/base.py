@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from ...arch.bits import s32
 from ...arch.exceptions import EC
+from ... import memmap
 from ...errors import FfaemuError
 from ...ffa.abi import (V1_0, V1_1, VERSION_MINOR, FfaError, FfaId, Func, ffa_fid, func_of)
 from ...ffa import memdesc
@@ -249,7 +250,8 @@ class Firmware:
         if call.caller in self.ffa.buffers:
             raise RefusedCall(FfaError.DENIED)
         size = pages * PAGE
-        if not pages or tx % PAGE or rx % PAGE or not (mem.in_ram(tx, size) and mem.in_ram(rx, size)) \
+        if not pages or tx % PAGE or rx % PAGE or not (self._caller_memory(call, mem, tx, size) and
+                                                       self._caller_memory(call, mem, rx, size)) \
                 or abs(tx - rx) < size:
             raise RefusedCall(FfaError.INVALID_PARAMETERS)
         self.ffa.buffers[call.caller] = Buffers(tx, rx, pages)
@@ -311,13 +313,14 @@ class Firmware:
         desc = mem.read(buf.tx, total)
         if desc is None:
             raise RefusedCall(FfaError.INVALID_PARAMETERS)
-        share = self._parse_descriptor(desc, call.caller, mem, lend=func_of(call.fid) is Func.MEM_LEND)
+        share = self._parse_descriptor(desc, call, mem, lend=func_of(call.fid) is Func.MEM_LEND)
         handle = self.ffa.next_handle
         self.ffa.next_handle += 1
         self.ffa.shares[handle] = share
         return self.success(handle & 0xFFFF_FFFF, handle >> 32)
 
-    def _parse_descriptor(self, desc: bytes, caller: int, mem, lend: bool) -> Share:
+    def _parse_descriptor(self, desc: bytes, call: Call, mem, lend: bool) -> Share:
+        caller = call.caller
         v10 = VERSION_MINOR.get(self.negotiated_version()) == 0
         try:
             region = memdesc.parse(desc, v10)
@@ -325,7 +328,7 @@ class Firmware:
             raise RefusedCall(FfaError.INVALID_PARAMETERS) from None
         known = {p.id for p in self.ffa.partitions}
         if region.sender != caller or not set(region.receivers) <= known or any(
-                address % PAGE or not pages or not mem.in_ram(address, pages * PAGE)
+                address % PAGE or not pages or not self._caller_memory(call, mem, address, pages * PAGE)
                 for address, pages in region.ranges):
             raise RefusedCall(FfaError.INVALID_PARAMETERS)
         return Share(caller, region.receivers, region.ranges, lend)
@@ -348,6 +351,11 @@ class Firmware:
         mem.write(buf.rx, desc)
         buf.rx_full = True
         return Reply([FfaId.FFA_MEM_RETRIEVE_RESP, len(desc), len(desc)])
+
+    @staticmethod
+    def _caller_memory(call: Call, mem, addr: int, size: int) -> bool:
+        """Non-secure RAM the caller owns: never the harness's (memmap.caller_may_use)."""
+        return mem.in_ram(addr, size) and memmap.caller_may_use(addr, size, call.via_hypervisor)
 
     def _mem_reclaim(self, call: Call, mem) -> Reply:
         handle = (call.w(2) << 32) | call.w(1)
