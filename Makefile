@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo demo-core test venv clean blobs bench fuzz
+.PHONY: demo demo-core test venv clean blobs bench fuzz check-wheel
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { \
@@ -38,6 +38,10 @@ FUZZ_INPUTS ?= 10000
 FUZZ_JOBS   ?= 2
 fuzz: $(STAMP)
 	nice $(PY) tests/fuzz/campaign.py --inputs $(FUZZ_INPUTS) --jobs $(FUZZ_JOBS) --report fuzz-report.json
+
+# Build the sdist and wheel, install them into fresh venvs, run the README's commands there.
+check-wheel:
+	bash scripts/check_wheel.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

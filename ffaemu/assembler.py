@@ -1,22 +1,32 @@
-r"""Assemble `.S` sources with keystone, with `.include`, labels and file:line errors.
+r"""Assemble `.S` sources with keystone or LLVM, with `.include`, labels and file:line errors.
 
-keystone (LLVM MC, 0.9.2) reports neither the line of an error nor the symbol table,
-and rejects GNU as idioms that hand-written stubs use. This module adds:
+Two back ends share one front end: keystone (LLVM MC of 2016, in process where its wheel
+exists; bounded, see `toolchain.keystone`) and LLVM's integrated assembler and lld from the
+`ziglang` package (`toolchain.llvm_as`; LSE, RCpc and `.inst`, which keystone lacks).
+`assembler=None` means `$FFAEMU_ASSEMBLER`, else keystone when installed, else LLVM.
+keystone reports neither the line of an error nor the symbol table, and rejects GNU as
+idioms that hand-written stubs use. The front end adds:
 - `.include "file"` (relative to the including file);
 - GNU `.macro name arg, arg=default` ... `.endm` expansion with `\arg`, `\@` and `\()`;
 - numeric local labels (`1:` with `1b`/`1f` references), renamed to unique symbols;
+- `ldr Rt, =expr` as MOVZ or an explicit literal pool (`toolchain.litpool`), so both back
+  ends give the same bytes;
 - errors located by assembling growing prefixes of the source, reported as file:line;
 - label addresses, read back from a second assembly with a trailer of `.quad label`.
 """
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from keystone import KS_ARCH_ARM64, KS_MODE_LITTLE_ENDIAN, Ks, KsError
+from .errors import AsmError, FfaemuError
+from .toolchain import cache, ks_bounded as keystone, litpool, pcrel as pcrel_check, zig
+from .toolchain.ks_bounded import KeystoneCrash, KeystoneTimeout, KsFailure
 
-from .errors import AsmError
+ASSEMBLERS = ("keystone", "llvm")
+ASSEMBLER_ENV = "FFAEMU_ASSEMBLER"
 
 _INCLUDE = re.compile(r'^\s*(?:\.include|#include)\s+"([^"]+)"\s*$')
 _LABEL = re.compile(r'^\s*([A-Za-z_.$][\w.$]*)\s*:')
@@ -38,10 +48,16 @@ class Line:
     text: str
     file: str
     lineno: int
+    original: str | None = None      # the text before a front-end rewrite (`ldr Rt, =expr`)
 
     @property
     def where(self) -> str:
         return f"{self.file}:{self.lineno}"
+
+    @property
+    def shown(self) -> str:
+        """The statement as the user wrote it (for messages)."""
+        return (self.text if self.original is None else self.original).strip()
 
 
 @dataclass
@@ -243,22 +259,14 @@ def _rename_local_labels(lines: list[Line]) -> list[Line]:
     return out
 
 
-def _ks() -> Ks:
-    return Ks(KS_ARCH_ARM64, KS_MODE_LITTLE_ENDIAN)
-
-
-def _try(src: str, base: int) -> tuple[bytes | None, KsError | None]:
-    """Assemble; return (code, error).
+def _try(src: str, base: int) -> tuple[bytes | None, KsFailure | None]:
+    """Assemble with keystone; return (code, error).
 
     keystone's sym_resolver callback is never installed: once one has been set in a
     process, later engines fail unrelated instructions (`stp ..., [sp, #-16]!` gives
     "Unknown error"), so missing symbols are found by `_find_missing_symbol` instead.
     """
-    try:
-        enc, _ = _ks().asm(src, base)
-    except KsError as e:
-        return None, e
-    return bytes(enc or b""), None
+    return keystone.asm(src, base)
 
 
 _IDENT = re.compile(r"(?<![\w.$#])([A-Za-z_.$][\w.$]*)")
@@ -311,7 +319,10 @@ def _locate(lines: list[Line], base: int) -> int:
     lo, hi = 0, len(points) - 1
     while lo < hi:
         mid = (lo + hi) // 2
-        _, err = _try("\n".join(l.text for l in lines[:points[mid]]), base)
+        try:
+            _, err = _try("\n".join(l.text for l in lines[:points[mid]]), base)
+        except (KeystoneTimeout, KeystoneCrash) as e:
+            err = KsFailure(-1, str(e))
         if err is None or err.errno == _SYMBOL_MISSING:     # forward references are fine here
             lo = mid + 1
         else:
@@ -325,40 +336,107 @@ def _locate(lines: list[Line], base: int) -> int:
     return end - 1
 
 
-def _message(err: KsError) -> str:
-    text = str(err)
+def _message(err: KsFailure) -> str:
+    text = err.msg
     return re.sub(r"\s*\(KS_ERR_\w+\)", "", text) if "Unknown error" not in text else \
         "keystone cannot encode this (unsupported operand or immediate)"
 
 
-def assemble(text: str, base: int, filename: str = "<asm>") -> Assembled:
-    """Assemble `text` at `base`; raise AsmError naming file:line on any failure."""
+def choose(assembler: str | None = None) -> str:
+    """The assembler to use: `assembler`, else `$FFAEMU_ASSEMBLER`, else keystone if installed."""
+    name = assembler or os.environ.get(ASSEMBLER_ENV) or ""
+    if not name:
+        return "keystone" if keystone.available() else "llvm"
+    if name not in ASSEMBLERS:
+        raise FfaemuError(f"unknown assembler '{name}' (choices: {', '.join(ASSEMBLERS)})")
+    if name == "keystone" and not keystone.available():
+        raise FfaemuError("keystone-engine is not installed (it has no wheel for this platform): "
+                          "use the LLVM assembler (--assembler llvm)")
+    if name == "llvm" and not zig.available():
+        raise FfaemuError(zig.MISSING)
+    return name
+
+
+def _front_end(text: str, filename: str) -> list[Line]:
     lines = _rename_local_labels(_expand_macros(_strip_comments(_expand(text, filename))))
+    try:
+        texts, pool = litpool.rewrite([ln.text for ln in lines])
+    except litpool.TooLarge as e:
+        raise AsmError(f"{lines[e.index].where}: {e}: {lines[e.index].shown}") from None
+    out = [Line(t, ln.file, ln.lineno, None if t == ln.text else ln.text) for t, ln in zip(texts, lines)]
+    if pool:
+        last = lines[-1]
+        out.append(Line(pool, last.file, last.lineno))
+    return out
+
+
+def assemble(text: str, base: int, filename: str = "<asm>", assembler: str | None = None) -> Assembled:
+    """Assemble `text` at `base`; raise AsmError naming file:line on any failure.
+
+    `assembler`: "keystone", "llvm" or None (see `choose`). With None, what keystone cannot
+    encode (LSE, LDAPR, `.inst`, input that hangs its parser) goes to LLVM when installed.
+    """
+    requested = assembler or os.environ.get(ASSEMBLER_ENV) or "auto"
+    lines = _front_end(text, filename)
+    # "auto" is keyed apart from "keystone"/"llvm": they give the same bytes where both
+    # succeed, but only a hit for the name asked for avoids probing which are installed.
+    k = cache.key(requested, f"{base:#x}", "\n".join(f"{ln.where}\t{ln.text}" for ln in lines))
+    hit = cache.get("asm", k)
+    if hit is not None:
+        return Assembled(bytes.fromhex(hit["code"]), base, hit["labels"],
+                         {int(a): w for a, w in hit["lines"].items()})
+    which = choose(assembler)
+    if which == "llvm":
+        result = _assemble_llvm(lines, base, filename)
+    else:
+        try:
+            result = _assemble_keystone(lines, base, filename)
+        except AsmError:
+            if assembler or os.environ.get(ASSEMBLER_ENV) or not zig.available():
+                raise
+            result = _assemble_llvm(lines, base, filename)
+    cache.put("asm", k, {"code": result.code.hex(), "labels": result.labels,
+                         "lines": {str(a): w for a, w in result.lines.items()}})
+    return result
+
+
+_INST = re.compile(r"^\s*\.inst(?:\.[nw])?\b", re.I)
+
+
+def _assemble_keystone(lines: list[Line], base: int, filename: str) -> Assembled:
+    for ln in lines:
+        if _INST.match(_split_label(ln.text)[1]):
+            raise AsmError(f"{ln.where}: keystone drops .inst silently; use the LLVM assembler "
+                           f"(--assembler llvm or {ASSEMBLER_ENV}=llvm)")
     src = "\n".join(ln.text for ln in lines)
-    code, err = _try(src, base)
+    try:
+        code, err = _try(src, base)
+    except (KeystoneTimeout, KeystoneCrash) as e:
+        raise AsmError(f"{filename}: {e}; the LLVM assembler (--assembler llvm) "
+                       f"names the line") from None
     if err is not None:
         missing = _find_missing_symbol(lines, src, base) if err.errno == _SYMBOL_MISSING else None
         if missing:
             raise AsmError(f"{missing[1].where}: undefined symbol '{missing[0]}'")
         ln = lines[_locate(lines, base)]
-        raise AsmError(f"{ln.where}: {_message(err)}: {ln.text.strip()}")
+        raise AsmError(f"{ln.where}: {_message(err)}: {ln.shown} (keystone 0.9.2 "
+                       f"knows Armv8.0 only; LSE, RCpc and later: --assembler llvm)")
     if not code:
         raise AsmError(f"{filename}: no code or data was assembled")
-    labels, table = _labels(lines, base)
+    labels, table, targets = _labels(lines, base)
+    _check_pcrel(lines, code, base, targets)
     return Assembled(code, base, labels, table)
 
 
-def _labels(lines: list[Line], base: int) -> tuple[dict[str, int], dict[int, str]]:
-    """Label addresses and an address -> file:line table, from one extra assembly.
-
-    A hidden label goes before every statement line (outside .rept/.irp blocks, where
-    it would repeat) and a trailer of `.quad` words after the magic marker reads all
-    addresses back; labels do not change the code, so the addresses are the image's.
-    """
+def _label_names(lines: list[Line]) -> list[str]:
     names = [m.group(1) for ln in lines if (m := _LABEL.match(ln.text)) and "\\" not in ln.text
              and not m.group(1).startswith(".L")]      # .L names are assembler-local (GNU as)
-    names = list(dict.fromkeys(names))
-    text, marks, depth = [], [], 0
+    return list(dict.fromkeys(names))
+
+
+def _statement_marks(lines: list[Line]) -> list[int]:
+    """Indices of statement lines outside .rept/.irp blocks (where a label would repeat)."""
+    marks, depth = [], 0
     for i, ln in enumerate(lines):
         if _BLOCK_OPEN.match(ln.text):
             depth += 1
@@ -366,16 +444,70 @@ def _labels(lines: list[Line], base: int) -> tuple[dict[str, int], dict[int, str
             depth = max(0, depth - 1)
         body = _split_label(ln.text)[1].strip()
         if depth == 0 and body and not body.startswith("."):
-            text.append(f"__ffaemu_line_{i}:")
             marks.append(i)
+    return marks
+
+
+def _assemble_llvm(lines: list[Line], base: int, filename: str) -> Assembled:
+    """clang + lld; a hidden label on each statement line gives the line table."""
+    from .toolchain import llvm_as
+    marks = set(_statement_marks(lines))
+    src = "\n".join(f"__ffaemu_line_{i}: {ln.text}" if i in marks else ln.text
+                    for i, ln in enumerate(lines))
+    try:
+        code, symbols = llvm_as.assemble(src, base)
+    except llvm_as.Diagnostic as d:
+        ln = lines[min(max(d.lineno, 1), len(lines)) - 1]
+        raise AsmError(f"{ln.where}: {d.message}: {ln.shown}") from None
+    except llvm_as.Undefined as u:
+        ln = lines[min(max(u.lineno, 1), len(lines)) - 1]
+        raise AsmError(f"{ln.where}: undefined symbol '{u.name}'") from None
+    if not code:
+        raise AsmError(f"{filename}: no code or data was assembled")
+    labels = {n: symbols[n] for n in _label_names(lines) if n in symbols}
+    table = {symbols[f"__ffaemu_line_{i}"]: lines[i].where for i in sorted(marks)
+             if f"__ffaemu_line_{i}" in symbols}
+    return Assembled(code, base, labels, table)
+
+
+def _labels(lines: list[Line], base: int) -> tuple[dict[str, int], dict[int, str], list[tuple[int, str, int]]]:
+    """Label addresses, an address -> file:line table and PC-relative targets, from one extra assembly.
+
+    A hidden label goes before every statement line (outside .rept/.irp blocks, where
+    it would repeat) and a trailer of `.quad` words after the magic marker reads all
+    addresses back; labels do not change the code, so the addresses are the image's.
+    The trailer also evaluates the target of each PC-relative statement: (line, form, target).
+    """
+    names = _label_names(lines)
+    marks, text = _statement_marks(lines), []
+    marked = set(marks)
+    for i, ln in enumerate(lines):
+        if i in marked:
+            text.append(f"__ffaemu_line_{i}:")
         text.append(ln.text)
-    trailer = [f"__ffaemu_line_{i}" for i in marks] + names
+    pcrel = [(i, *t) for i in marks
+             if (t := pcrel_check.target_expr(_split_label(lines[i].text)[1], f"__ffaemu_line_{i}"))]
+    trailer = [f"__ffaemu_line_{i}" for i in marks] + names + [expr for _, _, expr in pcrel]
     words = _trailer_words("\n".join(text), trailer, base)
     if words is None:                                    # fall back: labels without lines
         words = _trailer_words("\n".join(ln.text for ln in lines), names, base) or []
-        return dict(zip(names, words)), {}
+        return dict(zip(names, words)), {}, []
     table = {addr: lines[i].where for i, addr in zip(marks, words)}
-    return dict(zip(names, words[len(marks):])), table
+    line_addr = dict(zip(marks, words))
+    targets = [(i, form, line_addr[i], value)
+               for (i, form, _), value in zip(pcrel, words[len(marks) + len(names):])]
+    return dict(zip(names, words[len(marks):len(marks) + len(names)])), table, targets
+
+
+def _check_pcrel(lines: list[Line], code: bytes, base: int, targets) -> None:
+    """Refuse what keystone encoded with a wrapped PC-relative offset (see `toolchain.pcrel`)."""
+    for i, form, pc, target in targets:
+        off = pc - base
+        if not 0 <= off <= len(code) - 4:
+            continue
+        why = pcrel_check.check(form, int.from_bytes(code[off:off + 4], "little"), pc, target)
+        if why:
+            raise AsmError(f"{lines[i].where}: {why}: {lines[i].shown}")
 
 
 def _trailer_words(src: str, symbols: list[str], base: int) -> list[int] | None:
@@ -393,10 +525,10 @@ def _trailer_words(src: str, symbols: list[str], base: int) -> list[int] | None:
     return [int.from_bytes(code[start + 8 * i:start + 8 * i + 8], "little") for i in range(len(symbols))]
 
 
-def assemble_file(path: str | Path, base: int) -> Assembled:
+def assemble_file(path: str | Path, base: int, assembler: str | None = None) -> Assembled:
     """Assemble a `.S` file; unreadable files raise AsmError."""
     try:
         text = Path(path).read_text()
     except (OSError, UnicodeDecodeError) as e:
         raise AsmError(f"{path}: cannot read: {getattr(e, 'strerror', None) or e}") from None
-    return assemble(text, base, str(path))
+    return assemble(text, base, str(path), assembler)

@@ -27,8 +27,28 @@ EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 DEBUG_MAX_INSNS = 10_000_000
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """Help that states each option's default and choices; `lazy_help` (a callable on the
+    action) supplies text that is costly to build (scenario names) only when help is shown."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        lazy = getattr(action, "lazy_help", None)
+        if lazy is not None:
+            text = lazy()
+        if action.choices and action.metavar is not None and "one of" not in text:
+            text += f" (one of: {', '.join(map(str, action.choices))})"
+        if action.default not in (None, False, argparse.SUPPRESS) and "default" not in text:
+            text += " (default: %(default)s)"
+        return text
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that reports a bad command line in one line and exits 2."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str):
         raise FfaemuError(message)
@@ -101,57 +121,82 @@ def _size(text: str) -> int:
         raise argparse.ArgumentTypeError(f"'{text}' is not a size (e.g. 512M)") from None
 
 
+def add_assembler_option(p: argparse.ArgumentParser) -> None:
+    """--assembler, for every command that assembles .S sources (it sets $FFAEMU_ASSEMBLER)."""
+    p.add_argument("--assembler", choices=["keystone", "llvm"],
+                   help="assembler for .S sources and boot stubs (default: $FFAEMU_ASSEMBLER, "
+                   "else keystone when installed, with LLVM for what keystone cannot encode)")
+
+
 def add_run_options(p: argparse.ArgumentParser) -> None:
     """The options `run` and `debug` share."""
-    p.add_argument("image", help="a .S source, an AArch64 ELF, or a raw .bin")
+    add_assembler_option(p)
+    p.add_argument("image", help="a .S source (assembled), a .c source (compiled freestanding), "
+                   "an AArch64 ELF, or a raw .bin; .S, .c and .bin are placed at --base")
     p.add_argument("--base", type=_address, help="load address of .S/raw images (default 0x40100000)")
     p.add_argument("--entry", type=_address, help="entry point (default: ELF entry or --base)")
-    p.add_argument("--cpu", choices=sorted(CPU_MODELS), default="a72", help="CPU model")
+    p.add_argument("--cpu", choices=sorted(CPU_MODELS), default="a72", help="CPU model (default: a72)")
     p.add_argument("--max-insns", type=_ranged(1, MAX_MAX_INSNS, "--max-insns"),
                    help="instruction budget (default 100M, 10M under debug/--gdb); each exception "
                    "or model call handled in Python counts as 1000")
     p.add_argument("--timeout", type=_seconds, metavar="SECONDS",
                    help="end the run (reason budget) after this much wall-clock time")
     p.add_argument("--ram-size", type=_size, default=DEFAULT_RAM_SIZE, help="RAM size (default 512M)")
-    p.add_argument("--el3", metavar="MODEL|FILE", help="EL3 firmware model or image; IMAGE is "
-                     "then an EL1 guest booted by real EL3/EL2 stubs (see `ffaemu list`)")
-    p.add_argument("--el2", metavar="MODEL|FILE", help="EL2 hypervisor model or image, with --el3 "
-                     "(default: none)")
-    p.add_argument("--vms", type=_ranged(1, 16, "--vms"), default=1, help="guests (VMs) under --el2 xen")
-    p.add_argument("--vcpus", type=_ranged(1, 64, "--vcpus"), default=1, help="vCPUs per guest under --el2 xen")
+    p.add_argument("--el3", metavar="MODEL|FILE", help="EL3 firmware model (one of: "
+                   f"{', '.join(FIRMWARE.names())}; options as NAME:key=value, see `ffaemu list`) "
+                   "or image (.S, .c, ELF, .bin); IMAGE is then an EL1 guest booted by real "
+                   "EL3/EL2 stubs (default: none, IMAGE runs from EL3)")
+    p.add_argument("--el2", metavar="MODEL|FILE", help="EL2 hypervisor model (one of: "
+                   f"{', '.join(HYPERVISORS.names())}) or image, with --el3 (default: none)")
+    p.add_argument("--vms", type=_ranged(1, 16, "--vms"), default=1, help="guests (VMs) under --el2 xen (default: 1)")
+    p.add_argument("--vcpus", type=_ranged(1, 64, "--vcpus"), default=1, help="vCPUs per guest under --el2 xen (default: 1)")
     p.add_argument("--fw-upper", choices=[p.value for p in UpperPolicy], default="real",
-                     help="how the firmware fills bits [63:32] of SMC32 results (default: real)")
-    p.add_argument("--seed", type=_ranged(0, 1 << 63, "--seed"), default=0, help="seed for --fw-upper garbage")
+                   help="how the firmware fills bits [63:32] of SMC32 results (default: real)")
+    p.add_argument("--seed", type=_ranged(0, 1 << 63, "--seed"), default=0, help="seed for --fw-upper garbage (default: 0)")
     p.add_argument("--json", action="store_true", help="print one JSON object with the result")
     p.add_argument("--trace", nargs="?", action="append", const="calls", choices=["calls", "insn"],
                    help="calls (default): one line per hop of every call a model answers and per "
                    "exception; insn: every instruction with the registers it wrote (slow). Repeatable")
-    p.add_argument("--trace-file", metavar="PATH", help="also write the trace as JSON lines to PATH")
+    p.add_argument("--trace-file", metavar="PATH", help="also write the trace as JSON lines to PATH "
+                   "(implies --trace calls; calls that never returned are written too)")
+
+
+def _scenario_names_help() -> str:
+    from . import scenarios
+    return "the scenario, one of: " + ", ".join(scenarios.registry())
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="ffaemu", description="Run AArch64 EL3/EL2/EL1 images with exact "
                 "SMC/HVC trapping on Unicorn.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    sub.add_parser("list", help="list the firmware and hypervisor models")
+    sub.add_parser("list", help="list the firmware and hypervisor models", description="List the "
+                   "--el3 firmware models and --el2 hypervisor models with their options.")
     ex = sub.add_parser("explore", help="interleave several vCPUs of one VM, instruction by "
                         "instruction, looking for ordering bugs")
-    ex.add_argument("target", choices=["xen-negotiation-race"])
-    ex.add_argument("--variant", required=True, choices=["flag-before-version", "unlocked-publish", "fixed"])
+    ex.add_argument("target", choices=["xen-negotiation-race"],
+                    help="what to explore: xen-negotiation-race (Xen's per-VM FFA_VERSION "
+                    "negotiation, asm/el2/xen/*.S)")
+    ex.add_argument("--variant", required=True, choices=["flag-before-version", "unlocked-publish", "fixed"],
+                    help="the mediator: flag-before-version and unlocked-publish are racy, fixed is not "
+                    "(required)")
     ex.add_argument("--bound", type=_ranged(0, 4, "--bound"), default=2, help="at most K preemptions (0-4, default 2)")
-    ex.add_argument("--seed", type=_ranged(0, 1 << 63, "--seed"), help="random schedules from this seed instead")
+    ex.add_argument("--seed", type=_ranged(0, 1 << 63, "--seed"), help="random schedules from this seed instead "
+                    "(default: bounded exhaustive exploration)")
     ex.add_argument("--count", type=_ranged(1, 1_000_000, "--count"), default=200,
-                    help="random schedules with --seed (at most 1,000,000)")
+                    help="random schedules with --seed (at most 1,000,000; default: 200)")
     ex.add_argument("--replay", type=_ranged(0, 1 << 63, "--replay"), metavar="SEED",
                     help="run exactly the schedule of SEED")
-    ex.add_argument("--vcpus", type=_ranged(2, 4, "--vcpus"), default=2, help="vCPUs (2-4)")
-    ex.add_argument("--json", action="store_true")
+    ex.add_argument("--vcpus", type=_ranged(2, 4, "--vcpus"), default=2, help="vCPUs, 2 to 4 (default: 2)")
+    ex.add_argument("--json", action="store_true", help="print one JSON object with the report")
+    add_assembler_option(ex)
     scen = sub.add_parser("scenario", help="the seed bugs, buggy vs fixed")
     scen_sub = scen.add_subparsers(dest="scenario_command", required=True, parser_class=_Parser)
     scen_sub.add_parser("list", help="list the scenarios and their variants")
     srun = scen_sub.add_parser("run", help="run a scenario (all variants unless --variant)")
-    srun.add_argument("name")
-    srun.add_argument("--variant", help="one variant (see `ffaemu scenario list`)")
+    srun.add_argument("name", help="the scenario").lazy_help = _scenario_names_help
+    srun.add_argument("--variant", help="one variant (see `ffaemu scenario list`; default: all)")
+    add_assembler_option(srun)
     run = sub.add_parser("run", help="run an image from EL3 (.S, ELF or raw .bin)")
     add_run_options(run)
     run.add_argument("--gdb", nargs="?", type=_port, const=1234, metavar="PORT",
@@ -165,7 +210,9 @@ def build_parser() -> argparse.ArgumentParser:
     debug = sub.add_parser("debug", help="step through a run: breakpoints on SMC/HVC/SVC/ERET, "
                            "exception entries, registers (x and w views), system registers")
     add_run_options(debug)
-    debug.add_argument("--commands", metavar="FILE", help="read debugger commands from FILE")
+    debug.add_argument("--commands", metavar="FILE", help="read debugger commands from FILE "
+                       "(default: standard input, or a prompt on a terminal)")
+    next(a for a in debug._actions if a.dest == "json").help = "not for debug (refused): its session is text"
     return p
 
 
@@ -278,6 +325,7 @@ def cmd_run(args) -> int:
     if insn_tracer:
         insn_tracer.finish()
     if trace_file:
+        machine.calls.finish()
         _TraceWriter.close(trace_file, args.trace_file)
     if args.json:
         json.dump(result_json(res), sys.stdout)
@@ -291,6 +339,8 @@ def cmd_run(args) -> int:
 
 def cmd_debug(args) -> int:
     from .debugger import Debugger
+    if args.json:
+        raise FfaemuError("--json is for `ffaemu run`; `ffaemu debug` prints its session as text")
     if "insn" in (args.trace or []):
         raise FfaemuError("--trace insn is for `ffaemu run`; step with `step` here")
     calls_text, _, call_events, _, trace_file = _trace_outputs(args)
@@ -306,6 +356,7 @@ def cmd_debug(args) -> int:
     dbg.begin()                       # to the first instruction of the user's image
     dbg.run_commands(lines)
     if trace_file:
+        machine.calls.finish()
         _TraceWriter.close(trace_file, args.trace_file)
     return EXIT_OK if dbg.result is None or dbg.result.ok else EXIT_RUN_FAILED
 
@@ -385,6 +436,9 @@ def cmd_scenario(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
+        if getattr(args, "assembler", None):
+            from .assembler import ASSEMBLER_ENV
+            os.environ[ASSEMBLER_ENV] = args.assembler
         status = {"run": cmd_run, "debug": cmd_debug, "list": cmd_list, "scenario": cmd_scenario,
                   "explore": cmd_explore, "diff": qemu_commands.cmd_diff,
                   "firmware": qemu_commands.cmd_firmware}[args.command](args)

@@ -6,7 +6,7 @@ class FfaemuError(Exception):
 
 
 class AsmError(FfaemuError):
-    """Assembly source that keystone rejects; the message names file:line."""
+    """Assembly source that the assembler rejects; the message names file:line."""
 
 
 class ImageError(FfaemuError):

@@ -20,7 +20,6 @@ import itertools
 import random
 import struct
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from unicorn import UC_ARCH_ARM64, UC_MODE_ARM, UC_PROT_ALL, Uc
 from unicorn import arm64_const as uca
@@ -30,8 +29,9 @@ from .arch.sysregs import DAIF_ALL, mode_bits
 from .disasm import disassemble_one
 from .errors import FfaemuError
 from .loader import Image, load_asm
+from .resources import data_dir
 
-ASM = Path(__file__).resolve().parent.parent / "asm" / "el2" / "xen"
+ASM = data_dir("asm") / "el2" / "xen"
 VARIANTS = {"flag-before-version": "flag_before_version.S", "unlocked-publish": "unlocked_publish.S",
             "fixed": "fixed.S"}
 SHARED, SHARED_SIZE = 0x4020_0000, 0x1000
@@ -73,7 +73,8 @@ class Program:
         self.vcpus = vcpus
         source = ASM / VARIANTS[variant]
         if not source.exists():
-            raise FfaemuError(f"the explorer needs the asm/ directory of an ffaemu checkout ({source} is missing)")
+            raise FfaemuError(f"the explorer needs ffaemu's asm/ directory ({source} is missing: "
+                              f"reinstall ffaemu, or run from a checkout)")
         self.image: Image = load_asm(source)
         self.requests = [0x10001 + (v % 2) for v in range(vcpus)]      # 1.1, 1.2, 1.1, ...
         self._text: dict[int, tuple[str | None, str]] = {}

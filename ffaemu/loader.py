@@ -1,4 +1,4 @@
-"""Images: `.S` (keystone), ELF (pyelftools) and raw binaries, and an ELF writer.
+"""Images: `.S` (keystone or LLVM), `.c` (clang, freestanding), ELF and raw binaries, and an ELF writer.
 
 The ELF writer exists so that an assembled image can be handed, byte for byte, to
 both ffaemu and qemu-system-aarch64 (`-device loader,file=IMAGE.elf`).
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import bisect
 import io
+import re
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ DEFAULT_BASE = 0x4010_0000
 EM_AARCH64 = 183
 ASM_SUFFIXES = (".S", ".s", ".asm")
 RAW_SUFFIXES = (".bin", ".raw", ".img")
+C_SUFFIXES = (".c",)
 
 
 @dataclass
@@ -99,6 +101,9 @@ _SYM = struct.Struct("<IBBHQQ")
 PT_LOAD, SHT_SYMTAB = 1, 2
 ELFCLASS64, ELFDATA2LSB = 2, 1
 _SYMBOL_TYPES = (0, 1, 2)                 # STT_NOTYPE, STT_OBJECT, STT_FUNC
+# ARM mapping symbols ($x code, $d data, $a/$t AArch32; `$x.N` from gcc) mark what kind of
+# bytes follow, never a name (ELF for the Arm 64-bit Architecture, "Mapping symbols").
+_MAPPING_SYMBOL = re.compile(rb"^\$[xdat](\..*)?$")
 
 
 def load_elf(path: str | Path, entry: int | None = None) -> Image:
@@ -156,7 +161,9 @@ def _elf_symbols(data: bytes, sections: list[tuple]) -> dict[str, int]:
             if not name_off or shndx == 0 or info & 0xF not in _SYMBOL_TYPES:
                 continue
             end = data.index(b"\0", strtab_off + name_off)
-            out[data[strtab_off + name_off:end].decode()] = value
+            name = data[strtab_off + name_off:end]
+            if not _MAPPING_SYMBOL.match(name):
+                out[name.decode()] = value
     return out
 
 
@@ -188,11 +195,42 @@ def _elf_lines(data: bytes) -> dict[int, str]:
         return {}                          # a broken line table only costs `where` its lines
 
 
-def load_image(path: str | Path, base: int | None = None, entry: int | None = None) -> Image:
-    """Load by kind: `.S` assembled at base, raw `.bin` at base, anything else as ELF."""
-    path = Path(path)
+def load_c(path: str | Path, base: int = DEFAULT_BASE, entry: int | None = None,
+           role: str = "guest") -> Image:
+    """A C image compiled freestanding at `base` (`toolchain.cguest`; role guest, el2 or el3)."""
+    from .toolchain.cguest import build
+    image = load_elf(build(path, base, role), entry)
+    image.name = str(path)
+    return image
+
+
+def load_image(path: str | Path, base: int | None = None, entry: int | None = None,
+               role: str = "guest") -> Image:
+    """Load by kind: `.S` assembled and `.c` compiled at base, raw `.bin` at base, else ELF.
+
+    A missing relative `asm/...` or `firmware_blobs/...` path is the copy shipped with ffaemu.
+    An image overlapping harness memory is refused (`harness_memory.refuse_overlap`)."""
+    from .harness_memory import refuse_overlap
+    image = _load_by_kind(path, base, entry, role)
+    refuse_overlap(image)
+    return image
+
+
+def _load_by_kind(path: str | Path, base: int | None, entry: int | None, role: str) -> Image:
+    from .resources import resolve
+    given, path = Path(path), resolve(path)
+    if path != given:                           # the installed copy: name it as the user did
+        image = _load_by_kind(path, base, entry, role)
+        shipped_root = str(path)[:-len(str(given))]
+        image.name = str(given)
+        if image.lines:
+            image.lines = {a: w[len(shipped_root):] if w.startswith(shipped_root) else w
+                           for a, w in image.lines.items()}
+        return image
     if not path.exists():
         raise FfaemuError(f"{path}: no such file")
+    if path.suffix in C_SUFFIXES:
+        return load_c(path, DEFAULT_BASE if base is None else base, entry, role)
     if path.suffix in ASM_SUFFIXES:
         return load_asm(path, DEFAULT_BASE if base is None else base, entry)
     if path.suffix in RAW_SUFFIXES:

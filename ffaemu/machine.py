@@ -168,6 +168,7 @@ class Machine:
         self._handlers: dict[int, Handler] = {}
         self._stop: Stop | None = None
         self._last_vector: tuple[int, Routing] | None = None
+        self._last_raised: int | None = None
         self._pending = None            # (trap, record, generator) while EL3 assembly runs
         self._harness_ready = False
         self._started = False
@@ -326,6 +327,8 @@ class Machine:
         bind = getattr(handler, "bind", None)
         if bind is not None:
             bind(self)
+        if el == 2 and hasattr(handler, "caller"):      # a hypervisor running several vCPUs
+            self.calls.context = handler.caller
 
     def boot_guest(self, guest_entry: int, *, el3: Handler | None = None,
                    el2: Handler | None = None, traps_smc: bool = False,
@@ -361,6 +364,15 @@ class Machine:
     def insn_text(self, addr: int) -> str:
         """The disassembly of the instruction at `addr` (capstone)."""
         return self._insn_text(addr)
+
+    def source_line(self, addr: int, short: bool = False) -> str | None:
+        """file:line of the instruction at `addr` (assembler line table or DWARF), if known;
+        `short`: the file's name without its directory (for traces)."""
+        for image in self.images:
+            line = image.source_line(addr)
+            if line:
+                return line.rsplit("/", 1)[-1] if short else line
+        return None
 
     def symbolize(self, addr: int) -> str | None:
         for image in self.images + self.harness_images:
@@ -611,7 +623,7 @@ class Machine:
             except _Halt:
                 self.uc.emu_stop()
             return
-        self._vector(r, pstate, pc)
+        self._vector(r, pstate, pc, insn_addr)
 
     def _on_eret(self, uc, addr, size, _):
         """Before an ERET: carry out an illegal return exactly, refuse AArch32 targets.
@@ -659,6 +671,10 @@ class Machine:
         from_el, to_el, ec, esr, elr, _, intno, vector = raw[-8:]
         self._last_vector = (vector, Routing(EC(ec), esr & 0xFFFF, from_el, to_el, elr,
                                              self._native_reason(intno, from_el, to_el)))
+        # SVC/HVC/SMC return past themselves, except an SMC trapped to EL2 (HCR_EL2.TSC),
+        # whose ELR is the SMC (Arm ARM D1.10.1, preferred exception return address).
+        calls = intno in (UcIntr.SWI, UcIntr.HVC, UcIntr.SMC) and not (ec == EC.SMC64 and to_el == 2)
+        self._last_raised = elr - INSN_BYTES if calls else elr
 
     def _native_reason(self, intno: int, from_el: int, to_el: int) -> str:
         if intno == UcIntr.SWI and from_el == 0 and to_el == 2:
@@ -691,17 +707,21 @@ class Machine:
         if self._events:
             self._events({"type": "exception", **rec.as_json(), "reason": r.reason, "handler": how})
         if self._trace and not (how == "python" and r.ec in CALL_CLASSES):
-            sym = self.symbolize(r.elr)
-            self._trace(f"[exception] {describe_routing(r, spsr)}{f' <{sym}>' if sym else ''} -> "
+            sym, line = self.symbolize(r.elr), self.source_line(r.elr, short=True)
+            self._trace(f"[exception] {describe_routing(r, spsr)}{f' <{sym}>' if sym else ''}"
+                        f"{f' {line}' if line else ''} -> "
                         f"{'Python model' if how == 'python' else 'vector'}")
         return rec
 
-    def _vector(self, r: Routing, pstate: int, pc: int) -> None:
+    def _vector(self, r: Routing, pstate: int, pc: int, insn_addr: int | None = None) -> None:
         last = self._last_vector
         if r.ec == EC.UNKNOWN and last and last[0] == pc:
-            prev = last[1]
+            prev, at = last[1], self._last_raised
+            sym = self.symbolize(at) if at is not None else None
+            origin = "" if at is None else \
+                f" at {at:#x}{f' <{sym}>' if sym else ''} `{self._insn_text(at)}`"
             self.stop(StopReason.FAULT, None,
-                      f"no exception handler: {prev.ec.name} taken from EL{prev.from_el} to "
+                      f"no exception handler: {prev.ec.name}{origin} taken from EL{prev.from_el} to "
                       f"EL{prev.to_el} vectored to {pc:#x} (VBAR_EL{prev.to_el}="
                       f"{self.cpu.vbar(prev.to_el):#x}), which is not valid code "
                       f"(`{self._insn_text(pc)}`)")
@@ -709,6 +729,7 @@ class Machine:
         self._record(r, pstate, "vector")
         target = enter(self.cpu, r)
         self._last_vector = (target, r)
+        self._last_raised = insn_addr             # the instruction that raised it, if known
 
     def _unhandled_el(self, pc: int) -> int | None:
         """The EL whose harness vector table holds `pc`; None elsewhere (a guest's own
@@ -719,8 +740,11 @@ class Machine:
 
     def _unhandled(self, pc: int) -> None:
         el = self._unhandled_el(pc)
+        at = self._last_raised if self._last_vector and self._last_vector[1].to_el == el else None
+        sym = self.symbolize(at) if at is not None else None
+        origin = "" if at is None else f" from {at:#x}{f' <{sym}>' if sym else ''} `{self._insn_text(at)}`"
         self.stop(StopReason.FAULT, None,
-                  f"exception to EL{el} at vector offset {pc - UNHANDLED_VECTORS[el]:#x} "
+                  f"exception to EL{el}{origin} at vector offset {pc - UNHANDLED_VECTORS[el]:#x} "
                   f"(ESR_EL{el}={self.cpu.esr(el):#x}, ELR_EL{el}={self.cpu.elr(el):#x}) "
                   f"was not handled by the EL{el} model")
 
@@ -729,9 +753,10 @@ class Machine:
         if trap.ec in CALL_CLASSES:
             where = ""
             if self._trace:                       # the call site, for people reading a trace
-                sym = self.symbolize(trap.insn_addr)
+                sym, line = self.symbolize(trap.insn_addr), self.source_line(trap.insn_addr, short=True)
                 where = (f"{trap.ec.name[:3].lower()} #{trap.imm16:#x} at {trap.insn_addr:#x}"
-                         f"{f' <{sym}>' if sym else ''}, {trap.routing.reason}")
+                         f"{f' <{sym}>' if sym else ''}{f' {line}' if line else ''}, "
+                         f"{trap.routing.reason}")
             self.calls.enter(trap.from_el, trap.to_el, _handler_name(handler), trap.xs, where)
         act = handler(trap)
         if isinstance(act, types.GeneratorType):

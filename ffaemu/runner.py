@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from .errors import FfaemuError
-from .loader import ASM_SUFFIXES, RAW_SUFFIXES, Image, load_image
+from .loader import ASM_SUFFIXES, C_SUFFIXES, RAW_SUFFIXES, Image, load_image
 from .machine import DEFAULT_MAX_INSNS, Machine, RunResult
 from .memmap import DEFAULT_RAM_SIZE, USER_BASE
 from .models.fw import FIRMWARE
@@ -22,7 +22,8 @@ from .models.hyp import HYPERVISORS
 EL2_BASE = 0x4E00_0000
 EL3_BASE = 0x4F00_0000
 VM_WINDOW = 0x0100_0000            # each VM's copy of the guest: USER_BASE + vm * VM_WINDOW
-IMAGE_SUFFIXES = ASM_SUFFIXES + RAW_SUFFIXES + (".elf",)
+IMAGE_SUFFIXES = ASM_SUFFIXES + RAW_SUFFIXES + C_SUFFIXES + (".elf",)
+BUILT_AT_BASE = ASM_SUFFIXES + C_SUFFIXES       # placed at a base we choose per VM / role
 
 
 @dataclass
@@ -46,8 +47,8 @@ def _load_vms(machine: Machine, guest: Path, vms: int) -> list[Image]:
     """The guest once per VM, each in its own window (a .S is assembled at each base)."""
     if vms < 1:
         raise FfaemuError(f"--vms must be at least 1, not {vms}")
-    if vms > 1 and guest.suffix not in ASM_SUFFIXES:
-        raise FfaemuError(f"--vms {vms} needs a .S guest (it is assembled at each VM's window)")
+    if vms > 1 and guest.suffix not in BUILT_AT_BASE:
+        raise FfaemuError(f"--vms {vms} needs a .S guest or a .c guest (it is built at each VM's window)")
     if vms == 1:
         return [machine.load(load_image(guest))]
     return [machine.load(load_image(guest, USER_BASE + vm * VM_WINDOW)) for vm in range(vms)]
@@ -55,7 +56,8 @@ def _load_vms(machine: Machine, guest: Path, vms: int) -> list[Image]:
 
 def _load_side_image(machine: Machine, spec: str, base: int) -> Image:
     path = Path(spec)
-    image = load_image(path, base if path.suffix in ASM_SUFFIXES + RAW_SUFFIXES else None)
+    role = "el3" if base == EL3_BASE else "el2"
+    image = load_image(path, base if path.suffix in BUILT_AT_BASE + RAW_SUFFIXES else None, role=role)
     return machine.load(image)
 
 

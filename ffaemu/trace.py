@@ -27,16 +27,20 @@ class CallRecord:
     depth: int = 0                       # 0 for the guest's own call; +1 per nested forward
     args_full: list[int] | None = None   # x0-x17 in
     ret_full: list[int] | None = None    # x0-x17 out
+    vcpu: str | None = None               # which VM and vCPU made it, under a multi-vCPU hypervisor
 
     @property
     def fid(self) -> int:
         return self.args[0] & 0xFFFF_FFFF
 
     def as_json(self) -> dict:
-        return {"from_el": self.from_el, "to_el": self.to_el, "handler": self.handler,
-                "fid": hex(self.fid), "name": fid_name(self.fid),
-                "args": [hex(v) for v in self.args],
-                "ret": None if self.ret is None else [hex(v) for v in self.ret]}
+        out = {"from_el": self.from_el, "to_el": self.to_el, "handler": self.handler,
+               "fid": hex(self.fid), "name": fid_name(self.fid),
+               "args": [hex(v) for v in self.args],
+               "ret": None if self.ret is None else [hex(v) for v in self.ret]}
+        if self.vcpu is not None:
+            out["vcpu"] = self.vcpu
+        return out
 
 
 class CallTracer:
@@ -49,16 +53,17 @@ class CallTracer:
         self._open: list[CallRecord] = []
         self._sink = sink
         self.events = events              # JSON-lines sink (`--trace-file`)
+        self.context: Callable[[], str | None] | None = None   # the calling vCPU (Xen)
 
     def enter(self, from_el: int, to_el: int, handler: str, xs: list[int], where: str = "") -> None:
         rec = CallRecord(from_el, to_el, handler, list(xs[:ARG_COUNT]), None, len(self._open),
-                         list(xs[:FULL_COUNT]))
+                         list(xs[:FULL_COUNT]), vcpu=self.context() if self.context else None)
         if len(self.records) < MAX_CALL_RECORDS:
             self.records.append(rec)
         else:
             self.dropped += 1
         if self._sink:
-            pad = "  " * len(self._open)
+            pad = "  " * len(self._open) + (f"{rec.vcpu}: " if rec.vcpu else "")
             head = f"EL{from_el} -> EL{to_el} {handler}"
             self._sink(f"{pad}{head:<24} {describe_call(rec.args)}{f'  [{where}]' if where else ''}")
         self._open.append(rec)
@@ -79,9 +84,18 @@ class CallTracer:
         if self.events:
             self.events({"type": "call", **rec.as_json()})
         if self._sink:
-            pad = "  " * len(self._open)
+            pad = "  " * len(self._open) + (f"{rec.vcpu}: " if rec.vcpu else "")
             head = f"EL{rec.from_el} <- EL{rec.to_el}"
             self._sink(f"{pad}{head:<24} {describe_result(rec.fid, rec.ret)}")
+
+
+    def finish(self) -> None:
+        """At the end of a run: calls that never returned (PSCI SYSTEM_OFF, a stop inside a
+        model) go to the JSON-lines sink with `ret` null, outermost first."""
+        if self.events:
+            for rec in self._open:
+                self.events({"type": "call", **rec.as_json()})
+        self._open = []
 
 
 REG_NAMES = [f"x{i}" for i in range(31)] + ["sp", "pstate"]
@@ -103,7 +117,7 @@ class InsnTracer:
         self._events = events
         self._prev = None
         self._snap: list[int] | None = None
-        self._where: dict[int, tuple[str | None, str]] = {}    # addr -> (symbol, disassembly)
+        self._where: dict[int, tuple[str | None, str, str | None]] = {}   # addr -> (symbol, disassembly, file:line)
         machine.uc.hook_add(UC_HOOK_CODE, self._hook)
 
     def _regs(self) -> list[int]:
@@ -115,22 +129,23 @@ class InsnTracer:
         self._flush(regs)
         where = self._where.get(addr)
         if where is None:           # code is not rewritten at run time here: cache per address
-            where = self._where[addr] = (self.m.symbolize(addr), self.m.insn_text(addr))
+            where = self._where[addr] = (self.m.symbolize(addr), self.m.insn_text(addr),
+                                         self.m.source_line(addr, short=True))
         self._prev = (regs[-1] >> 2 & 3, addr, *where)
         self._snap = regs
 
     def _flush(self, regs: list[int]) -> None:
         if self._prev is None:
             return
-        el, addr, sym, insn = self._prev
+        el, addr, sym, insn, line = self._prev
         writes = {REG_NAMES[i]: v for i, (old, v) in enumerate(zip(self._snap, regs)) if old != v}
         if self._text:
-            where = f"{addr:#x}{f' <{sym}>' if sym else ''}"
+            where = f"{addr:#x}{f' <{sym}>' if sym else ''}{f' {line}' if line else ''}"
             written = " ".join(f"{k}={v:#x}" for k, v in writes.items())
             self._text(f"EL{el} {where:<32} {insn:<28} {written}".rstrip())
         if self._events:
             self._events({"type": "insn", "el": el, "pc": hex(addr), "symbol": sym, "insn": insn,
-                          "writes": {k: hex(v) for k, v in writes.items()}})
+                          "writes": {k: hex(v) for k, v in writes.items()}, "line": line})
         self._prev = None
 
     def finish(self) -> None:

@@ -1,4 +1,5 @@
-"""The keystone front end: includes, GNU macros, local labels, labels, file:line errors."""
+"""The assembler front end (includes, GNU macros, local labels, labels, file:line errors)
+on both back ends: keystone (bounded, in a worker) and LLVM (clang + lld from ziglang)."""
 from __future__ import annotations
 
 import pytest
@@ -64,9 +65,31 @@ def test_include_relative_to_file(tmp_path):
     assert words(assemble_file(tmp_path / "main.S", BASE).code) == [0xD280_0540]
 
 
+KS_HINT = " (keystone 0.9.2 knows Armv8.0 only; LSE, RCpc and later: --assembler llvm)"
+
+
+@pytest.mark.parametrize("src, keystone_message, llvm_message", [
+    ("nop\n\n  frob x1\n", "t.S:3: Invalid mnemonic: frob x1" + KS_HINT,
+     "t.S:3: unrecognized instruction mnemonic: frob x1"),
+    ("nop\nmov x0, #1, #2\n", "t.S:2: Invalid operand: mov x0, #1, #2" + KS_HINT,
+     "t.S:2: only 'lsl #+N' valid after immediate: mov x0, #1, #2"),
+    ("a:: nop\n", "t.S: keystone did not finish within 1 s (its parser loops on some malformed "
+     "input); the LLVM assembler (--assembler llvm) names the line",
+     "t.S:1: unexpected token at start of statement: a:: nop"),
+    ('nop\n.ascii "abc\n', "t.S: keystone did not finish within 1 s (its parser loops on some "
+     "malformed input); the LLVM assembler (--assembler llvm) names the line",
+     't.S:2: expected string: .ascii "abc'),
+])
+def test_errors_differ_by_assembler(src, keystone_message, llvm_message, monkeypatch):
+    monkeypatch.setenv("FFAEMU_KEYSTONE_TIMEOUT", "1")
+    for assembler, message in (("keystone", keystone_message), ("llvm", llvm_message)):
+        with pytest.raises(AsmError) as e:
+            assemble(src, BASE, "t.S", assembler)
+        assert str(e.value) == message
+
+
+@pytest.mark.parametrize("assembler", ["keystone", "llvm"])
 @pytest.mark.parametrize("src, message", [
-    ("nop\n\n  frob x1\n", "t.S:3: Invalid mnemonic: frob x1"),
-    ("nop\nmov x0, #1, #2\n", "t.S:2: Invalid operand: mov x0, #1, #2"),
     ("nop\nb nowhere\n", "t.S:2: undefined symbol 'nowhere'"),
     ("b 3f\n", "t.S:1: local label 3f has no following '3:'"),
     (".macro M a\n nop\n", "t.S:1: .macro M has no .endm"),
@@ -75,17 +98,30 @@ def test_include_relative_to_file(tmp_path):
     ('.include "missing.S"\n', "t.S:1: cannot include missing.S: No such file or directory"),
     ("// only a comment\n", "t.S: no code or data was assembled"),
 ])
-def test_errors_name_file_and_line(src, message):
+def test_errors_name_file_and_line(src, message, assembler):
     with pytest.raises(AsmError) as e:
-        assemble(src, BASE, "t.S")
+        assemble(src, BASE, "t.S", assembler)
     assert str(e.value) == message
 
 
-def test_error_inside_included_file(tmp_path):
+@pytest.mark.parametrize("assembler, message", [("keystone", "Invalid mnemonic"),
+                                                ("llvm", "unrecognized instruction mnemonic")])
+def test_error_inside_included_file(tmp_path, assembler, message):
     (tmp_path / "inc.S").write_text("nop\nnop\nbad_insn\n")
     (tmp_path / "main.S").write_text('nop\n.include "inc.S"\n')
-    with pytest.raises(AsmError, match=r"inc\.S:3: Invalid mnemonic: bad_insn"):
-        assemble_file(tmp_path / "main.S", BASE)
+    with pytest.raises(AsmError, match=rf"inc\.S:3: {message}: bad_insn"):
+        assemble_file(tmp_path / "main.S", BASE, assembler)
+
+
+@pytest.mark.parametrize("src, word", [
+    ("stadd w0, [x1]\n", 0xB820_003F),      # LSE (Armv8.1), Arm ARM C6.2: STADD <Ws>, [<Xn|SP>]
+    ("ldapr x0, [x1]\n", 0xF8BF_C020),      # RCpc (Armv8.3), Arm ARM C6.2: LDAPR <Xt>, [<Xn|SP>]
+    (".inst 0xd503201f\n", 0xD503_201F),    # the word itself
+])
+def test_llvm_encodes_what_keystone_cannot(src, word):
+    assert words(assemble(src, BASE, "t.S", "llvm").code) == [word]
+    with pytest.raises(AsmError, match=r"^t\.S:1: .*--assembler llvm"):
+        assemble(src, BASE, "t.S", "keystone")
 
 
 def test_stp_pre_index_assembles():
@@ -101,15 +137,17 @@ def test_comments_are_removed_before_keystone():
     assert a.code[8:24] == b"//not a comment\0"
 
 
-def test_error_line_after_block_comment():
-    with pytest.raises(AsmError, match=r"^t\.S:4: Invalid mnemonic: frob"):
-        assemble("/*\n\n*/\nfrob\n", BASE, "t.S")
+@pytest.mark.parametrize("assembler", ["keystone", "llvm"])
+def test_error_line_after_block_comment(assembler):
+    with pytest.raises(AsmError, match=r"^t\.S:4: (Invalid|unrecognized instruction) mnemonic: frob"):
+        assemble("/*\n\n*/\nfrob\n", BASE, "t.S", assembler)
 
 
-def test_undefined_symbol_among_system_operands():
+@pytest.mark.parametrize("assembler", ["keystone", "llvm"])
+def test_undefined_symbol_among_system_operands(assembler):
     src = "dmb ish\nmsr daifset, #2\ntlbi vmalle1\nmrs x0, esr_el2\nldr x1, =missing_thing\n"
     with pytest.raises(AsmError, match=r"^t\.S:5: undefined symbol 'missing_thing'$"):
-        assemble(src, BASE, "t.S")
+        assemble(src, BASE, "t.S", assembler)
 
 
 def test_no_keystone_state_leaks_between_assemblies():
@@ -122,3 +160,20 @@ def test_no_keystone_state_leaks_between_assemblies():
 def test_macro_after_numeric_label():
     a = assemble(".macro TWO\n nop\n nop\n.endm\n b 1f\n1: TWO\n b 1b\n", BASE)
     assert words(a.code) == [0x1400_0001, 0xD503_201F, 0xD503_201F, 0x17FF_FFFE]
+
+
+def test_without_keystone_llvm_assembles(monkeypatch):
+    """Linux aarch64 and macOS arm64 have no keystone wheel: the default is then LLVM."""
+    from ffaemu.toolchain import ks_bounded
+    monkeypatch.setattr(ks_bounded, "available", lambda: False)
+    monkeypatch.delenv("FFAEMU_ASSEMBLER", raising=False)
+    monkeypatch.setenv("FFAEMU_NO_CACHE", "1")
+    assert words(assemble("ldapr x0, [x1]\n", BASE).code) == [0xF8BF_C020]
+    with pytest.raises(Exception, match=r"keystone-engine is not installed \(it has no wheel for "
+                                        r"this platform\): use the LLVM assembler"):
+        assemble("nop\n", BASE, "t.S", "keystone")
+
+
+def test_unknown_assembler_name():
+    with pytest.raises(Exception, match=r"unknown assembler 'gas' \(choices: keystone, llvm\)"):
+        assemble("nop\n", BASE, "t.S", "gas")

@@ -30,12 +30,13 @@ def test_trace_file_json_lines(capsys, tmp_path):
     assert kinds == {"insn", "call", "exception"}
     smc = next(e for e in events if e["type"] == "insn" and e["insn"] == "smc #0")
     assert smc == {"type": "insn", "el": 1, "pc": "0x40100004", "symbol": "_start+0x4",
-                   "insn": "smc #0", "writes": {"x0": "0x10001"}}
+                   "insn": "smc #0", "writes": {"x0": "0x10001"},
+                   "line": "psci_off.S:5"}                     # psci_off.S line 5: `smc #0`
     call = next(e for e in events if e["type"] == "call")
     assert (call["name"], call["handler"], call["ret"][0]) == ("PSCI_VERSION", "tfa", "0x10001")
     exc = next(e for e in events if e["type"] == "exception")
     assert (exc["class"], exc["esr"], exc["reason"], exc["handler"]) == ("SMC64", "0x5e000000", "SMC", "python")
-    assert "EL1 -> EL3 tfa" in out and "PSCI_VERSION()  [smc #0x0 at 0x40100004 <_start+0x4>, SMC]" in out
+    assert "EL1 -> EL3 tfa" in out and "PSCI_VERSION()  [smc #0x0 at 0x40100004 <_start+0x4> psci_off.S:5, SMC]" in out
 
 
 def test_calls_trace_to_file_only_with_json(capsys, tmp_path):
@@ -43,7 +44,9 @@ def test_calls_trace_to_file_only_with_json(capsys, tmp_path):
     assert main(["run", GUEST, "--el3", "tfa", "--json", "--trace-file", str(path)]) == 0
     doc = json.loads(capsys.readouterr().out)                    # stdout stays one JSON object
     lines = [json.loads(line) for line in path.read_text().splitlines()]
-    assert [e["type"] for e in lines if e["type"] == "call"] == ["call"]
+    calls = [e for e in lines if e["type"] == "call"]
+    # PSCI_VERSION returns; PSCI SYSTEM_OFF ends the run inside the call: written with ret null.
+    assert [(c["name"], c["ret"] is None) for c in calls] == [("PSCI_VERSION", False), ("PSCI_SYSTEM_OFF", True)]
     assert doc["calls"][0]["name"] == "PSCI_VERSION"
 
 

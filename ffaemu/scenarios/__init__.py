@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import FfaemuError
+from ..resources import data_dir
 
-ASM = Path(__file__).resolve().parent.parent.parent / "asm"
+ASM = data_dir("asm")
 Out = Callable[[str], None]
 
 
@@ -68,5 +69,6 @@ def variants_to_run(scenario: Scenario, variant: str | None) -> list[str]:
 def guest(name: str) -> Path:
     path = ASM / "el1" / name
     if not path.exists():
-        raise FfaemuError(f"scenarios need the asm/ directory of an ffaemu checkout ({path} is missing)")
+        raise FfaemuError(f"scenarios need ffaemu's asm/ directory ({path} is missing: "
+                          f"reinstall ffaemu, or run from a checkout)")
     return path

@@ -6,6 +6,7 @@ Each rule is checked against the mediator's record of every call (`Xen.events`).
 from __future__ import annotations
 
 from ..ffa.abi import V1_2, VERSION_MAJOR, VERSION_MINOR, FfaError, FfaId, version_str
+from ..ffa.decode import describe_call, describe_result, fid_name
 from ..runner import run_guest
 from . import Out, Scenario, VariantResult, guest
 from .pkvm_version_sext import _console
@@ -72,6 +73,16 @@ def check_rules(events, domains) -> list[tuple[str, bool, str]]:
     return rules
 
 
+def asked_and_got(events) -> list[str]:
+    """One line per call the mediator answered: which vCPU, what it asked, what it got."""
+    rows = []
+    for e in events:
+        fid = FfaId[f"FFA_{e.call}"]              # the mediator records w1 only: args for VERSION
+        asked = describe_call([fid, e.arg]) if e.call == "VERSION" else fid_name(fid)
+        rows.append(f"| {e.vcpu} asked {asked:<26} got {describe_result(fid, [e.w0, 0, e.w2, 0])}")
+    return rows
+
+
 class XenPerVmNegotiation(Scenario):
     name = "xen-per-vm-negotiation"
     summary = "bug 3: Xen's per-VM FF-A version negotiation, 2 VMs x 2 vCPUs"
@@ -82,9 +93,9 @@ class XenPerVmNegotiation(Scenario):
         lines: list[str] = []
         run = run_guest(guest("xen_guest.S"), "tfa-spmd", CONFIGS[variant], vms=VMS, vcpus=VCPUS,
                         console=_console(lines))
-        for line in lines:
-            out("   " + line)
         xen = run.hypervisor
+        for line in asked_and_got(xen.events):
+            out("   " + line)
         rules = check_rules(xen.events, xen.domains)
         for rule, holds, evidence in rules:
             out(f"   {'ok      ' if holds else 'VIOLATED'} {rule}{'' if holds else ': ' + evidence}")

@@ -170,6 +170,10 @@ class Xen(XenAbis):
     def handler(self):
         return self
 
+    def caller(self) -> str | None:
+        """The running vCPU ('vm1.0'), for call traces; None with a single vCPU."""
+        return self.vcpus[self.current].name if len(self.vcpus) > 1 else None
+
     def bind(self, machine) -> None:
         self.machine = machine
 
