@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import memmodel_bench  # noqa: E402
 from images import FIRST_INSN_GUEST, guest_loop_source, roundtrip_source  # noqa: E402
 
 from ffaemu.loader import load_asm, load_elf, write_elf  # noqa: E402
@@ -201,6 +202,7 @@ def main() -> int:
         matrix = stats([scenario_matrix() for _ in range(RUNS)])
         rss = peak_rss_mb(tmp)
         start_cold, start_warm = process_starts(tmp)
+        memmodel = memmodel_bench.run(RUNS)
 
     results = {
         "cold_start_s": {"ffaemu": cold_ffa, "qemu": cold_qemu},
@@ -215,11 +217,15 @@ def main() -> int:
         "scenario_matrix_s_stats": matrix,
         "peak_rss_mb": rss,
         "process_start_s": {"assembling": start_cold, "cache_warm": start_warm},
+        "memory_model": memmodel,
+        "memmodel_litmus_execs_per_s": memmodel["litmus_execs_per_s"]["median"],
+        "xen_race_found_s": memmodel["xen_race_found_s"]["median"],
         "runs": RUNS,
     }
     targets = {"cold_start_speedup_vs_qemu": (">=", 20), "roundtrip_python_ratio_vs_qemu": (">=", 1.0),
                "roundtrip_asm_ratio_vs_qemu": (">=", 0.5), "el2_traps_per_s": (">=", 300_000),
-               "scenario_matrix_s": ("<", 2.0), "peak_rss_mb": ("<", 150)}
+               "scenario_matrix_s": ("<", 2.0), "peak_rss_mb": ("<", 150),
+               "memmodel_litmus_execs_per_s": (">=", 250), "xen_race_found_s": ("<", 1.0)}
 
     def fmt(s, unit=""):
         return f"{s['median']:.4g}{unit} [{s['min']:.4g}..{s['max']:.4g}]"
@@ -234,6 +240,7 @@ def main() -> int:
     print(f"  (f) peak RSS running (b) {rss:.1f} MiB")
     print(f"  (g) new `ffaemu run` process   assembling {fmt(start_cold, ' s')}   "
           f"object cache warm {fmt(start_warm, ' s')}")
+    print("\n".join(memmodel_bench.lines(memmodel)))
     print("targets:")
     for key, (op, goal) in targets.items():
         value = results[key]

@@ -12,6 +12,7 @@ import sys
 
 from .backends import commands as qemu_commands
 from .errors import FfaemuError
+from .explore import VARIANTS as EXPLORE_VARIANTS
 from .ffa.conv import UpperPolicy
 from .inputs import read_text
 from .loader import load_image
@@ -177,19 +178,30 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("target", choices=["xen-negotiation-race"],
                     help="what to explore: xen-negotiation-race (Xen's per-VM FFA_VERSION "
                     "negotiation, asm/el2/xen/*.S)")
-    ex.add_argument("--variant", required=True, choices=["flag-before-version", "unlocked-publish", "fixed"],
-                    help="the mediator: flag-before-version and unlocked-publish are racy, fixed is not "
-                    "(required)")
-    ex.add_argument("--bound", type=_ranged(0, 4, "--bound"), default=2, help="at most K preemptions (0-4, default 2)")
+    ex.add_argument("--variant", required=True, choices=list(EXPLORE_VARIANTS),
+                    help="the mediator (see the README's explorer section) (required)")
+    ex.add_argument("--memory-model", choices=["sc", "armv8"], default="sc",
+                    help="sc (default): instruction interleavings over one shared page; armv8: the "
+                    "ARMv8 model (loads and stores reordered as barriers, acquire/release and "
+                    "dependencies allow)")
+    ex.add_argument("--bound", type=_ranged(0, 4, "--bound"), default=2, help="at most K preemptions (sc) or "
+                    "deviations from the default choices (armv8) (0-4, default 2)")
     ex.add_argument("--seed", type=_ranged(0, 1 << 63, "--seed"), help="random schedules from this seed instead "
                     "(default: bounded exhaustive exploration)")
-    ex.add_argument("--count", type=_ranged(1, 1_000_000, "--count"), default=200,
+    ex.add_argument("--count", type=_ranged(1, 1_000_000, "--count"),
                     help="random schedules with --seed (at most 1,000,000; default: 200)")
     ex.add_argument("--replay", type=_ranged(0, 1 << 63, "--replay"), metavar="SEED",
                     help="run exactly the schedule of SEED")
+    ex.add_argument("--schedule", metavar="ID", help="run exactly a schedule printed by a bounded "
+                    "search (sc: STEP:VCPU,...; armv8: CHOICE:ALTERNATIVE,...)")
     ex.add_argument("--vcpus", type=_ranged(2, 4, "--vcpus"), default=2, help="vCPUs, 2 to 4 (default: 2)")
     ex.add_argument("--json", action="store_true", help="print one JSON object with the report")
     add_assembler_option(ex)
+    lit = sub.add_parser("litmus", help="run herd7 AArch64 litmus tests under the ARMv8 (or SC) model")
+    lit.add_argument("files", nargs="+", metavar="FILE.litmus", help="herd7 AArch64 litmus tests")
+    lit.add_argument("--model", choices=["armv8", "sc"], default="armv8", help="memory model (default armv8)")
+    lit.add_argument("--json", action="store_true", help="one JSON object per test, one per line")
+    add_assembler_option(lit)
     scen = sub.add_parser("scenario", help="the seed bugs, buggy vs fixed")
     scen_sub = scen.add_subparsers(dest="scenario_command", required=True, parser_class=_Parser)
     scen_sub.add_parser("list", help="list the scenarios and their variants")
@@ -380,30 +392,56 @@ def _interactive():
 
 def cmd_explore(args) -> int:
     from . import explore
-    if args.replay is not None:
-        out = explore.replay(explore.Program(args.variant, args.vcpus), args.replay)
+    model = args.memory_model
+    if args.count is not None and args.seed is None:
+        raise FfaemuError("--count needs --seed (it is the number of random schedules)")
+    if sum(x is not None for x in (args.seed, args.replay, args.schedule)) > 1:
+        raise FfaemuError("--seed, --replay and --schedule exclude each other")
+    if args.replay is not None or args.schedule is not None:
+        prog = explore.Program(args.variant, args.vcpus)
+        if args.replay is not None:
+            out, what = explore.replay(prog, args.replay, model), f"replay of seed {args.replay}"
+        else:
+            out, what = explore.replay_schedule(prog, args.schedule, model), f"schedule {args.schedule}"
         report = explore.Report(args.variant, 1, int(bool(out.failure)), out if out.failure else None,
-                                f"replay of seed {args.replay}")
+                                what, model)
     elif args.seed is not None:
-        report = explore.explore_random(args.variant, args.seed, args.count, args.vcpus)
+        report = explore.explore_random(args.variant, args.seed, args.count or 200, args.vcpus, model)
     else:
-        report = explore.explore_bounded(args.variant, args.bound, args.vcpus)
+        report = explore.explore_bounded(args.variant, args.bound, args.vcpus, model)
     if args.json:
         json.dump(report.as_json(), sys.stdout)
         sys.stdout.write("\n")
     else:
-        print(f"{args.target} --variant {args.variant}: {report.schedules} schedules "
-              f"({report.mode}), {report.failures} failing")
+        print(f"{args.target} --variant {args.variant} --memory-model {model}: {report.schedules} "
+              f"schedules ({report.mode}), {report.failures} failing")
         if report.first_failure is not None:
             f = report.first_failure
-            print("first failing interleaving:")
-            for line in explore.render(f):
+            print("first failing interleaving" + (" (memory events; --json has every instruction):"
+                                                   if model == "armv8" else ":"))
+            for line in explore.render(f, memory_only=model == "armv8"):
                 print(line)
+            again = f"ffaemu explore {args.target} --variant {args.variant} --memory-model {model}" + \
+                (f" --vcpus {args.vcpus}" if args.vcpus != 2 else "")
             if f.seed is not None:
-                print(f"replay: ffaemu explore {args.target} --variant {args.variant} --replay {f.seed}")
+                print(f"replay: {again} --replay {f.seed}")
             else:
-                print("preemptions (step -> vCPU): " + ", ".join(f"{s} -> {v}" for s, v in f.preemptions))
+                if f.preemptions:
+                    print("preemptions (step -> vCPU): " + ", ".join(f"{s} -> {v}" for s, v in f.preemptions))
+                print(f"replay: {again} --schedule {explore.schedule_id(f)}")
     return EXIT_RUN_FAILED if report.failures else EXIT_OK
+
+
+def cmd_litmus(args) -> int:
+    from .analysis import litmus
+    results = [litmus.run_file(path, args.model) for path in args.files]   # all parse, or one error
+    for r in results:
+        if args.json:
+            json.dump(r.as_json(), sys.stdout)
+            sys.stdout.write("\n")
+        else:
+            print("\n".join(r.lines()) + "\n")
+    return EXIT_OK
 
 
 def cmd_list(_args) -> int:
@@ -440,7 +478,7 @@ def main(argv: list[str] | None = None) -> int:
             from .assembler import ASSEMBLER_ENV
             os.environ[ASSEMBLER_ENV] = args.assembler
         status = {"run": cmd_run, "debug": cmd_debug, "list": cmd_list, "scenario": cmd_scenario,
-                  "explore": cmd_explore, "diff": qemu_commands.cmd_diff,
+                  "explore": cmd_explore, "litmus": cmd_litmus, "diff": qemu_commands.cmd_diff,
                   "firmware": qemu_commands.cmd_firmware}[args.command](args)
         sys.stdout.flush()
         return status

@@ -9,6 +9,12 @@ can run, yields without that counting as a preemption. Two ways to choose schedu
 - bounded exhaustive (`bound=K`): every schedule with at most K preemptions;
 - random (`seed=S`): schedules drawn from seeds S, S+1, ...; a failing seed replays it.
 
+`memory_model="sc"` (the default) is that interleaving over one shared page: sequential
+consistency. `memory_model="armv8"` runs the vCPUs under the ARMv8 model of
+`ffaemu.analysis.memmodel` instead: loads may be satisfied out of order and stores may become
+visible out of order, as far as barriers, acquire/release and dependencies allow; there a
+schedule is a set of deviations from the default choices, and the bound counts deviations.
+
 Applied to `asm/el2/xen/*.S` (Xen's per-VM negotiation), each schedule is judged by the
 invariants of FFA.md: the VM joins the VM list once, and every vCPU's first other call is
 served with the one published version, which some vCPU asked for.
@@ -33,9 +39,11 @@ from .resources import data_dir
 
 ASM = data_dir("asm") / "el2" / "xen"
 VARIANTS = {"flag-before-version": "flag_before_version.S", "unlocked-publish": "unlocked_publish.S",
-            "fixed": "fixed.S"}
+            "fixed": "fixed.S", "version-then-flag": "version_then_flag.S", "posted-fix": "posted_fix.S",
+            "flag-acquire": "flag_acquire.S", "flag-dmb-ishld": "flag_dmb_ishld.S"}
+MEMORY_MODELS = ("sc", "armv8")
 SHARED, SHARED_SIZE = 0x4020_0000, 0x1000
-GUEST_VERS, LIST_ADDS, SERVED, REQUESTS = 0x00, 0x10, 0x20, 0x40
+GUEST_VERS, NEGOTIATED, TMP, LOCK, LIST_ADDS, SERVED, REQUESTS = 0x00, 0x04, 0x08, 0x0C, 0x10, 0x20, 0x40
 SPIN_LIMIT = 64
 MAX_STEPS = 20_000
 STOP_NEVER = 0xFFFF_FFFF_FFFF_FFFC
@@ -49,8 +57,13 @@ class Step:
     symbol: str | None
     insn: str
 
+    note: str = ""                      # armv8: what the load read / the store did, and why
+
     def as_json(self) -> dict:
-        return {"vcpu": self.vcpu, "pc": hex(self.pc), "symbol": self.symbol, "insn": self.insn}
+        doc = {"vcpu": self.vcpu, "pc": hex(self.pc), "symbol": self.symbol, "insn": self.insn}
+        if self.note:
+            doc["note"] = self.note
+        return doc
 
 
 @dataclass
@@ -59,6 +72,7 @@ class Outcome:
     failure: str | None
     preemptions: list[tuple[int, int]] = field(default_factory=list)   # (step, vCPU switched to)
     seed: int | None = None
+    schedule: str | None = None          # armv8: the deviations, for --schedule
 
 
 class Program:
@@ -160,7 +174,7 @@ def run_schedule(prog: Program, preemptions=(), rng: random.Random | None = None
     return Outcome(trace, f"no progress after {MAX_STEPS} steps (livelock?)", taken)
 
 
-def check(prog: Program, run: _Run) -> str | None:
+def check(prog: Program, run) -> str | None:
     """FFA.md's invariants for Xen's per-VM negotiation, or None if they hold."""
     published = run.words(GUEST_VERS, 1)[0]
     adds = run.words(LIST_ADDS, 1)[0]
@@ -183,6 +197,7 @@ class Report:
     failures: int
     first_failure: Outcome | None
     mode: str
+    memory_model: str = "sc"
 
     def as_json(self) -> dict:
         first = None
@@ -190,13 +205,16 @@ class Report:
             f = self.first_failure
             first = {"failure": f.failure, "seed": f.seed,
                      "preemptions": [{"step": s, "vcpu": v} for s, v in f.preemptions],
+                     "schedule_id": schedule_id(f),
                      "schedule": [s.as_json() for s in f.trace]}
-        return {"variant": self.variant, "mode": self.mode, "schedules": self.schedules,
-                "failures": self.failures, "first_failure": first}
+        return {"variant": self.variant, "memory_model": self.memory_model, "mode": self.mode,
+                "schedules": self.schedules, "failures": self.failures, "first_failure": first}
 
 
-def explore_bounded(variant: str, bound: int = 2, vcpus: int = 2) -> Report:
+def explore_bounded(variant: str, bound: int = 2, vcpus: int = 2, memory_model: str = "sc") -> Report:
     """Every schedule with at most `bound` preemptions (switch steps x target vCPUs)."""
+    if _model(memory_model) == "armv8":
+        return _armv8().explore_bounded(Program(variant, vcpus), bound)
     prog = Program(variant, vcpus)
     length = len(run_schedule(prog).trace)
     schedules = failures = 0
@@ -214,8 +232,11 @@ def explore_bounded(variant: str, bound: int = 2, vcpus: int = 2) -> Report:
     return Report(variant, schedules, failures, first, f"bounded, at most {bound} preemptions")
 
 
-def explore_random(variant: str, seed: int, count: int = 200, vcpus: int = 2) -> Report:
+def explore_random(variant: str, seed: int, count: int = 200, vcpus: int = 2,
+                   memory_model: str = "sc") -> Report:
     """`count` random schedules from seeds seed, seed+1, ...; each failure names its seed."""
+    if _model(memory_model) == "armv8":
+        return _armv8().explore_random(Program(variant, vcpus), seed, count)
     prog = Program(variant, vcpus)
     failures, first = 0, None
     for s in range(seed, seed + count):
@@ -226,23 +247,66 @@ def explore_random(variant: str, seed: int, count: int = 200, vcpus: int = 2) ->
     return Report(variant, count, failures, first, f"random, seeds {seed}..{seed + count - 1}")
 
 
-def replay(prog: Program | str, seed: int) -> Outcome:
+def replay(prog: Program | str, seed: int, memory_model: str = "sc") -> Outcome:
     """The schedule of `seed`, exactly."""
     if isinstance(prog, str):
         prog = Program(prog)
+    if _model(memory_model) == "armv8":
+        return _armv8().replay(prog, seed=seed)
     out = run_schedule(prog, rng=random.Random(seed))
     out.seed = seed
     return out
 
 
-def render(out: Outcome) -> list[str]:
-    """The interleaving, readably: one line per instruction, marking every switch."""
+def replay_schedule(prog: Program, schedule: str, memory_model: str = "sc") -> Outcome:
+    """The schedule printed by a bounded search (`schedule_id`), exactly."""
+    if _model(memory_model) == "armv8":
+        return _armv8().replay(prog, schedule=schedule)
+    try:
+        pairs = [p.split(":") for p in schedule.split(",")] if schedule.strip() != "-" else []
+        preemptions = [(int(s), int(v)) for s, v in pairs]
+    except ValueError:
+        raise FfaemuError(f"bad schedule '{schedule}' (expected STEP:VCPU,... as printed by explore)") from None
+    if any(v >= prog.vcpus or v < 0 or s < 0 for s, v in preemptions):
+        raise FfaemuError(f"bad schedule '{schedule}' (vCPUs are 0..{prog.vcpus - 1})")
+    return run_schedule(prog, preemptions)
+
+
+def schedule_id(out: Outcome) -> str:
+    """How `--schedule` names a bounded search's schedule (preemptions, or armv8 deviations)."""
+    if out.schedule is not None:
+        return out.schedule
+    return ",".join(f"{s}:{v}" for s, v in out.preemptions) or "-"
+
+
+def _armv8():
+    from .analysis import xen_armv8       # imports this module: loaded on first use
+    return xen_armv8
+
+
+def _model(name: str) -> str:
+    if name not in MEMORY_MODELS:
+        raise FfaemuError(f"unknown memory model '{name}' (valid: {', '.join(MEMORY_MODELS)})")
+    return name
+
+
+def render(out: Outcome, memory_only: bool = False) -> list[str]:
+    """The interleaving, readably: one line per instruction (or per memory event), marking
+    every switch."""
     lines, last = [], None
     for step in out.trace:
+        if memory_only and not step.note:
+            continue
         if step.vcpu != last:
             lines.append(f"--- vCPU {step.vcpu}")
             last = step.vcpu
         where = f"{step.pc:#x}{f' <{step.symbol}>' if step.symbol else ''}"
         lines.append(f"  vCPU {step.vcpu} {where:<30} {step.insn}")
+        if step.note:
+            lines.append(f"  {'':<37}   -> {step.note}")
     lines.append(f"FAILED: {out.failure}" if out.failure else "all invariants hold")
+    for step in out.trace:
+        if out.failure and "STALE" in step.note:
+            where = f"{step.pc:#x}{f' <{step.symbol}>' if step.symbol else ''}"
+            lines.append(f"why: vCPU {step.vcpu}'s `{step.insn}` at {where} {step.note}")
     return lines

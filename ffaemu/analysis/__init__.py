@@ -1,0 +1,1 @@
+"""Analyses over several vCPUs: the ARMv8 memory model (memmodel), herd7 litmus tests (litmus)."""

@@ -1,0 +1,560 @@
+"""An operational ARMv8 memory model over Unicorn vCPUs, and an explorer of its executions.
+
+The model is the Promising-ARM one (Pulte et al., PLDI 2019; snu-sf/promising-arm
+`Promising.v`) in the sound restricted form of MEMORY-MODEL.md: instructions execute in
+program order, one at a time (as Unicorn does); each vCPU keeps views (timestamps into a
+global list of messages): `coh[loc]`, `vrp`, `vwp`, `vrm`, `vwm`, `vcap`, `vrel`, and one view
+per register (dependencies). A load may read an *older* message than the newest one, as long as
+no write to the location lies between it and the load's lower bound (`pre`, built from its
+address registers, `vrp`, and for LDAR `vrel`): that is load->load reordering. Plain stores go to
+a per-vCPU write buffer that drains FIFO per location and in any order across locations (W->W
+reordering); release, exclusive and atomic writes, DMB SY/ISH/ST and DSB drain it first. Every
+write is appended at the end of memory (no early promises), so read->write reordering (LB,
+S+dmb.sy+po, WWC) is out of reach: the model can only under-approximate the architecture.
+`sc=True` is sequential consistency: no buffer, every load reads the newest message.
+
+Each vCPU is its own Unicorn instance with a private copy of the data region; a read hook
+injects the chosen message's value before the load completes and a write hook hands each store
+to the model (Unicorn 2.1.4 mechanics, MEMORY-MODEL.md).
+
+Executions are explored by replay: a run is a sequence of choices (which vCPU does its next
+event, which message a load reads, which buffered write drains), every choice defaulting to 0;
+a run is named by its deviations `{choice index: alternative}`. Choices exist only where there
+is more than one candidate: vCPUs run local instructions, fences and buffered stores without a
+choice, and a vCPU's loads run as late as possible (just before its next visible event),
+since waiting only adds messages a load may read.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+from unicorn import UC_ARCH_ARM64, UC_HOOK_MEM_READ, UC_HOOK_MEM_WRITE, UC_MODE_ARM, Uc
+from unicorn import arm64_const as uca
+
+from ..arch.cpu import Cpu
+from ..arch.sysregs import DAIF_ALL, mode_bits
+from ..errors import FfaemuError
+from .insn import (ACQ_SC, ATOMIC, F_FULL, F_ISB, F_LD, F_ST, FENCE, LOAD, LOCAL, NREGS, STORE,
+                   Insn, decode)
+
+PAGE = 0x1000
+STOP_NEVER = 0xFFFF_FFFF_FFFF_FFFC
+STEPS_PER_BLOCK = 4_000          # a block that long without a visible event is a livelock
+EVENTS_PER_RUN = 20_000
+X_REGS = [getattr(uca, f"UC_ARM64_REG_X{n}") for n in range(29)] + [uca.UC_ARM64_REG_X29,
+                                                                       uca.UC_ARM64_REG_X30]
+MODELS = ("armv8", "sc")
+
+
+def _page_floor(a: int) -> int:
+    return a & ~(PAGE - 1)
+
+
+def _page_ceil(a: int) -> int:
+    return (a + PAGE - 1) & ~(PAGE - 1)
+
+
+@dataclass
+class ThreadSpec:
+    """One vCPU: where its code is, where it starts and stops, its initial registers."""
+    segments: list[tuple[int, bytes]]
+    entry: int
+    end: int
+    regs: dict[int, int] = field(default_factory=dict)
+    name: str = ""
+
+
+@dataclass
+class Program:
+    """vCPUs over one data region [data, data + data_size) whose accesses the model orders."""
+    threads: list[ThreadSpec]
+    data: int
+    data_size: int
+    init: dict[int, int] = field(default_factory=dict)      # address -> initial value
+    names: dict[int, str] = field(default_factory=dict)     # address -> location name
+    symbolize: object = None                                # pc -> label or None
+
+    def loc_name(self, loc: int) -> str:
+        return self.names.get(loc, f"[{loc:#x}]")
+
+
+@dataclass
+class Msg:
+    loc: int
+    val: int
+    size: int
+    tid: int
+    pc: int
+
+
+@dataclass
+class Event:
+    """One line of an execution's trace: an instruction, or a buffered write draining."""
+    tid: int
+    pc: int
+    text: str
+    note: str = ""
+
+
+class _Thread:
+    def __init__(self, tid: int, spec: ThreadSpec, prog: Program):
+        self.tid, self.spec = tid, spec
+        uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
+        uc.ctl_set_cpu_model(uca.UC_CPU_ARM64_MAX)          # LDAPR and LSE atomics
+        pages = set()
+        for addr, data in spec.segments:
+            pages.update(range(_page_floor(addr), _page_ceil(addr + len(data)), PAGE))
+        for p in sorted(pages):
+            uc.mem_map(p, PAGE)
+        for addr, data in spec.segments:
+            uc.mem_write(addr, data)
+        uc.mem_map(_page_floor(prog.data), _page_ceil(prog.data + prog.data_size) - _page_floor(prog.data))
+        cpu = Cpu(uc)
+        cpu.set_pstate_and_spsr(mode_bits(2, spx=True) | DAIF_ALL, 2, 0)
+        for n, v in spec.regs.items():
+            cpu.set_x(n, v)
+        cpu.pc = spec.entry
+        self.uc, self.ctx = uc, uc.context_save()
+        self.code = {}
+        for addr, data in spec.segments:
+            for off in range(0, len(data) - 3, 4):
+                self.code[addr + off] = int.from_bytes(data[off:off + 4], "little")
+
+    def reset(self) -> None:
+        self.uc.context_restore(self.ctx)
+        self.reg = [0] * NREGS
+        self.coh: dict[int, int] = {}
+        self.vrp = self.vwp = self.vrm = self.vwm = self.vcap = self.vrel = 0
+        self.buffer: list[tuple[Msg, int]] = []        # (message, view of its address and data)
+        self.excl: tuple[int, int] | None = None        # (loc, timestamp read)
+        self.done = False
+        self.wait_len = -1
+        self.at = self.spec.entry                       # the PC, tracked without asking Unicorn
+        self.reads: list[tuple[int, int]] = []          # (pc, ts) of this vCPU's loads, in order
+        self.block_reads: dict[int, tuple[int, int]] = {}   # pc -> (loc, ts) since its last store
+
+    def pc(self) -> int:
+        return self.at
+
+    def view(self, slots) -> int:
+        return max((self.reg[s] for s in slots), default=0)
+
+
+class Outcome:
+    """One execution's end: registers per vCPU, final memory, its choices and trace."""
+
+    def __init__(self, regs, memory, choices, deviations, trace, failure=None):
+        self.regs, self.memory, self.choices = regs, memory, choices
+        self.deviations, self.trace, self.failure = deviations, trace, failure
+
+
+class Executor:
+    """Runs executions of a Program under `model` ("armv8" or "sc"), one per choice sequence."""
+
+    def __init__(self, prog: Program, model: str = "armv8"):
+        if model not in MODELS:
+            raise FfaemuError(f"unknown memory model '{model}' (valid: {', '.join(MODELS)})")
+        self.prog, self.sc = prog, model == "sc"
+        self.want_regs = True                  # final x0-x30 of every vCPU in each Outcome
+        self.threads = [_Thread(t, spec, prog) for t, spec in enumerate(prog.threads)]
+        self._insns: dict[int, Insn] = {}     # vCPUs' code never overlaps differently
+        self._runs: dict[int, list[Insn]] = {}
+        lo, hi = prog.data, prog.data + prog.data_size - 1
+        for t in self.threads:
+            t.uc.hook_add(UC_HOOK_MEM_READ, self._on_read, t, lo, hi)
+            t.uc.hook_add(UC_HOOK_MEM_WRITE, self._on_write, t, lo, hi)
+        for t in self.threads:                           # every instruction decodes, or a clear error
+            for pc in t.code:
+                if pc >= t.spec.entry:
+                    self.insn(t, pc, strict=False)
+
+    # -- decoding --------------------------------------------------------------------------
+    def insn(self, t: _Thread, pc: int, strict: bool = True) -> Insn | None:
+        got = self._insns.get(pc)
+        if got is None:
+            if pc not in t.code:
+                raise FfaemuError(f"vCPU {t.tid} ran outside its code (pc {pc:#x})")
+            try:
+                got = decode(t.code[pc], pc)
+            except FfaemuError:
+                if strict:
+                    raise
+                return None
+            self._insns[pc] = got
+        return got
+
+    # -- one execution ---------------------------------------------------------------------
+    def run(self, deviations: dict[int, int] | None = None, rng: random.Random | None = None,
+            trace: bool = False, switch_prob: float = 0.15) -> Outcome:
+        self.mem: list[Msg] = []
+        self.deviations = dict(deviations or {})
+        self.rng, self.switch_prob = rng, switch_prob
+        self.choices: list[tuple[int, int]] = []         # (alternatives, taken)
+        self.trace: list[Event] | None = [] if trace else None
+        self.error: Exception | None = None
+        self._floor = None
+        for t in self.threads:
+            t.reset()
+        current, failure = 0, None
+        for _ in range(EVENTS_PER_RUN):
+            events = self._events(current)
+            if not events:
+                if all(t.done and not t.buffer for t in self.threads):
+                    break
+                failure = "deadlock: no vCPU can make progress (each waits for a write that never comes)"
+                break
+            kind, tid, arg = events[self._choose(len(events), switch=True)]
+            if kind == "drain":
+                self._drain(self.threads[tid], arg)
+            else:
+                self._block(self.threads[tid])
+                current = tid
+        else:
+            failure = f"no progress after {EVENTS_PER_RUN} events (livelock?)"
+        unreached = [i for i in self.deviations if i >= len(self.choices)]
+        if unreached:
+            raise FfaemuError(f"schedule does not replay: the run has {len(self.choices)} choices, "
+                              f"none numbered {unreached[0]}")
+        regs = [[t.uc.reg_read(r) for r in X_REGS] for t in self.threads] if self.want_regs else []
+        memory = {}
+        for m in self.mem:
+            memory[m.loc] = m.val
+        devs = {i: c for i, (_, c) in enumerate(self.choices) if c}
+        return Outcome(regs, memory, [n for n, _ in self.choices], devs, self.trace, failure)
+
+    def _choose(self, n: int, switch: bool = False) -> int:
+        if n == 1:
+            return 0
+        i = len(self.choices)
+        if i in self.deviations:
+            c = self.deviations[i]
+            if c >= n:
+                raise FfaemuError(f"schedule does not replay: choice {i} has {n} alternatives, not {c + 1}")
+        elif self.rng is not None:
+            if switch:
+                c = self.rng.randrange(1, n) if self.rng.random() < self.switch_prob else 0
+            else:
+                c = self.rng.randrange(n)
+        else:
+            c = 0
+        self.choices.append((n, c))
+        return c
+
+    def _events(self, current: int) -> list[tuple[str, int, int]]:
+        """Enabled events, the current vCPU's first: its drains, its next block; then the others'."""
+        order = [current] + [t for t in range(len(self.threads)) if t != current]
+        events = []
+        for tid in order:
+            t = self.threads[tid]
+            seen = set()
+            for i, (m, _) in enumerate(t.buffer):
+                if m.loc not in seen:
+                    seen.add(m.loc)
+                    events.append(("drain", tid, i))
+            if self._can_run(t):
+                events.append(("block", tid, 0))
+        return events
+
+    def _can_run(self, t: _Thread) -> bool:
+        if t.done or t.wait_len == len(self.mem):
+            return False
+        if t.pc() == t.spec.end:
+            return True
+        return not (t.buffer and self.insn(t, t.pc()).needs_empty_buffer)
+
+    def _block(self, t: _Thread) -> None:
+        """Run `t` up to its next visible event and on to just before its next load or write."""
+        visible = False
+        t.wait_len = -1
+        for _ in range(STEPS_PER_BLOCK):
+            pc = t.pc()
+            if pc == t.spec.end:
+                t.done = True
+                return
+            insn = self.insn(t, pc)
+            if insn.needs_empty_buffer and t.buffer:
+                return
+            if insn.kind in (LOAD, ATOMIC) or insn.direct_write or (self.sc and insn.kind == STORE):
+                if visible:
+                    return
+                self._floor = None
+                if pc in t.block_reads:                # a spin (a load again, no store since):
+                    # only a newer write is worth reading; loops that count reads are not modelled
+                    loc, ts = t.block_reads[pc]
+                    if not any(m.loc == loc for m in self.mem[ts:]):
+                        t.wait_len = len(self.mem)     # wait until memory changes
+                        return
+                    self._floor = (loc, ts)
+            if insn.kind == LOCAL and not insn.flow:
+                self._straight(t, pc)
+                continue
+            self._step(t, insn)
+            if insn.kind in (STORE, ATOMIC):
+                t.block_reads = {}                     # a store: a loop around it is no spin
+            if insn.kind in (STORE, ATOMIC) or (self.sc and insn.kind == LOAD):
+                visible = True
+        raise FfaemuError(f"vCPU {t.tid} ran {STEPS_PER_BLOCK} instructions without a visible "
+                          "memory event (a loop without loads or stores?)")
+
+    # -- instructions ----------------------------------------------------------------------
+    def _straight(self, t: _Thread, pc: int) -> None:
+        """A run of local, straight-line instructions in one emu_start (no re-translation per
+        instruction); their register views are propagated here."""
+        run = self._runs.get(pc)
+        if run is None:
+            run, a = [], pc
+            while a != t.spec.end and a in t.code:
+                i = self.insn(t, a)
+                if i.kind != LOCAL or i.flow:
+                    break
+                run.append(i)
+                a += 4
+            self._runs[pc] = run
+        end = pc + 4 * len(run)
+        t.uc.emu_start(pc, STOP_NEVER, count=len(run))
+        t.at = end
+        for insn in run:
+            v = t.view(insn.reads)
+            for w in insn.writes:
+                t.reg[w] = v
+            if self.trace is not None:
+                self.trace.append(Event(t.tid, insn.pc, insn.text))
+
+    def _step(self, t: _Thread, insn: Insn) -> None:
+        self._cur, self._reads, self._writes = insn, [], []
+        if insn.compare is not None:
+            self._cas_expect = t.uc.reg_read(X_REGS[insn.compare])
+        if insn.xstore is not None:
+            xstore = self._exclusive_write(t, insn)
+        t.uc.emu_start(insn.pc, STOP_NEVER, count=1)
+        t.at = t.uc.reg_read(uca.UC_ARM64_REG_PC) if insn.flow else insn.pc + 4
+        if insn.xstore is not None:
+            self._writes = [xstore]           # the model, not Unicorn's monitor, decides (below)
+        if self.error is not None:
+            err, self.error = self.error, None
+            raise err
+        note = ""
+        if insn.kind == LOAD or insn.kind == ATOMIC:
+            note = self._after_load(t, insn)
+        if insn.kind == STORE or insn.kind == ATOMIC:
+            note = " ".join(filter(None, [note, self._after_store(t, insn)]))
+        elif insn.kind == FENCE:
+            self._fence(t, insn.fence)
+        elif insn.kind != LOAD:
+            v = t.view(insn.reads)
+            for w in insn.writes:
+                t.reg[w] = v
+            if insn.branch:
+                t.vcap = max(t.vcap, v)
+        if self.trace is not None:
+            self.trace.append(Event(t.tid, insn.pc, insn.text, note))
+
+    def _exclusive_write(self, t: _Thread, insn: Insn) -> tuple[int, int, int]:
+        """STXR's (address, size, value), from its registers: Unicorn's own exclusive monitor
+        may fail a store the model lets succeed (and still fire the write hook)."""
+        data, base, size = insn.xstore
+        value = t.uc.reg_read(X_REGS[data]) if data is not None else 0
+        return t.uc.reg_read(X_REGS[base]), size, value & ((1 << (8 * size)) - 1)
+
+    def _on_read(self, uc, _access, address, size, _value, t: _Thread) -> None:
+        try:
+            insn = self._cur
+            if insn.kind == STORE:            # STXR's compare-and-swap read: not a load
+                return
+            post, m = self._read(t, insn, address, size)
+            val = m.val if m is not None else self.prog.init.get(address, 0)
+            uc.mem_write(address, (val & ((1 << (8 * size)) - 1)).to_bytes(size, "little"))
+            val = m.val if m is not None else self.prog.init.get(address, 0)
+            self._reads.append((address, post, val))
+        except Exception as e:            # noqa: BLE001 - re-raised after the step
+            self.error = self.error or e
+            uc.emu_stop()
+
+    def _on_write(self, _uc, _access, address, size, value, t: _Thread) -> None:
+        self._writes.append((address, size, value & ((1 << (8 * size)) - 1)))
+
+    def _read(self, t: _Thread, insn: Insn, loc: int, size: int) -> tuple[int, Msg | None]:
+        """Choose the message a load reads; returns (post view, message or None for the initial value)."""
+        for m, view in reversed(t.buffer):                # own buffered write: forwarded
+            if m.loc == loc:
+                self._check_size(m, size)
+                pre = max(t.view(insn.addr), t.vrp, t.vrel if insn.acquire == ACQ_SC else 0)
+                self._last_read = (None, m, "forwarded from its own buffered write")
+                return max(pre, view), m
+        writes = [ts for ts, m in enumerate(self.mem, 1) if m.loc == loc]
+        pre = max(t.view(insn.addr), t.vrp, t.vrel if insn.acquire == ACQ_SC else 0)
+        if self.sc or insn.kind == ATOMIC:                # an atomic reads the newest write
+            cands = writes[-1:] or [0]
+        else:
+            bound = max(t.coh.get(loc, 0), pre)
+            older = [ts for ts in writes if ts <= bound]
+            cands = list(reversed([ts for ts in writes if ts > bound])) + [older[-1] if older else 0]
+        if self._floor is not None and self._floor[0] == loc:
+            cands = [c for c in cands if c > self._floor[1]]
+        ts = cands[self._choose(len(cands))]
+        t.block_reads[insn.pc] = (loc, ts)
+        m = self.mem[ts - 1] if ts else None
+        if m is not None:
+            self._check_size(m, size)
+        newer = [w for w in writes if w > ts]
+        self._last_read = (ts, m, newer)
+        t.reads.append((insn.pc, ts))
+        post = max(pre, ts)
+        t.coh[loc] = max(t.coh.get(loc, 0), post)
+        if insn.exclusive:
+            t.excl = (loc, ts)
+        return post, m
+
+    def _check_size(self, m: Msg, size: int) -> None:
+        if m.size != size:
+            raise FfaemuError(f"mixed-size accesses to {self.prog.loc_name(m.loc)} ({m.size} and {size} "
+                              "bytes) are not modelled")
+
+    def _after_load(self, t: _Thread, insn: Insn) -> str:
+        post = max((p for _, p, _ in self._reads), default=0)
+        for w in insn.writes:
+            if w != insn.status:
+                t.reg[w] = max(post, t.view(insn.addr))
+        t.vrm = max(t.vrm, post)
+        t.vcap = max(t.vcap, t.view(insn.addr))
+        if insn.acquire:
+            t.vrp, t.vwp = max(t.vrp, post), max(t.vwp, post)
+        return self._describe_read(t) if self._reads else ""
+
+    def _after_store(self, t: _Thread, insn: Insn) -> str:
+        data = [s for s in insn.reads if s not in insn.addr]
+        view = max(t.view(insn.addr), t.view(data))
+        t.vcap = max(t.vcap, t.view(insn.addr))
+        writes = self._writes
+        if insn.atomic_op == "cas" and self._reads and writes:
+            mask = (1 << (8 * writes[0][1])) - 1
+            if self._reads[0][2] != self._cas_expect & mask:
+                writes = []                                # a failed CAS: Unicorn's write is a no-op
+        if insn.exclusive:
+            ok = bool(writes) and t.excl is not None and t.excl[0] == writes[0][0] and not any(
+                m.loc == t.excl[0] and m.tid != t.tid for m in self.mem[t.excl[1]:])
+            t.excl = None
+            if not ok:
+                t.uc.reg_write(X_REGS[insn.status], 1)
+                t.reg[insn.status] = len(self.mem)
+                return "store-exclusive fails (another vCPU wrote the location)" if writes else ""
+            t.reg[insn.status] = len(self.mem) + 1
+            t.uc.reg_write(X_REGS[insn.status], 0)
+        notes = []
+        for loc, size, val in writes:
+            m = Msg(loc, val, size, t.tid, insn.pc)
+            if insn.direct_write or self.sc:
+                notes.append(self._append(t, m, release=insn.release))
+            else:
+                t.buffer.append((m, view))
+                notes.append(f"{self.prog.loc_name(loc)}={val:#x} into vCPU {t.tid}'s write buffer")
+        return "; ".join(notes)
+
+    def _append(self, t: _Thread, m: Msg, release: bool = False) -> str:
+        self.mem.append(m)
+        ts = len(self.mem)
+        t.coh[m.loc] = ts
+        t.vwm = max(t.vwm, ts)
+        if release:
+            t.vrel = max(t.vrel, ts)
+        return f"{self.prog.loc_name(m.loc)}={m.val:#x} visible as write #{ts}"
+
+    def _drain(self, t: _Thread, i: int) -> None:
+        m, _ = t.buffer.pop(i)
+        note = self._append(t, m)
+        if self.trace is not None:
+            self.trace.append(Event(t.tid, m.pc, "(write buffer drains)", note))
+
+    def _fence(self, t: _Thread, kind: str) -> None:
+        """Arm ARM B2.3 barrier ordering, as Promising-ARM's view updates (MEMORY-MODEL.md)."""
+        if kind == F_FULL:
+            v = max(t.vrm, t.vwm)
+            t.vrp, t.vwp = max(t.vrp, v), max(t.vwp, v)
+        elif kind == F_LD:
+            t.vrp, t.vwp = max(t.vrp, t.vrm), max(t.vwp, t.vrm)
+        elif kind == F_ST:
+            t.vwp = max(t.vwp, t.vwm)
+        elif kind == F_ISB:
+            t.vrp = max(t.vrp, t.vcap)
+
+    def _describe_read(self, t: _Thread) -> str:
+        ts, m, newer = self._last_read
+        if ts is None:
+            return f"reads {self.prog.loc_name(m.loc)}={m.val:#x} {newer}"
+        loc = self.prog.loc_name(self._reads[-1][0])
+        src = "the initial value" if m is None else f"write #{ts} by vCPU {m.tid}"
+        val = (m.val if m is not None else self.prog.init.get(self._reads[-1][0], 0))
+        text = f"reads {loc}={val:#x} ({src})"
+        if newer:
+            n = newer[0]
+            w = self.mem[n - 1]
+            text += f"; STALE: write #{n} ({loc}={w.val:#x} by vCPU {w.tid}) was already in memory"
+            later = [(pc, r) for pc, r in t.reads[:-1] if r > n]
+            if later:
+                pc, r = later[-1]
+                lm = self.mem[r - 1]
+                text += (f", and this vCPU's earlier load at {pc:#x} read write #{r} "
+                         f"({self.prog.loc_name(lm.loc)}={lm.val:#x}), which came after it: the model "
+                         "satisfied the two loads out of order (nothing orders them: no acquire, "
+                         "barrier or dependency)")
+            else:
+                text += " (nothing orders this load after it)"
+        return text
+
+
+@dataclass
+class Summary:
+    executions: int = 0
+    outcomes: dict = field(default_factory=dict)            # key -> count
+    first: dict = field(default_factory=dict)               # key -> first Outcome
+    truncated: bool = False
+
+
+def explore(ex: Executor, key, bound: int | None = None, limit: int | None = None,
+            stop=None) -> Summary:
+    """Every execution with at most `bound` deviations (all of them if None), depth first.
+
+    `key(outcome)` classifies an outcome; `stop(outcome)` ends the search early.
+    """
+    summary = Summary()
+    stack = [({}, -1)]
+    while stack:
+        devs, last = stack.pop()
+        out = ex.run(devs)
+        summary.executions += 1
+        k = key(out)
+        summary.outcomes[k] = summary.outcomes.get(k, 0) + 1
+        if k not in summary.first or len(out.deviations) < len(summary.first[k].deviations):
+            summary.first[k] = out                 # per outcome, the run with fewest deviations
+        if stop is not None and stop(out):
+            summary.truncated = True
+            break
+        children = []
+        if bound is None or len(devs) < bound:
+            for i in range(last + 1, len(out.choices)):
+                for alt in range(1, out.choices[i]):
+                    children.append(({**devs, i: alt}, i))
+        stack.extend(reversed(children))
+        if limit is not None and summary.executions >= limit and stack:
+            summary.truncated = True
+            break
+    return summary
+
+
+def format_deviations(devs: dict[int, int]) -> str:
+    """A run's name on the command line: `index:alternative,...` (`-` for the default run)."""
+    return ",".join(f"{i}:{c}" for i, c in sorted(devs.items())) or "-"
+
+
+def parse_deviations(text: str) -> dict[int, int]:
+    if text.strip() == "-":
+        return {}
+    try:
+        pairs = [p.split(":") for p in text.split(",")]
+        devs = {int(i): int(c) for i, c in pairs}
+    except ValueError:
+        raise FfaemuError(f"bad schedule '{text}' (expected INDEX:CHOICE,... as printed by explore)") from None
+    if any(i < 0 or c < 1 for i, c in devs.items()):
+        raise FfaemuError(f"bad schedule '{text}' (indices >= 0, choices >= 1)")
+    return devs

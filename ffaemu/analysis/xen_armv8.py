@@ -1,0 +1,88 @@
+"""The Xen negotiation explorer (`ffaemu.explore`) under the ARMv8 model of `memmodel`.
+
+The mediator image of asm/el2/xen/ runs on one memmodel vCPU per explore vCPU, over the shared
+page (every word of it a model location); a run ends when every vCPU reached `done` and every
+write buffer drained, and is judged by `explore.check` on the final memory.
+"""
+from __future__ import annotations
+
+import random
+import struct
+
+from .. import explore as ex
+from . import memmodel
+
+NAMES = {ex.GUEST_VERS: "guest_vers", ex.NEGOTIATED: "negotiated", ex.TMP: "guest_vers_tmp",
+         ex.LOCK: "lock", ex.LIST_ADDS: "list_adds"}
+
+
+class _Final:
+    """A run's final shared page, read like `explore._Run.words`."""
+
+    def __init__(self, prog: ex.Program, out: memmodel.Outcome, init: dict[int, int]):
+        self.page = bytearray(ex.SHARED_SIZE)
+        for addr, val in {**init, **out.memory}.items():
+            struct.pack_into("<I", self.page, addr - ex.SHARED, val & 0xFFFF_FFFF)
+
+    def words(self, off: int, n: int) -> list[int]:
+        return list(struct.unpack_from(f"<{n}I", self.page, off))
+
+
+def executor(prog: ex.Program) -> memmodel.Executor:
+    """One memmodel vCPU per explore vCPU (made once per Program)."""
+    if getattr(prog, "_armv8", None) is None:
+        seg = prog.image.segments[0]
+        threads = [memmodel.ThreadSpec([(seg.addr, seg.data)], prog.image.symbols["vcpu_main"],
+                                       prog.image.symbols["done"], {0: v}, f"vCPU {v}")
+                   for v in range(prog.vcpus)]
+        init = {ex.SHARED + ex.REQUESTS + 4 * v: r for v, r in enumerate(prog.requests)}
+        names = {ex.SHARED + off: n for off, n in NAMES.items()}
+        names.update({ex.SHARED + ex.SERVED + 4 * v: f"served[{v}]" for v in range(prog.vcpus)})
+        names.update({ex.SHARED + ex.REQUESTS + 4 * v: f"request[{v}]" for v in range(prog.vcpus)})
+        program = memmodel.Program(threads, ex.SHARED, ex.SHARED_SIZE, init, names, prog.image.symbolize)
+        prog._armv8 = memmodel.Executor(program, "armv8")
+        prog._armv8.want_regs = False          # judged on memory only
+    return prog._armv8
+
+
+def judge(prog: ex.Program, out: memmodel.Outcome) -> str | None:
+    if out.failure:
+        return out.failure
+    return ex.check(prog, _Final(prog, out, executor(prog).prog.init))
+
+
+def outcome(prog: ex.Program, deviations=None, rng=None, seed=None) -> ex.Outcome:
+    """One run with its trace, as an explore.Outcome (notes say what each load read and why)."""
+    out = executor(prog).run(deviations, rng=rng, trace=True)
+    steps = [ex.Step(e.tid, e.pc, prog.image.symbolize(e.pc), e.text, e.note) for e in out.trace]
+    return ex.Outcome(steps, judge(prog, out), seed=seed,
+                      schedule=None if seed is not None else memmodel.format_deviations(out.deviations))
+
+
+def explore_bounded(prog: ex.Program, bound: int) -> ex.Report:
+    """Every run with at most `bound` deviations from the default choices."""
+    summary = memmodel.explore(executor(prog), lambda out: judge(prog, out), bound=bound)
+    failing = {k: n for k, n in summary.outcomes.items() if k is not None}
+    first = None
+    if failing:
+        first_run = min((summary.first[k] for k in failing),
+                        key=lambda o: (len(o.deviations), sorted(o.deviations.items())))
+        first = outcome(prog, first_run.deviations)
+    return ex.Report(prog.variant, summary.executions, sum(failing.values()), first,
+                     f"bounded, at most {bound} deviations", "armv8")
+
+
+def explore_random(prog: ex.Program, seed: int, count: int) -> ex.Report:
+    failures, first = 0, None
+    ex_ = executor(prog)
+    for s in range(seed, seed + count):
+        if judge(prog, ex_.run(rng=random.Random(s))):
+            failures += 1
+            first = first or outcome(prog, rng=random.Random(s), seed=s)
+    return ex.Report(prog.variant, count, failures, first, f"random, seeds {seed}..{seed + count - 1}", "armv8")
+
+
+def replay(prog: ex.Program, seed: int | None = None, schedule: str | None = None) -> ex.Outcome:
+    if seed is not None:
+        return outcome(prog, rng=random.Random(seed), seed=seed)
+    return outcome(prog, memmodel.parse_deviations(schedule))
