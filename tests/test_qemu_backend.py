@@ -5,6 +5,7 @@ Register values come from real-firmware runs under QEMU 7.2 (the images of
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -25,6 +26,7 @@ PROXY_U64 = ROOT / "asm" / "el2" / "pkvm_proxy_u64.S"
 PROXY_C_S32 = ROOT / "firmware_blobs" / "pkvm_proxy_s32.elf"
 SENTINEL = 0x5A5A_5A5A_0000_0000       # version_regs.S: x2-x17 = SENTINEL + n before the SMC
 FAKE_NOTICE = "NOTICE:  guest line that looks like TF-A's\n"
+SEMIHOSTED = "semihosting line\n"        # version_regs.S: SYS_WRITE0 after the UART line
 GUEST_EXIT_CODE = 3                    # version_regs.S: SYS_EXIT(3)
 
 # FFA_VERSION(1.2) as the caller sees x0-x17 (real-firmware runs of version_regs.S):
@@ -49,7 +51,7 @@ def _regs(console: str) -> list[int]:
 def test_registers_after_ffa_version(model):
     res = run_on_firmware(GUEST, real_firmware(model))
     assert (res.reason, res.exit_code) == ("semihost-exit", GUEST_EXIT_CODE)
-    assert res.console.startswith(FAKE_NOTICE)       # a guest line is never firmware's
+    assert res.console.startswith(FAKE_NOTICE + SEMIHOSTED)    # a guest line is never firmware's
     assert _regs(res.console) == EXPECTED[model]
     assert res.firmware_log.startswith("NOTICE:  Booting Trusted Firmware\r\n")
     assert FAKE_NOTICE not in res.firmware_log
@@ -136,21 +138,35 @@ def test_diff_identical_and_different(capsys):
     assert "the last call before it (EL2 -> EL3 tfa-spmd): FFA_VERSION(1.2)" in lines
 
 
+PREBUILT_TFA_SHA256 = "a0863196949c68479d43c260069d50412121e632d0258840dbf453883cb35384"  # SHA256SUMS
+
+
 def test_firmware_list(capsys, tmp_path, monkeypatch):
-    """Found, checksum matching, checksum wrong, missing; and the model each image grounds."""
-    prebuilt = real_firmware("tfa").parent
-    shutil.copy(prebuilt / "tfa-2.14.6.bios", tmp_path)
+    """Found (prebuilt or an own build), checksum wrong, missing; the model each image grounds."""
+    found = real_firmware("tfa")
+    shutil.copy(found, tmp_path)
+    digest = hashlib.sha256(found.read_bytes()).hexdigest()
+    if digest == PREBUILT_TFA_SHA256:
+        status = "a0863196949c6847... matches the prebuilt image (SHA256SUMS)"
+    else:                                   # an own build (`ffaemu firmware build`)
+        status = (f"{digest[:16]}... differs from the prebuilt image; matches "
+                  f"{tmp_path}/firmware-manifest.json (an own build: timestamps and paths differ)")
     (tmp_path / "tfa-2.14.6-spmd-nospmc.bios").write_bytes(b"not it")
+    (tmp_path / "tfa-2.14.6-optee-4.10.0.bios").write_bytes(b"built")
+    built = {"tfa-2.14.6.bios": digest,
+             "tfa-2.14.6-optee-4.10.0.bios": hashlib.sha256(b"built").hexdigest()}
+    (tmp_path / "firmware-manifest.json").write_text(json.dumps(
+        {"images": [{"file": f, "sha256": d} for f, d in built.items()]}))
     monkeypatch.setenv(images.ENV_VAR, str(tmp_path))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     code, out, _ = _main(capsys, "firmware", "list")
     assert code == 0
-    blocks = out.split("\n", 1)[1]
+    assert out.startswith(f"search path: $FFAEMU_FIRMWARE={tmp_path}, then {tmp_path}/cache/ffaemu/firmware\n")
     assert f"tfa                    tfa-2.14.6.bios\n  found: {tmp_path}/tfa-2.14.6.bios\n" \
-           "  sha256: a0863196949c6847... matches the prebuilt image (SHA256SUMS)\n" in blocks
-    assert "  sha256: " + images.sha256(tmp_path / "tfa-2.14.6-spmd-nospmc.bios")[:16] + \
-           "... MISMATCH" in blocks
-    assert "optee:release=4.4      tfa-2.12.0-optee-4.4.0.bios\n  not found\n" in blocks
+           f"  sha256: {status}\n  TF-A lts-v2.14.6 (8fe2e465a435)\n" in out
+    assert "  sha256: " + hashlib.sha256(b"not it").hexdigest()[:16] + "... MISMATCH" in out
+    assert "  TF-A lts-v2.14.6 (8fe2e465a435), OP-TEE 4.10.0 (753afbbee168)\n" in out
+    assert "optee:release=4.4      tfa-2.12.0-optee-4.4.0.bios\n  not found\n" in out
 
 
 def test_missing_image_is_one_line_error(capsys, tmp_path, monkeypatch):

@@ -32,6 +32,7 @@ TOOLS = {f"{CROSS}gcc": "gcc-aarch64-linux-gnu", f"{CROSS}as": "binutils-aarch64
          f"{CROSS}ld": "binutils-aarch64-linux-gnu", f"{CROSS}objcopy": "binutils-aarch64-linux-gnu",
          "dtc": "device-tree-compiler", "make": "make", "git": "git"}
 MANIFEST = "firmware-manifest.json"
+SYSTEM_PYTHON3 = "/usr/bin/python3"       # Debian's, where python3-pyelftools installs
 
 OPTEE_FLAGS = ("PLATFORM=vexpress-qemu_armv8a", "CFG_ARM64_core=y", "CFG_ARM32_core=n",
                f"CROSS_COMPILE64={CROSS}", "CROSS_COMPILE32=arm-linux-gnueabihf-",
@@ -49,7 +50,7 @@ def _optee_tfa_flags(optee_core: Path) -> tuple[str, ...]:
 
 def find_python3() -> str:
     """A python3 that has what OP-TEE's build scripts import."""
-    candidates = [os.environ.get("PYTHON3"), shutil.which("python3"), "/usr/bin/python3"]
+    candidates = [os.environ.get("PYTHON3"), shutil.which("python3"), SYSTEM_PYTHON3]
     for py in filter(None, candidates):
         if subprocess.run([py, "-c", "import cryptography, elftools"], capture_output=True).returncode == 0:
             return py

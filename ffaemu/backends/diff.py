@@ -109,8 +109,8 @@ def diff_guest(guest, el3: str, firmware: Path, *, el2: str | None = None,
             f"real ended: {real.reason}{'' if real.exit_code is None else f' ({real.exit_code})'}")
     if found is None:
         lines = model.console.count("\n")
-        return DiffReport(True, f"identical: {lines} console lines, {len(calls)} calls answered by "
-                                f"the model ({left} vs {right})\n{ends}")
+        return DiffReport(True, f"identical: {lines} console lines, {len(calls)} call(s) answered "
+                                f"by the model ({left} vs {right})\n{ends}")
     line, pos = found
     out = [f"consoles differ at line {line + 1} ({left} vs {right})"]
     out += side_by_side(model.console, real.console, line, left, right)

@@ -8,7 +8,7 @@ EL, entry, x0) and enters the guest there. Output has three sources, split here:
   "LEVEL: text" with "\n" translated to "\r\n" (drivers/arm/pl011, CONSOLE_FLAG_TRANSLATE_CRLF);
 - OP-TEE (and TF-A's crash console) print on UART1, the secure PL011 at 0x09040000: QEMU
   gets a second serial (a file) for it, so none of it reaches the guest's console;
-- the guest shares UART0 with TF-A. Its console is UART0's output minus the boot log (the
+- the guest shares UART0 with TF-A (and writes semihosting output to the same stream). Its console is UART0's output minus the boot log (the
   exact bytes the image prints before BL33, measured once per image by a run without the
   mailbox) and minus TF-A's runtime lines (level prefix and CRLF, which a guest's own "\n"
   never has). See `split_uart0`.
@@ -31,7 +31,11 @@ from ..memmap import USER_BASE
 
 QEMU = "qemu-system-aarch64"
 QEMU_ARGS = ("-M", "virt,secure=on,virtualization=on", "-cpu", "max", "-nographic",
-             "-net", "none", "-semihosting", "-m", "1057", "-monitor", "none")
+             "-net", "none", "-m", "1057", "-monitor", "none")
+# UART0 and semihosting output (SYS_WRITE0/SYS_WRITEC, which QEMU 7.2 otherwise writes to
+# its stderr) share one stdout chardev, in the order the guest wrote them, as on ffaemu.
+CONSOLE_ARGS = ("-chardev", "stdio,mux=on,id=con", "-serial", "chardev:con",
+                "-semihosting-config", "enable=on,target=native,chardev=con")
 MAILBOX = 0x5FFF_0000
 MAILBOX_MAGIC = 0x3130_554D_4541_4646          # "FFAEMU01", little-endian
 TARGET_EL1, TARGET_EL2 = 1, 2
@@ -95,7 +99,7 @@ def _run_qemu(firmware: Path, extra: list[str], timeout: float, workdir: Path
               ) -> tuple[int | None, str, str, str]:
     """(returncode or None on timeout, UART0 text, UART1 text, QEMU's stderr)."""
     uart1 = workdir / "uart1.log"
-    cmd = [qemu_path(), *QEMU_ARGS, "-bios", str(firmware), "-serial", "stdio",
+    cmd = [qemu_path(), *QEMU_ARGS, "-bios", str(firmware), *CONSOLE_ARGS,
            "-serial", f"file:{uart1}", *extra]
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, start_new_session=True)
@@ -195,7 +199,7 @@ def run_on_firmware(guest: "Image | str | Path", firmware: "str | Path", *,
         raise FfaemuError(f"{firmware}: QEMU failed: {error}")
     console, fw_log = split_uart0(out, boot)
     fw_log += secure
-    if NO_GUEST_LINE in console:
+    if console.startswith(NO_GUEST_LINE):
         raise FfaemuError(f"{firmware}: its BL33 found no guest in the mailbox at {MAILBOX:#x}")
     if error:
         return QemuResult(None, "qemu-error", console, fw_log + error + "\n")

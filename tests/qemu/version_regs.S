@@ -1,11 +1,13 @@
 // Real-firmware backend test guest (tests/test_qemu_backend.py), at NS-EL1:
-// prints a line that looks like TF-A's NOTICE (but ends in "\n" alone, as guests do), then
+// prints a line that looks like TF-A's NOTICE (but ends in "\n" alone, as guests do) on the
+// UART and one line by semihosting SYS_WRITE0, then
 // FFA_VERSION(1.2) (SMC32) with the sentinel 0x5a5a5a5a000000NN in each of x2-x17, prints
 // x0-x17 as the caller sees them after the SMC, and exits by semihosting SYS_EXIT(3).
 .equ FFA_VERSION,       0x84000063
 .equ FFA_VERSION_1_2,   0x10002
 .equ SENTINEL,          0x5a5a5a5a00000000
 .equ SYS_EXIT,          0x18
+.equ SYS_WRITE0,        0x04
 .equ ADP_STOPPED_APPLICATION_EXIT, 0x20026
 .equ EXIT_CODE,         3
 _start:
@@ -13,6 +15,9 @@ _start:
 .include "../../asm/lib/uart.S"
 main:
     PUTS "NOTICE:  guest line that looks like TF-A's\n"
+    mov x0, #SYS_WRITE0
+    adr x1, semihosted
+    hlt #0xf000
     ldr x0, =FFA_VERSION
     ldr x1, =FFA_VERSION_1_2
     ldr x2, =SENTINEL + 2
@@ -62,3 +67,5 @@ exit_block:
     .quad ADP_STOPPED_APPLICATION_EXIT, EXIT_CODE
 saved:
     .space 18 * 8
+semihosted:
+    .asciz "semihosting line\n"
