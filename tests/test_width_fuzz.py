@@ -34,11 +34,6 @@ SEARCH = settings(max_examples=400, deadline=None, database=None, derandomize=Tr
                   suppress_health_check=[HealthCheck.too_slow])
 
 
-# pKVM (Linux v6.18 ffa.c) and Xen (4.22 ffa_private.h ffa_get_ret_code) compare the
-# firmware's 64-bit x0 with FFA_SUCCESS, so they rely on firmware zero-extending x0, as
-# every real SPMD/SPMC in FFA.md's table does: under them the firmware's upper halves
-# stay zero here, and `test_hypervisors_rely_on_zero_extended_success` shows the rest.
-FW_ZERO = st.builds(Widths, inputs=INPUTS)
 
 
 @pytest.mark.parametrize("el2", HYPERVISORS)
