@@ -34,6 +34,7 @@ from .errors import FfaemuError, ImageError
 from .loader import Image, Segment
 from .memory import PhysicalMemory
 from .trace import CallTracer
+from .native import TRAP_ESR, TRAP_HCR, TRAP_INFO, TRAP_INSN, TRAP_LOG, TRAP_PC, TRAP_PSTATE, TRAP_SCR
 from .trap import SMCCC_ARG_REGS, Forward, Result, Resume, Return, Stop, Trap, Vector
 
 CPU_MODELS = {"a72": uca.UC_CPU_ARM64_A72, "max": uca.UC_CPU_ARM64_MAX}
@@ -103,6 +104,27 @@ class ExceptionRecord:
     def as_json(self) -> dict:
         return {"from_el": self.from_el, "to_el": self.to_el, "class": self.ec.name,
                 "esr": hex(self.esr), "elr": hex(self.elr), "spsr": hex(self.spsr)}
+
+
+class _ModelTrapRecord:
+    """An exception taken to a Python model by the lean trap path, kept as the arguments
+    of `route` until `Machine.exceptions` is read."""
+
+    __slots__ = ("route_args", "handler")
+
+    def __init__(self, route_args: tuple, handler: str):
+        self.route_args = route_args      # (intno, pstate, pc, insn, scr, hcr)
+        self.handler = handler
+
+    def record(self) -> ExceptionRecord:
+        r = route(*self.route_args)
+        return ExceptionRecord(r.from_el, r.to_el, r.ec, r.esr, r.elr, self.route_args[1],
+                               r.reason, self.handler)
+
+
+# An EL2 model's SMC to EL3 from the harness trampoline: always the same routing.
+FORWARD_ROUTING = Routing(EC.SMC64, 0, 2, 3, RESUME, "SMC (from the EL2 model)")
+FORWARD_SPSR = entry_pstate(2)
 
 
 @dataclass
@@ -175,6 +197,7 @@ class Machine:
         self._paused = False
         self._debug = None              # a debugger (see enable_debug), or None
         self._skip_once: int | None = None
+        self._in_model_trap = False     # inside _on_model_trap: results go back through C
         self.insns = 0                  # instructions run (counted only when debugging)
         self._map()
         self.native = native.attach(self)          # the C fast path, or None
@@ -625,6 +648,36 @@ class Machine:
             return
         self._vector(r, pstate, pc, insn_addr)
 
+    def _on_model_trap(self, intno: int, t: list[int]) -> None:
+        """The lean trap path (fastpath.c model_trap): an SVC/HVC/SMC that C routed to an
+        EL with a Python model; `t` holds x0-x17, PC, PSTATE, SCR_EL3, HCR_EL2, the
+        instruction, from/to/EC and ESR. Results go back through shared memory."""
+        native = self.native
+        if t[TRAP_LOG]:
+            native.drain()
+        pc, info = t[TRAP_PC], t[TRAP_INFO]
+        to_el = (info >> 8) & 0xFF
+        if to_el == 3 and self._pending and pc == RESUME:
+            return self._on_intr(self.uc, intno, None)     # the trampoline's SMC: vectored
+        if not self._charge():
+            return
+        args = (intno, t[TRAP_PSTATE], pc, t[TRAP_INSN], t[TRAP_SCR], t[TRAP_HCR])
+        trap = Trap.lazy(info >> 16, t[TRAP_ESR], info & 0xFF, to_el, t[:SMCCC_ARG_REGS],
+                         pc if intno == UcIntr.HYP_TRAP else pc - INSN_BYTES, self.memory, args)
+        rec = _ModelTrapRecord(args, "python")
+        if self._recorded < MAX_RECORDS:
+            self._exc_parts.append(rec)
+        self._recorded += 1
+        if self._recorded > MAX_RECORDS:
+            self.exceptions_dropped = self._recorded - MAX_RECORDS
+        self._in_model_trap = True
+        try:
+            self._dispatch(trap, self._handlers[to_el], rec)
+        except _Halt:
+            self.uc.emu_stop()
+        finally:
+            self._in_model_trap = False
+
     def _on_eret(self, uc, addr, size, _):
         """Before an ERET: carry out an illegal return exactly, refuse AArch32 targets.
 
@@ -688,6 +741,9 @@ class Machine:
             for part in self._exc_parts:
                 if isinstance(part, ExceptionRecord):
                     self._exceptions.append(part)
+                    continue
+                if isinstance(part, _ModelTrapRecord):
+                    self._exceptions.append(part.record())
                     continue
                 for i in range(0, len(part), 8):
                     f, t, ec, esr, elr, spsr, intno, _ = part[i:i + 8]
@@ -757,7 +813,7 @@ class Machine:
                 where = (f"{trap.ec.name[:3].lower()} #{trap.imm16:#x} at {trap.insn_addr:#x}"
                          f"{f' <{sym}>' if sym else ''}{f' {line}' if line else ''}, "
                          f"{trap.routing.reason}")
-            self.calls.enter(trap.from_el, trap.to_el, _handler_name(handler), trap.xs, where)
+            self.calls.enter(trap.from_el, trap.to_el, _handler_name(handler), trap._x, where)
         act = handler(trap)
         if isinstance(act, types.GeneratorType):
             self._drive(trap, rec, act, None, entered=False)
@@ -782,9 +838,10 @@ class Machine:
         handler = self._handlers.get(3)
         if handler is None:
             return None
-        r = Routing(EC.SMC64, 0, 2, 3, RESUME, "SMC (from the EL2 model)")
-        xs = [act.values.get(n, 0) for n in range(SMCCC_ARG_REGS)]
-        trap3 = Trap(r, entry_pstate(2), xs, TRAMPOLINE, self.memory)
+        r = FORWARD_ROUTING
+        values = act.values
+        xs = [values.get(n, 0) for n in range(SMCCC_ARG_REGS)]
+        trap3 = Trap(r, FORWARD_SPSR, xs, TRAMPOLINE, self.memory)
         if not self._charge():
             raise _Halt
         self.calls.enter(2, 3, _handler_name(handler), xs)
@@ -792,7 +849,7 @@ class Machine:
         if answer is None or isinstance(answer, Vector):
             self.calls.forget()
             return None
-        self._record(r, entry_pstate(2), "python")
+        self._record(r, FORWARD_SPSR, "python")
         if isinstance(answer, Stop):
             self.stop(StopReason(answer.reason), answer.code, answer.message)
             raise _Halt
@@ -833,13 +890,15 @@ class Machine:
         cpu = self.cpu
         if isinstance(act, Return):
             if trap.ec in CALL_CLASSES:
-                self.calls.leave(_with_values(trap.xs, act.values))
+                self.calls.leave(_with_values(trap._x, act.values))
             if entered:
                 # We are in the code hook at RESUME, whose `eret` runs next, natively.
                 # (Writing PC here would restart at RESUME and re-enter this hook.)
                 for n, v in act.values.items():
                     cpu.set_x(n, v)
                 cpu.set_elr(2, act.pc)
+            elif self._in_model_trap:
+                self.native.set_result(act.values, act.pc)
             elif self.native is not None:
                 self.native.write_result(act.values, act.pc)
             else:
@@ -850,7 +909,7 @@ class Machine:
             if entered:
                 raise ModelError("a handler cannot switch contexts after forwarding to EL3 assembly")
             if trap.ec in CALL_CLASSES:
-                self.calls.leave(_with_values(trap.xs, act.values))
+                self.calls.leave(_with_values(trap._x, act.values))
             cpu.pc = act.pc
         elif isinstance(act, Stop):
             self.stop(StopReason(act.reason), act.code, act.message)

@@ -38,8 +38,8 @@ def add_run_options(run: argparse.ArgumentParser) -> None:
                      "that grounds --el3 MODEL, under qemu-system-aarch64")
     run.add_argument("--firmware", metavar="FILE", help="run GUEST under QEMU on this image "
                      "(any image following the real-firmware mailbox protocol)")
-    run.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT, metavar="S",
-                     help=f"with --qemu/--firmware: kill QEMU after S seconds (default {DEFAULT_TIMEOUT:g})")
+    # --timeout is `run`'s own option (cli.py): with --qemu/--firmware it kills QEMU after
+    # that many seconds, DEFAULT_TIMEOUT when not given.
 
 
 def add_commands(sub) -> None:
@@ -98,7 +98,7 @@ def _refuse_unicorn_options(args) -> None:
                               "and reports only the console and the exit)")
     from ..machine import DEFAULT_MAX_INSNS
     from ..memmap import DEFAULT_RAM_SIZE
-    if args.max_insns != DEFAULT_MAX_INSNS or args.ram_size != DEFAULT_RAM_SIZE:
+    if args.max_insns not in (None, DEFAULT_MAX_INSNS) or args.ram_size != DEFAULT_RAM_SIZE:
         raise FfaemuError("--max-insns/--ram-size are not available with --qemu/--firmware")
 
 
@@ -119,6 +119,8 @@ def result_json(res: QemuResult, firmware: Path, timeout: float) -> dict:
 
 def cmd_run_qemu(args) -> int:
     _refuse_unicorn_options(args)
+    if args.timeout is None:
+        args.timeout = DEFAULT_TIMEOUT
     firmware = _firmware_image(args)
     res = run_on_firmware(args.image, firmware, el2=_el2_image(args), timeout=args.timeout)
     if args.json:
