@@ -234,6 +234,35 @@ class Machine:
                 return True
         return False
 
+    def map_everything(self) -> None:
+        """Map every flash/RAM chunk not mapped yet, in as few regions as possible."""
+        for base, length, prot in self._lazy:
+            start = None
+            for chunk in range(base, base + length + MAP_CHUNK, MAP_CHUNK):
+                free = chunk < base + length and chunk not in self._mapped
+                if free and start is None:
+                    start = chunk
+                elif not free and start is not None:
+                    end = min(chunk, base + length)
+                    self.uc.mem_map(start, end - start, prot)
+                    self._mapped.update(range(start, end, MAP_CHUNK))
+                    start = None
+
+    # Snapshot restarts (snapshot.py) ----------------------------------------------------
+    def snapshot(self):
+        """Save CPU, memory, run state and the attached models' state; everything is
+        mapped first. `restore(snap)` puts it all back, so the machine can run again."""
+        from .snapshot import Snapshot
+        self._snapshot = Snapshot(self)
+        return self._snapshot
+
+    def restore(self, snap=None) -> None:
+        """Back to `snap` (default: the last snapshot taken)."""
+        snap = snap or getattr(self, "_snapshot", None)
+        if snap is None or snap.machine is not self:
+            raise FfaemuError("restore() needs a snapshot of this machine")
+        snap.restore()
+
     def _hooks(self) -> None:
         if self.native is None:            # else the C hook calls _on_intr when it must
             self.uc.hook_add(UC_HOOK_INTR, self._on_intr)
