@@ -12,15 +12,11 @@ import sys
 
 from .backends import commands as qemu_commands
 from .errors import FfaemuError
-from .explore import VARIANTS as EXPLORE_VARIANTS
 from .ffa.conv import UpperPolicy
-from .inputs import read_text
-from .loader import load_image
-from .machine import CPU_MODELS, DEFAULT_MAX_INSNS, MAX_MAX_INSNS, Machine, RunResult
+from .machine_limits import CPU_NAMES, DEFAULT_MAX_INSNS, MAX_MAX_INSNS
 from .memmap import DEFAULT_RAM_SIZE
 from .models.fw import FIRMWARE
 from .models.hyp import HYPERVISORS
-from .runner import build_guest
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 # Under `debug` and `--gdb` every instruction passes a Python hook (about 700,000 per
@@ -42,6 +38,24 @@ class _HelpFormatter(argparse.HelpFormatter):
         if action.default not in (None, False, argparse.SUPPRESS) and "default" not in text:
             text += " (default: %(default)s)"
         return text
+
+
+class _LazyChoices:
+    """argparse choices read from `ffaemu.<module>.<name>` only when checked or shown, so
+    building the parser imports nothing heavy (the explorer pulls in capstone)."""
+
+    def __init__(self, module: str, name: str):
+        self._where = (module, name)
+
+    def _values(self):
+        import importlib
+        return list(getattr(importlib.import_module(f"{__package__}.{self._where[0]}"), self._where[1]))
+
+    def __contains__(self, value) -> bool:
+        return value in self._values()
+
+    def __iter__(self):
+        return iter(self._values())
 
 
 class _Parser(argparse.ArgumentParser):
@@ -136,7 +150,7 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
                    "an AArch64 ELF, or a raw .bin; .S, .c and .bin are placed at --base")
     p.add_argument("--base", type=_address, help="load address of .S/raw images (default 0x40100000)")
     p.add_argument("--entry", type=_address, help="entry point (default: ELF entry or --base)")
-    p.add_argument("--cpu", choices=sorted(CPU_MODELS), default="a72", help="CPU model (default: a72)")
+    p.add_argument("--cpu", choices=sorted(CPU_NAMES), default="a72", help="CPU model (default: a72)")
     p.add_argument("--max-insns", type=_ranged(1, MAX_MAX_INSNS, "--max-insns"),
                    help="instruction budget (default 100M, 10M under debug/--gdb); each exception "
                    "or model call handled in Python counts as 1000")
@@ -178,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("target", choices=["xen-negotiation-race"],
                     help="what to explore: xen-negotiation-race (Xen's per-VM FFA_VERSION "
                     "negotiation, asm/el2/xen/*.S)")
-    ex.add_argument("--variant", required=True, choices=list(EXPLORE_VARIANTS),
+    ex.add_argument("--variant", required=True, choices=_LazyChoices("explore", "VARIANTS"), metavar="VARIANT",
                     help="the mediator (see the README's explorer section) (required)")
     ex.add_argument("--memory-model", choices=["sc", "armv8"], default="sc",
                     help="sc (default): instruction interleavings over one shared page; armv8: the "
@@ -228,7 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def result_json(res: RunResult) -> dict:
+def result_json(res: "RunResult") -> dict:
     return {
         "exit": {"reason": res.reason.value, "code": res.code, "message": res.message},
         "console": res.console,
@@ -249,8 +263,11 @@ def _trace_line(line: str) -> None:
     sys.stdout.write(line + "\n")
 
 
-def prepare(args, console, trace, events=None) -> tuple[Machine, int, int]:
+def prepare(args, console, trace, events=None) -> tuple["Machine", int, int]:
     """The machine `run`/`debug` asked for: (machine, reset entry, first user instruction)."""
+    from .loader import load_image
+    from .machine import Machine
+    from .runner import build_guest
     if args.max_insns is None:
         debugging = args.command == "debug" or getattr(args, "gdb", None) is not None
         args.max_insns = DEBUG_MAX_INSNS if debugging else DEFAULT_MAX_INSNS
@@ -358,6 +375,7 @@ def cmd_debug(args) -> int:
     calls_text, _, call_events, _, trace_file = _trace_outputs(args)
     machine, entry, first = prepare(args, _stream, calls_text, call_events)
     if args.commands:
+        from .inputs import read_text
         lines = read_text(args.commands).splitlines()
     elif sys.stdin.isatty():
         lines = _interactive()

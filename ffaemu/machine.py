@@ -38,8 +38,7 @@ from .native import TRAP_ESR, TRAP_HCR, TRAP_INFO, TRAP_INSN, TRAP_LOG, TRAP_PC,
 from .trap import SMCCC_ARG_REGS, Forward, Result, Resume, Return, Stop, Trap, Vector
 
 CPU_MODELS = {"a72": uca.UC_CPU_ARM64_A72, "max": uca.UC_CPU_ARM64_MAX}
-DEFAULT_MAX_INSNS = 100_000_000
-MAX_MAX_INSNS = 1 << 40                 # --max-insns upper bound (about 3 hours of guest code)
+from .machine_limits import DEFAULT_MAX_INSNS, MAX_MAX_INSNS  # noqa: E402  (the CLI reads them without Unicorn)
 # Every exception or model call handled in Python costs the budget this many instructions,
 # so a guest that traps on every instruction ends in bounded time too (about 3 s for the
 # default budget at ~30,000 Python traps per second).

@@ -28,7 +28,18 @@ class ModelRegistry:
         self._factories: dict[str, tuple[object, str]] = {}
 
     def register(self, name: str, factory, summary: str) -> None:
+        """`factory` is a callable, or "package.module:Class", imported only when a model
+        of that name is created (the command line imports just the models it runs)."""
         self._factories[name] = (factory, summary)
+
+    def factory(self, name: str):
+        factory, summary = self._factories[name]
+        if isinstance(factory, str):
+            import importlib
+            module, _, attr = factory.partition(":")
+            factory = getattr(importlib.import_module(module), attr)
+            self._factories[name] = (factory, summary)
+        return factory
 
     def names(self) -> list[str]:
         return sorted(self._factories)
@@ -44,4 +55,4 @@ class ModelRegistry:
         name, options = parse_spec(spec)
         if name not in self._factories:
             raise FfaemuError(f"unknown {self.role} model '{name}' (valid: {', '.join(self.names())})")
-        return self._factories[name][0](**common, **options)
+        return self.factory(name)(**common, **options)
