@@ -210,7 +210,11 @@ def build_parser() -> argparse.ArgumentParser:
                     "search (sc: STEP:VCPU,...; armv8: CHOICE:ALTERNATIVE,...)")
     ex.add_argument("--vcpus", type=_ranged(2, 4, "--vcpus"), default=2, help="vCPUs, 2 to 4 (default: 2)")
     ex.add_argument("--json", action="store_true", help="print one JSON object with the report")
+    ex.add_argument("--shard", metavar="I/N", help="run part I of N of the search (bounded or "
+                    "random); `ffaemu merge` joins the parts' --json reports into the whole")
     add_assembler_option(ex)
+    mg = sub.add_parser("merge", help="merge the --json reports of `explore --shard I/N` runs")
+    mg.add_argument("reports", nargs="+", metavar="REPORT.json", help="one report per shard")
     lit = sub.add_parser("litmus", help="run herd7 AArch64 litmus tests under the ARMv8 (or SC) model")
     lit.add_argument("files", nargs="+", metavar="FILE.litmus", help="herd7 AArch64 litmus tests")
     lit.add_argument("--model", choices=["armv8", "sc"], default="armv8", help="memory model (default armv8)")
@@ -415,6 +419,10 @@ def cmd_explore(args) -> int:
         raise FfaemuError("--count needs --seed (it is the number of random schedules)")
     if sum(x is not None for x in (args.seed, args.replay, args.schedule)) > 1:
         raise FfaemuError("--seed, --replay and --schedule exclude each other")
+    from .shard import parse as parse_shard
+    shard = parse_shard(args.shard) if args.shard else (0, 1)
+    if args.shard and (args.replay is not None or args.schedule is not None):
+        raise FfaemuError("--shard splits a search; --replay and --schedule run one schedule")
     if args.replay is not None or args.schedule is not None:
         prog = explore.Program(args.variant, args.vcpus)
         if args.replay is not None:
@@ -424,15 +432,17 @@ def cmd_explore(args) -> int:
         report = explore.Report(args.variant, 1, int(bool(out.failure)), out if out.failure else None,
                                 what, model)
     elif args.seed is not None:
-        report = explore.explore_random(args.variant, args.seed, args.count or 200, args.vcpus, model)
+        report = explore.explore_random(args.variant, args.seed, args.count or 200, args.vcpus, model,
+                                        shard=shard)
     else:
-        report = explore.explore_bounded(args.variant, args.bound, args.vcpus, model)
+        report = explore.explore_bounded(args.variant, args.bound, args.vcpus, model, shard=shard)
     if args.json:
         json.dump(report.as_json(), sys.stdout)
         sys.stdout.write("\n")
     else:
+        part = f", shard {args.shard}" if args.shard else ""
         print(f"{args.target} --variant {args.variant} --memory-model {model}: {report.schedules} "
-              f"schedules ({report.mode}), {report.failures} failing")
+              f"schedules ({report.mode}{part}), {report.failures} failing")
         if report.first_failure is not None:
             f = report.first_failure
             print("first failing interleaving" + (" (memory events; --json has every instruction):"
@@ -489,6 +499,25 @@ def cmd_scenario(args) -> int:
     return EXIT_OK if all_ok else EXIT_RUN_FAILED
 
 
+def cmd_merge(args) -> int:
+    """`ffaemu merge`: the shards' explore reports as the one unsharded report."""
+    from .inputs import read_text
+    from .shard import merge_explore
+    docs = []
+    for path in args.reports:
+        try:
+            docs.append(json.loads(read_text(path)))
+        except ValueError:
+            raise FfaemuError(f"{path}: not a JSON report of `explore --json --shard`") from None
+    try:
+        merged = merge_explore(docs)
+    except (KeyError, TypeError, AttributeError, ValueError):
+        raise FfaemuError("merge: the files are not `explore --json --shard I/N` reports") from None
+    json.dump(merged, sys.stdout)
+    sys.stdout.write("\n")
+    return EXIT_RUN_FAILED if merged["failures"] else EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
@@ -496,7 +525,7 @@ def main(argv: list[str] | None = None) -> int:
             from .assembler import ASSEMBLER_ENV
             os.environ[ASSEMBLER_ENV] = args.assembler
         status = {"run": cmd_run, "debug": cmd_debug, "list": cmd_list, "scenario": cmd_scenario,
-                  "explore": cmd_explore, "litmus": cmd_litmus, "diff": qemu_commands.cmd_diff,
+                  "explore": cmd_explore, "litmus": cmd_litmus, "merge": cmd_merge, "diff": qemu_commands.cmd_diff,
                   "firmware": qemu_commands.cmd_firmware}[args.command](args)
         sys.stdout.flush()
         return status

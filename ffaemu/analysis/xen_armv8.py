@@ -59,27 +59,39 @@ def outcome(prog: ex.Program, deviations=None, rng=None, seed=None) -> ex.Outcom
                       schedule=None if seed is not None else memmodel.format_deviations(out.deviations))
 
 
-def explore_bounded(prog: ex.Program, bound: int) -> ex.Report:
-    """Every run with at most `bound` deviations from the default choices."""
-    summary = memmodel.explore(executor(prog), lambda out: judge(prog, out), bound=bound)
+def explore_bounded(prog: ex.Program, bound: int, shard: tuple[int, int] = (0, 1)) -> ex.Report:
+    """Every run with at most `bound` deviations from the default choices (`shard`: this
+    share of them, see memmodel.explore)."""
+    summary = memmodel.explore(executor(prog), lambda out: judge(prog, out), bound=bound,
+                               shard=shard)
     failing = {k: n for k, n in summary.outcomes.items() if k is not None}
     first = None
     if failing:
         first_run = min((summary.first[k] for k in failing),
                         key=lambda o: (len(o.deviations), sorted(o.deviations.items())))
         first = outcome(prog, first_run.deviations)
-    return ex.Report(prog.variant, summary.executions, sum(failing.values()), first,
-                     f"bounded, at most {bound} deviations", "armv8")
+    report = ex.Report(prog.variant, summary.executions, sum(failing.values()), first,
+                       f"bounded, at most {bound} deviations", "armv8")
+    if shard != (0, 1):       # what ffaemu.shard.merge needs: each failing kind's first run
+        report.shard = {"index": shard[0], "of": shard[1], "vcpus": prog.vcpus, "firsts": [
+            {"key": k, "count": n, "order": list(summary.order[k]),
+             "deviations": sorted(summary.first[k].deviations.items())} for k, n in failing.items()]}
+    return report
 
 
-def explore_random(prog: ex.Program, seed: int, count: int) -> ex.Report:
-    failures, first = 0, None
+def explore_random(prog: ex.Program, seed: int, count: int, shard: tuple[int, int] = (0, 1)) -> ex.Report:
+    failures, first, runs = 0, None, 0
     ex_ = executor(prog)
-    for s in range(seed, seed + count):
+    for s in ex.shard_range(seed, count, shard):
+        runs += 1
         if judge(prog, ex_.run(rng=random.Random(s))):
             failures += 1
             first = first or outcome(prog, rng=random.Random(s), seed=s)
-    return ex.Report(prog.variant, count, failures, first, f"random, seeds {seed}..{seed + count - 1}", "armv8")
+    report = ex.Report(prog.variant, runs, failures, first, f"random, seeds {seed}..{seed + count - 1}",
+                       "armv8")
+    if shard != (0, 1):
+        report.shard = {"index": shard[0], "of": shard[1]}
+    return report
 
 
 def replay(prog: ex.Program, seed: int | None = None, schedule: str | None = None) -> ex.Outcome:
