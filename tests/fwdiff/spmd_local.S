@@ -19,6 +19,10 @@ main:
     FFA 0x8400000A, 0xC4000003              // PSCI_FEATURES(CPU_ON_64)
     FFA 0x8400000A, 0xC4000002              // PSCI_FEATURES(CPU_OFF in an SMC64 form)
     FFA 0x8400000A, 0x84000063              // PSCI_FEATURES(FFA_VERSION): not PSCI
+    FFA 0x84000006                          // PSCI MIGRATE_INFO_TYPE: not in the capabilities
+    FFA 0xC4000004, 0, 0                    // PSCI AFFINITY_INFO_64(CPU 0, level 0): ON
+    FFA 0x8400000B                          // an unassigned PSCI function number
+    FFA 0xC4000000                          // PSCI_VERSION in an SMC64 form
     FFA 0x8400FF00                          // standard service call count
     FFA 0x8400FF01                          // standard service UID
     FFA 0x8400FF03                          // standard service revision

@@ -38,6 +38,8 @@ PSCI_IMPLEMENTED = {0x8400_0000, 0x8400_0001, 0x8400_0002, 0x8400_0003, 0x8400_0
 STD_SVC_CALL_COUNT, STD_SVC_UID, STD_SVC_VERSION = 0x8400_FF00, 0x8400_FF01, 0x8400_FF03
 STD_SVC_UID_WORDS = (0x108D905B, 0x47E8F863, 0xFBC02DAE, 0xE2F64156)   # arm_svc_uid
 STD_SVC_CALLS = 0x19                 # real-firmware run (STD_SVC_CALL_COUNT)
+PSCI_FNUM_MAX = 0x1F                 # is_psci_fid: PSCI function numbers 0x00-0x1f
+AFFINITY_INFO = (0x8400_0004, 0xC400_0004)
 FC_RESERVED_MASK = 0x00FE_0000       # fast-call FID bits [23:17]: non-zero -> smc_unknown
 SVE_HINT = 1 << 16                   # FUNCID_SVE_HINT (SMCCC v1.3), masked before dispatch
 FFA_FNUM_MIN = 0x60
@@ -249,6 +251,8 @@ class Bl31:
             return Answer({0: PSCI_VERSION_1_1})
         if fid == PSCI_FEATURES:
             return Answer({0: 0 if w1 in PSCI_IMPLEMENTED else SMC_UNK})
+        if FID_OWNER.get(fid) == Owner.STANDARD and FID_NUMBER.get(fid) <= PSCI_FNUM_MAX:
+            return _psci_other(fid, xs)
         if fid == STD_SVC_CALL_COUNT:
             return Answer({0: STD_SVC_CALLS})
         if fid == STD_SVC_UID:
@@ -256,3 +260,16 @@ class Bl31:
         if fid == STD_SVC_VERSION:
             return Answer({0: 0, 1: 1})          # STD_SVC_VERSION_MAJOR/MINOR
         return None
+
+
+def _psci_other(fid: int, xs: list[int]) -> Answer:
+    """psci_smc_handler (lib/psci/psci_main.c) for the PSCI calls besides VERSION, FEATURES
+    and SYSTEM_OFF: a function outside the platform's capabilities is SMC_UNK; AFFINITY_INFO
+    of CPU 0 at level 0 is ON (0) (real-firmware run); the rest change power state and are
+    not modelled."""
+    if fid not in PSCI_IMPLEMENTED:
+        return Answer({0: SMC_UNK})
+    target = (xs[1] & MASK32) if not FID_SMC64.get(fid) else xs[1]
+    if fid in AFFINITY_INFO and target == 0 and xs[2] & MASK32 == 0:
+        return Answer({0: 0})
+    raise FirmwarePanic(f"PSCI function {fid:#010x} with these arguments is not modelled by ffaemu")
