@@ -220,12 +220,19 @@ def build_parser() -> argparse.ArgumentParser:
     lit.add_argument("--model", choices=["armv8", "sc"], default="armv8", help="memory model (default armv8)")
     lit.add_argument("--json", action="store_true", help="one JSON object per test, one per line")
     add_assembler_option(lit)
-    scen = sub.add_parser("scenario", help="the seed bugs, buggy vs fixed")
+    scen = sub.add_parser("scenario", help="real FF-A/SMCCC bugs, buggy vs fixed")
     scen_sub = scen.add_subparsers(dest="scenario_command", required=True, parser_class=_Parser)
-    scen_sub.add_parser("list", help="list the scenarios and their variants")
+    scen_sub.add_parser("list", help="list the scenarios by project, with each fix's commit")
     srun = scen_sub.add_parser("run", help="run a scenario (all variants unless --variant)")
-    srun.add_argument("name", help="the scenario").lazy_help = _scenario_names_help
+    srun.add_argument("name", nargs="?", help="a scenario (see `ffaemu scenario list`)").lazy_help = \
+        _scenario_names_help
+    srun.add_argument("--all", action="store_true", help="every scenario")
     srun.add_argument("--variant", help="one variant (see `ffaemu scenario list`; default: all)")
+    srun.add_argument("--format", choices=["text", "json", "markdown"], default="text",
+                      help="text (traces and verdicts), json (one object per scenario and "
+                      "variant), markdown (a table for a bug report)")
+    srun.add_argument("--json", dest="format", action="store_const", const="json",
+                      help="the same as --format json")
     add_assembler_option(srun)
     run = sub.add_parser("run", help="run an image from EL3 (.S, ELF or raw .bin)")
     add_run_options(run)
@@ -482,20 +489,38 @@ def cmd_list(_args) -> int:
 
 def cmd_scenario(args) -> int:
     from . import scenarios
+    from .scenarios import report
     if args.scenario_command == "list":
-        for name, sc in scenarios.registry().items():
-            print(f"{name}: {sc.summary}")
-            for variant, (bug, desc) in sc.variants.items():
-                print(f"  --variant {variant:<13} {desc} (expect: {'bug' if bug else 'no bug'})")
+        for project, scs in scenarios.by_project().items():
+            print(f"{project}:")
+            for sc in scs:
+                print(f"  {sc.name:<24} fix {sc.fix or '(none upstream)':<13} {sc.title}")
+                for variant, (bug, desc) in sc.variants.items():
+                    print(f"    --variant {variant:<13} {desc} (expect: {'bug' if bug else 'no bug'})")
         return EXIT_OK
-    sc = scenarios.get(args.name)
-    all_ok = True
-    for variant in scenarios.variants_to_run(sc, args.variant):
-        print(f"== {sc.name} --variant {variant}: {sc.variants[variant][1]}")
-        res = sc.run(variant, print)
-        mark = "as expected" if res.as_expected else "UNEXPECTED"
-        print(f"verdict ({variant}, {mark}): {res.verdict}\n")
-        all_ok &= res.as_expected
+    if bool(args.name) == args.all:
+        raise FfaemuError("scenario run needs a scenario name or --all (not both)")
+    chosen = list(scenarios.registry().values()) if args.all else [scenarios.get(args.name)]
+    if args.all and args.variant:
+        raise FfaemuError("--variant needs one scenario, not --all")
+    text, rows, all_ok = args.format == "text", [], True
+    for sc in chosen:
+        for variant in scenarios.variants_to_run(sc, args.variant):
+            trace: list[str] = []
+            out = print if text else trace.append
+            if text:
+                print(f"== {sc.name} --variant {variant}: {sc.variants[variant][1]}")
+            res = sc.run(variant, out)
+            all_ok &= res.as_expected
+            if text:
+                mark = "as expected" if res.as_expected else "UNEXPECTED"
+                print(f"verdict ({variant}, {mark}): {res.verdict}\n")
+            rows.append(report.as_json(sc, res, trace))
+    if args.format == "json":
+        json.dump(rows, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    elif args.format == "markdown":
+        print(report.markdown(rows))
     return EXIT_OK if all_ok else EXIT_RUN_FAILED
 
 

@@ -28,11 +28,11 @@ from pathlib import Path
 
 from .arch.bits import w
 from .assembler import assemble
-from .ffa.abi import FfaId, is_smc64
+from .ffa.abi import FfaId, id_name, is_smc64
 from .ffa.conv import Conv, Reply, UpperPolicy
 from .ffa.smccc import VendorHyp
 from .ffa.smccc_rules import (SMCCC_REGS, Violation, call_name, check, check_delivery,
-                               check_records)
+                               check_records, response_is_smc64, result_view)
 from .loader import DEFAULT_BASE, Image, Segment, write_elf
 from .models.fw.base import Firmware
 from .runner import build_guest
@@ -52,6 +52,7 @@ _start:
     adr x20, results
     adr x21, count
     ldr x21, [x21]
+    cbz x21, 4f
 1:  ldr x22, [x19], #8                 // 1: HVC, 0: SMC
 {_LOADS}
     cbnz x22, 2f
@@ -60,20 +61,26 @@ _start:
 2:  hvc #0
 3:
 {_STORES}
+    adr x23, done                   // calls completed (a call that never returns: fewer)
+    ldr x24, [x23]
+    add x24, x24, #1
+    str x24, [x23]
     subs x21, x21, #1
     b.ne 1b
-    ldr x0, =0x84000008             // PSCI SYSTEM_OFF
+4:  ldr x0, =0x84000008             // PSCI SYSTEM_OFF
     smc #0
     b .
     .balign 8
 count:   .quad 0
+done:    .quad 0
 calls:   .space {8 * (ARGS + 1) * MAX_CALLS}
 results: .space {8 * ARGS * MAX_CALLS}
 """
 
+# pKVM's init hypercall (SMC64, vendor hypervisor), made first in every run under pKVM.
+PKVM_INIT = (VendorHyp.PKVM_INIT, (0,) * 7, True)
 # The calls a case draws from: name -> (x0, x1-x7, via HVC). x8-x17 come from the case.
 POOL = {
-    "pkvm-init": (VendorHyp.PKVM_INIT, (0,) * 7, True),          # SMC64 vendor hypercall
     "version-1.2": (FfaId.FFA_VERSION, (0x10002, 0, 0, 0, 0, 0, 0), False),
     "version-1.1": (FfaId.FFA_VERSION, (0x10001, 0, 0, 0, 0, 0, 0), False),
     "id-get": (FfaId.FFA_ID_GET, (0,) * 7, False),
@@ -83,8 +90,8 @@ POOL = {
     "direct-req": (FfaId.FFA_MSG_SEND_DIRECT_REQ, (0x8001, 0, 0x1111, 0x2222, 0x3333, 0x4444, 0x5555), False),
     "direct-req2": (FfaId.FFA_MSG_SEND_DIRECT_REQ2, (0x8001, 0, 0, 0x4444, 0x5555, 0x6666, 0x7777), False),
 }
-# The seed list: what `Case()` runs (pKVM's init hypercall only under pKVM).
-DEFAULT_CALLS = ("pkvm-init", "version-1.2", "id-get", "features-rxtx-map", "partition-count",
+# The seed list: what `Case()` runs (after pKVM's init hypercall, under pKVM).
+DEFAULT_CALLS = ("version-1.2", "id-get", "features-rxtx-map", "partition-count",
                  "direct-req", "version-1.1")
 
 
@@ -100,7 +107,7 @@ class Case:
     high: tuple[int, ...] = ()
     upper: str = "zero"
     seed: int = 0
-    x0_upper: bool = True          # False: `upper` fills x1-x7 only, x0 stays as modelled
+    upper_on: tuple[str, ...] | None = None   # where `upper` reaches (see _aim_upper)
 
     def reference(self, el2: str) -> "Case":
         """No garbage in; x8-x17 kept only where an SMC64 call may read them; zero-extending."""
@@ -108,14 +115,14 @@ class Case:
         for fid, _, _ in _regs_of(self, el2):
             chunk = [high.pop(0) if high else 0 for _ in range(ARGS - SMC32_ARGS)]
             keep += chunk if is_smc64(fid) else [0] * len(chunk)
-        return Case(self.calls, (), tuple(keep), "zero", 0, self.x0_upper)
+        return Case(self.calls, (), tuple(keep), "zero", 0, None)
 
 
 def _regs_of(case: Case, el2: str):
-    """(x0, x1-x7, hvc) of each call the case makes under `el2`: pKVM's init hypercall is
-    dropped elsewhere (there is no EL2 to answer it)."""
-    pkvm = el2.split(":")[0] == "pkvm"
-    return [POOL[n] for n in case.calls if pkvm or n != "pkvm-init"]
+    """(x0, x1-x7, hvc) of each call the case makes under `el2`, after pKVM's init
+    hypercall under pKVM."""
+    first = [PKVM_INIT] if el2.split(":")[0] == "pkvm" else []
+    return first + [POOL[n] for n in case.calls]
 
 
 def _table(case: Case, el2: str) -> list[tuple[list[int], bool]]:
@@ -130,30 +137,30 @@ def _table(case: Case, el2: str) -> list[tuple[list[int], bool]]:
 
 
 @functools.lru_cache(maxsize=1)
-def _guest() -> tuple[Path, int, int, int]:
+def _guest() -> tuple[Path, int, int, int, int]:
     a = assemble(GUEST, DEFAULT_BASE, "<width fuzz guest>")
     path = Path(tempfile.mkdtemp(prefix="ffaemu-widthfuzz-")) / "guest.elf"
     write_elf(path, Image([Segment(DEFAULT_BASE, a.code)], DEFAULT_BASE, a.labels))
-    return path, a.labels["count"], a.labels["calls"], a.labels["results"]
+    return path, a.labels["count"], a.labels["calls"], a.labels["results"], a.labels["done"]
 
 
 MAX_BOOTED = 16                            # booted machines kept for reuse (one per stack)
 _booted: dict[tuple, object] = {}
 
 
-def _setup(el3: str, el2: str, upper: str, seed: int, x0_upper: bool, trace, reuse: bool):
+def _setup(el3: str, el2: str, upper: str, seed: int, upper_on, trace, reuse: bool):
     """The guest booted under the models: built fresh, or (`reuse`, no trace) a machine
     booted once per stack and restored from its snapshot (Machine.snapshot)."""
     if trace is not None or not reuse:
         setup = build_guest(_guest()[0], el3, el2, fw_upper=upper, seed=seed, max_insns=1_000_000,
                             trace=trace)
-        if not x0_upper and isinstance(setup.firmware, Firmware):
-            _keep_x0(setup.firmware)
+        if upper_on is not None and isinstance(setup.firmware, Firmware):
+            _aim_upper(setup.firmware, upper_on)
         return setup
-    key = (el3, el2, upper, x0_upper)
+    key = (el3, el2, upper, upper_on)
     setup = _booted.pop(key, None)
     if setup is None:
-        setup = _setup(el3, el2, upper, 0, x0_upper, None, False)
+        setup = _setup(el3, el2, upper, 0, upper_on, None, False)
         setup.machine.snapshot()
     else:
         setup.machine.restore()
@@ -166,46 +173,62 @@ def _setup(el3: str, el2: str, upper: str, seed: int, x0_upper: bool, trace, reu
 
 
 def run_calls(el3: str, el2: str, calls, upper: str = "real", seed: int = 0,
-              x0_upper: bool = True, trace=None, reuse: bool = True):
+              upper_on: tuple[str, ...] | None = None, trace=None, prepare=None,
+              reuse: bool = True):
     """Boot the call-table guest under the models and issue `calls`, each (x0.. values, up
-    to x17; via HVC?); return (RunResult, GuestRun, [x0-x17 as the guest got them, per call]).
-    `x0_upper=False` keeps the firmware's x0 as modelled whatever `upper` says. With
+    to x17; via HVC?); return (RunResult, GuestRun, [x0-x17 as the guest got them, per call
+    that returned]).
+    `upper_on` limits where `upper` reaches (see `_aim_upper`); `prepare(machine)` runs
+    before the guest does (e.g. to put a memory descriptor in its TX buffer). With
     `reuse` (and no trace) the booted machine of an earlier run of the same stack is
     restored from its snapshot instead of built again: same results, byte for byte."""
     if len(calls) > MAX_CALLS:
         raise ValueError(f"at most {MAX_CALLS} calls per run, not {len(calls)}")
-    _, count_at, calls_at, results_at = _guest()
+    _, count_at, calls_at, results_at, done_at = _guest()
     table = b"".join(struct.pack(f"<{ARGS + 1}Q", int(hvc), *(list(regs) + [0] * ARGS)[:ARGS])
                      for regs, hvc in calls)
-    setup = _setup(el3, el2, upper, seed, x0_upper, trace, reuse)
+    setup = _setup(el3, el2, upper, seed, upper_on, trace, reuse)
     mem = setup.machine.memory
     mem.write(count_at, struct.pack("<Q", len(calls)))
     mem.write(calls_at, table)
+    if prepare is not None:
+        prepare(setup.machine)
     run = setup.run()
+    done = min(struct.unpack("<Q", mem.read(done_at, 8))[0], len(calls))
     raw = mem.read(results_at, 8 * ARGS * len(calls))
-    regs = [list(struct.unpack_from(f"<{ARGS}Q", raw, 8 * ARGS * i)) for i in range(len(calls))]
+    regs = [list(struct.unpack_from(f"<{ARGS}Q", raw, 8 * ARGS * i)) for i in range(done)]
     return run.result, run, regs
 
 
-def _keep_x0(fw: Firmware) -> None:
-    """Let `--fw-upper` reach x1-x7 only: pKVM (v6.18) and Xen (4.22) compare the
-    firmware's whole x0 with FFA_SUCCESS, relying on the zero-extension every real SPMD and
-    SPMC gives (tests/test_width_fuzz.py shows what a sign-extended x0 does to them)."""
-    fill, fill_answer = fw.fill, fw.fill_answer
+def _aim_upper(fw: Firmware, funcs: tuple[str, ...]) -> None:
+    """Let `--fw-upper` reach only x1-x7 of the answers to the named functions (e.g.
+    "FFA_FEATURES"), every other register being filled as modelled: a firmware that
+    extends one result oddly. pKVM (v6.18) and Xen (4.22) compare some results (x0 with
+    FFA_SUCCESS; pKVM also x2 of FFA_ID_GET) as 64-bit values, relying on the
+    zero-extension every real SPMD and SPMC gives: a search can aim past those."""
+    handle, fill, fill_answer, current = fw.handle, fw.fill, fw.fill_answer, [None]
 
-    def fill_keeping_x0(reply, conv=Conv.SMC32):
+    def handle_noting_the_call(call, mem):
+        current[0] = id_name(call.fid)
+        return handle(call, mem)
+
+    def pick(policy_values: dict, real_values: dict) -> dict:
+        aimed = current[0] in funcs
+        return {n: policy_values[n] if aimed and 1 <= n < SMC32_ARGS else real_values[n]
+                for n in policy_values}
+
+    def aimed_fill(reply, conv=Conv.SMC32):
         out = fill(reply, conv)
-        if out and isinstance(reply, Reply):
-            out[0] = reply.registers(UpperPolicy.REAL)[0]
+        if isinstance(reply, Reply):
+            real = reply.registers(UpperPolicy.REAL) + out[len(reply.registers(UpperPolicy.REAL)):]
+            got = pick(dict(enumerate(out)), dict(enumerate(real)))
+            return [got[n] for n in range(len(out))]
         return out
 
-    def fill_answer_keeping_x0(answer):
-        out = fill_answer(answer)
-        if 0 in out and 0 in answer.values:
-            out[0] = answer.values[0]
-        return out
+    def aimed_fill_answer(answer, conv=Conv.SMC32):
+        return pick(fill_answer(answer, conv), answer.values)
 
-    fw.fill, fw.fill_answer = fill_keeping_x0, fill_answer_keeping_x0
+    fw.handle, fw.fill, fw.fill_answer = handle_noting_the_call, aimed_fill, aimed_fill_answer
 
 
 @dataclass
@@ -224,7 +247,7 @@ def _deviations(run) -> dict[str, dict]:
 def observe(el3: str, el2: str, case: Case = Case()) -> Observed:
     """Run `case` and check every layer's answers against the register rules."""
     table = _table(case, el2)
-    res, run, results = run_calls(el3, el2, table, case.upper, case.seed, case.x0_upper)
+    res, run, results = run_calls(el3, el2, table, case.upper, case.seed, case.upper_on)
     devs = _deviations(run)
     every = {k: v for d in devs.values() for k, v in d.items()}
     records = run.machine.calls.records
@@ -234,9 +257,17 @@ def observe(el3: str, el2: str, case: Case = Case()) -> Observed:
         violations += check_delivery(call_name(args[0]), rec.ret_full, got)
     for (args, _), got in zip(table, results):
         violations += check(args, got, "guest view", every)
-    seen = tuple(tuple(w(r) for r in got[:SMC32_ARGS]) if not is_smc64(args[0]) else tuple(got)
-                 for (args, _), got in zip(table, results))
+    seen = tuple(_visible(args[0], got) for (args, _), got in zip(table, results))
     return Observed((res.reason.value, seen), violations)
+
+
+def _visible(fid: int, got: list[int]) -> tuple:
+    """What a correct caller reads: W views of an SMC32 response's x0-x7, X views of an
+    SMC64 one's x0-x17 (x8-x17 of an SMC32 call are checked by the rules instead)."""
+    if not response_is_smc64(fid, got):
+        return tuple(w(r) for r in got[:SMC32_ARGS])
+    view = result_view(fid, got)
+    return tuple(view(r) for r in got[:SMC32_ARGS]) + tuple(got[SMC32_ARGS:])
 
 
 def outcome(el3: str, el2: str, case: Case = Case()) -> tuple:

@@ -12,11 +12,12 @@ from ffaemu.widthfuzz import FIRMWARE, HYPERVISORS, Case, _table, run_calls
 # Garbage in bits [63:32] and x8-x17, and seeded garbage from the firmware: the restored
 # firmware must draw the same numbers as a fresh one.
 NOISY = Case(inputs=tuple(range(0x1000_0001, 0x1000_0001 + 48)),
-             high=tuple(0xA5A5_0000_0000_0000 + n for n in range(60)), upper="garbage", seed=7)
+             high=tuple(0xA5A5_0000_0000_0000 + n for n in range(60)), upper="garbage", seed=7,
+             upper_on=("FFA_VERSION", "FFA_FEATURES"))
 
 
 def _everything(el3: str, el2: str, case: Case, reuse: bool) -> tuple:
-    res, run, regs = run_calls(el3, el2, _table(case, el2), case.upper, case.seed, case.x0_upper,
+    res, run, regs = run_calls(el3, el2, _table(case, el2), case.upper, case.seed, case.upper_on,
                                reuse=reuse)
     return (res.reason, res.code, res.message, res.el, res.regs, res.console,
             [e.as_json() for e in res.exceptions], [c.as_json() for c in res.calls], regs,

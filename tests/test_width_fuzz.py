@@ -11,29 +11,35 @@ from hypothesis import strategies as st
 from ffaemu.widthfuzz import (FIRMWARE, HYPERVISORS, POOL, UPPERS, Case, observe, outcome,
                               problems)
 
-# pKVM (Linux v6.18 ffa.c) and Xen (4.22 ffa_private.h ffa_get_ret_code) compare the
-# firmware's 64-bit x0 with FFA_SUCCESS, so they rely on firmware zero-extending x0, as
-# every real SPMD/SPMC in FFA.md's table does: under them `--fw-upper` reaches x1-x7 only
-# (x0_upper=False), and `test_hypervisors_rely_on_zero_extended_success` shows the rest.
-CALLS = st.lists(st.sampled_from(list(POOL)), min_size=1, max_size=6).map(tuple)
+# pKVM (Linux v6.18 ffa.c) and Xen (4.22 ffa_private.h ffa_get_ret_code) compare some of
+# the firmware's results as 64-bit values (x0 with FFA_SUCCESS; pKVM also x2 of FFA_ID_GET),
+# relying on the zero-extension every real SPMD/SPMC in FFA.md's table gives: under them a
+# correct stack is fuzzed with the firmware zero-extending, and
+# `test_hypervisors_rely_on_zero_extended_success` shows the rest. A search may aim
+# `--fw-upper` at x1-x7 of the answers to some functions (Case.upper_on).
+CALLS = st.lists(st.sampled_from(list(POOL)), max_size=5).map(tuple)
 INPUTS = st.lists(st.integers(0, 0xFFFF_FFFF), max_size=48).map(tuple)
 HIGH = st.lists(st.integers(0, 2**64 - 1), max_size=60).map(tuple)
+AIMED = st.none() | st.lists(st.sampled_from(["FFA_VERSION", "FFA_ID_GET", "FFA_FEATURES",
+                                              "FFA_PARTITION_INFO_GET", "FFA_MSG_SEND_DIRECT_REQ"]),
+                             max_size=3).map(tuple)
 
 
-def cases(el2: str):
-    return st.builds(Case, calls=CALLS, inputs=INPUTS, high=HIGH, upper=st.sampled_from(UPPERS),
-                     seed=st.integers(0, 2**32 - 1), x0_upper=st.just(el2 == "none"))
+def cases(el2: str, search: bool = False):
+    uppers = UPPERS if el2 == "none" or search else ("zero",)
+    return st.builds(Case, calls=CALLS, inputs=INPUTS, high=HIGH, upper=st.sampled_from(uppers),
+                     seed=st.integers(0, 2**32 - 1), upper_on=AIMED if search else st.none())
 
 
 def stacks(el3s, el2s):
     return st.sampled_from(el3s).flatmap(lambda el3: st.sampled_from(el2s).flatmap(
-        lambda el2: st.tuples(st.just(el3), st.just(el2), cases(el2.split(":")[0]))))
+        lambda el2: st.tuples(st.just(el3), st.just(el2), cases(el2.split(":")[0], True))))
+
+
 EXAMPLES = settings(max_examples=60, deadline=None, database=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow])
 SEARCH = settings(max_examples=400, deadline=None, database=None, derandomize=True,
                   suppress_health_check=[HealthCheck.too_slow])
-
-
 
 
 @pytest.mark.parametrize("el2", HYPERVISORS)
@@ -68,9 +74,9 @@ def test_finds_pkvm_u64_and_shrinks_it():
     # FFA_VERSION with NOT_SUPPORTED), the init hypercall alone, no garbage in, and only
     # the firmware's width changed: zero-extended in the reference run (pKVM's 64-bit
     # compare misses -1 and it refuses), sign-extended here (the compare matches).
+    # (`upper_on=()` leaves every answer as modelled: TF-A's SMC_UNK is sign-extended.)
     assert el3 == "tfa"
-    assert case == Case(calls=("pkvm-init",), inputs=(), high=(), upper="sign", seed=0,
-                        x0_upper=False)
+    assert (case.calls, case.inputs, case.high) == ((), (), ())
     init_reference = observe(el3, el2, case.reference(el2)).outcome[1][0][0]
     init_shrunk = observe(el3, el2, case).outcome[1][0][0]
     assert (init_reference, init_shrunk) == (0xFFFF_FFFF_FFFF_FFA1, 0)   # -EOPNOTSUPP vs 0
@@ -104,3 +110,46 @@ def test_hypervisors_rely_on_zero_extended_success(el3, el2, changed):
     seen = {n: (signed[first + n][0], signed[first + n][2]) for n in changed}
     assert seen == changed
     assert all(reference[first + n] != signed[first + n] for n in changed)
+
+
+def found(buggy: str, fixed: str, layer: str):
+    """Told nothing but the option to look at, the fuzzer searches model pairs and cases
+    for one where `buggy` breaks a register rule or the width invariance and `fixed` does
+    not, and shrinks it."""
+    def fails(c):
+        el3, el2, case = c
+        swap = (lambda spec: (el3, fixed) if spec == "el2" else (fixed, el2))(layer)
+        return bool(problems(el3, el2, case)) and not problems(*swap, case)
+    pairs = stacks(FIRMWARE, [buggy]) if layer == "el2" else stacks([buggy], HYPERVISORS)
+    return find(pairs, fails, settings=SEARCH)
+
+
+def test_finds_pkvm_retval_regs_4():
+    el3, el2, case = found("pkvm:retval-regs=4", "pkvm", "el2")
+    # ffa_set_retval wrote x0-x3: an answer pKVM builds itself keeps the host's x4-x7, so a
+    # PARTITION_INFO_GET count query (w5 = flags = 1) comes back with w5 = 1 where
+    # DEN0077 says MBZ. At most three calls (after pKVM's init hypercall).
+    assert len(case.calls) <= 3 and case.calls[-1] == "partition-count"
+    v = observe(el3, el2, case).violations
+    assert any(x.rule.value == "ffa-reserved-mbz" and x.reg == 5 and x.got & 0xFFFF_FFFF == 1
+               for x in v)
+
+
+def test_finds_pkvm_features_mask_off():
+    el3, el2, case = found("pkvm:features-mask=off", "pkvm", "el2")
+    # Garbage in bits [63:32] of one register of one firmware answer: x2 of the answer to
+    # pKVM's own FFA_FEATURES(FFA_RXTX_MAP_64) (hyp_ffa_post_init), so the host's
+    # FFA_VERSION is NOT_SUPPORTED instead of a version (W view).
+    assert len(case.calls) <= 3 and case.calls[0] in ("version-1.2", "version-1.1")
+    assert case.upper == "garbage" and "FFA_FEATURES" in case.upper_on
+    ref = observe(el3, el2, case.reference(el2)).outcome[1][1][0]
+    assert ref in (0x10001, 0x10002) and observe(el3, el2, case).outcome[1][1][0] == 0xFFFF_FFFF
+
+
+def test_finds_tfa_spmd_version_forward_leaky():
+    el3, el2, case = found("tfa-spmd:version-forward=leaky", "tfa-spmd", "el3")
+    # The SPMC context's x8-x17 (zero before any secure activity) replace the caller's:
+    # one FFA_VERSION with a non-zero x8 breaks DEN0028C §2.6 at the EL3 layer.
+    assert len(case.calls) <= 3 and {"version-1.2", "version-1.1"} & set(case.calls)
+    v = observe(el3, el2, case).violations
+    assert any(x.rule.value == "smc32-preserves-x8-x17" and x.layer == "EL3 tfa-spmd" for x in v)

@@ -91,6 +91,20 @@ def call_name(fid: int) -> str:
     return id_name(w(fid)) or f"{w(fid):#010x}"
 
 
+def response_is_smc64(fid: int, rets: list[int]) -> bool:
+    """Whether an answer's x0-x7 are X values: an FF-A response follows its own function
+    ID's convention (FFA_ERROR and FFA_SUCCESS_32 are SMC32 even after an SMC64 call:
+    DEN0077 v1.2 §11.2), anything else the call's."""
+    if func_of(w(rets[0])) is not None:
+        return is_smc64(w(rets[0]))
+    return is_smc64(w(fid))
+
+
+def result_view(fid: int, rets: list[int]):
+    """The significant view of each of x0-x7 of an answer: X or W."""
+    return (lambda v: v & MASK64) if response_is_smc64(fid, rets) else w
+
+
 def _result_count(fid: int, rets: list[int]) -> int:
     """How many of x0.. an SMC64 call's answer defines as results."""
     func = func_of(w(rets[0]))
@@ -134,7 +148,7 @@ def check(args: list[int], rets: list[int], layer: str = "", deviations: dict | 
                 bad(Rule.SMC64_UNUSED_PRESERVED, n, f"the caller's {args[n]:#x} (or 0)", rets[n])
     first = _mbz_from(fid, rets)
     if first is not None:
-        view = (lambda v: v & MASK64) if smc64 else w
+        view = result_view(fid, rets)
         for n in range(first, SMC32_RESULTS):
             if view(rets[n]):
                 bad(Rule.FFA_RESERVED_MBZ, n, "0", rets[n])

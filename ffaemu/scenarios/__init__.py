@@ -33,7 +33,16 @@ class VariantResult:
 class Scenario:
     name = ""
     summary = ""
+    project = ""               # whose bug: pKVM, Xen, TF-A, Hafnium
+    fix = ""                   # the upstream fix commit ("" when there is none upstream)
+    title = ""                 # its subject line
     variants: dict[str, tuple[bool, str]] = {}     # variant -> (expects the bug, description)
+
+    variant_options: dict[str, str] = {}            # variant -> the model option selecting it
+
+    def option(self, variant: str) -> str:
+        """The model option (`MODEL:key=value`) that selects `variant`."""
+        return self.variant_options.get(variant) or self.variants[variant][1]
 
     def run(self, variant: str, out: Out) -> VariantResult:
         raise NotImplementedError
@@ -46,8 +55,21 @@ def registry() -> dict[str, Scenario]:
     from .pkvm_builtin_driver import PkvmBuiltinDriver
     from .pkvm_version_sext import PkvmVersionSext
     from .xen_per_vm_negotiation import XenPerVmNegotiation
-    scenarios = [PkvmVersionSext(), PkvmBuiltinDriver(), XenPerVmNegotiation()]
+    from . import zoo_pkvm, zoo_tfa, zoo_xen
+    scenarios = [PkvmVersionSext(), PkvmBuiltinDriver(), XenPerVmNegotiation(),
+                 *zoo_pkvm.SCENARIOS, *zoo_xen.SCENARIOS, *zoo_tfa.SCENARIOS]
     return {s.name: s for s in scenarios}
+
+
+PROJECTS = ("pKVM", "Xen", "TF-A", "Hafnium")
+
+
+def by_project() -> dict[str, list[Scenario]]:
+    """The scenarios grouped by the project whose bug they reproduce."""
+    groups: dict[str, list[Scenario]] = {p: [] for p in PROJECTS}
+    for sc in registry().values():
+        groups.setdefault(sc.project, []).append(sc)
+    return {p: scs for p, scs in groups.items() if scs}
 
 
 def get(name: str) -> Scenario:

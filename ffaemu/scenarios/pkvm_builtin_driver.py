@@ -26,6 +26,8 @@ FIRMWARE = "tfa-spmd"
 class PkvmBuiltinDriver(Scenario):
     name = "pkvm-builtin-driver"
     summary = "bug 2: FF-A probed before pKVM traps SMCs (HCR_EL2.TSC)"
+    project, fix, title = "pKVM", "", "upstream defers the FF-A driver probe until pKVM is up"
+    variant_options = {"buggy": "pkvm (guest asm/el1/ffa_builtin.S)", "rejected-fix": "pkvm:negotiate-at-init=on (guest asm/el1/ffa_builtin.S)", "fixed": "pkvm (guest asm/el1/ffa_deferred.S)"}
     variants = {"buggy": (True, "driver built in: probes before the pKVM init hypercall"),
                 "rejected-fix": (True, "built in, and pKVM marks negotiation done at init"),
                 "fixed": (False, "probe deferred until pKVM is initialised")}

@@ -20,6 +20,8 @@ ZEXT_MONITOR = ASM / "el3" / "monitor_ns_zext.S"
 class PkvmVersionSext(Scenario):
     name = "pkvm-version-sext"
     summary = "bug 1: pKVM's FFA_VERSION check on the 64-bit x0 vs (s32)w0"
+    project, fix, title = "pKVM", "", "none upstream: Linux v6.18 still compares the 64-bit x0 (hyp_ffa_init)"
+    variant_options = {"buggy": "pkvm:version-check=u64", "fixed": "pkvm:version-check=s32"}
     variants = {"buggy": (True, "version-check=u64: `cmn x0, #1` semantics"),
                 "fixed": (False, "version-check=s32: `cmn w0, #1` semantics")}
 

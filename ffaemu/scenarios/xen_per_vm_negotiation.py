@@ -86,6 +86,8 @@ def asked_and_got(events) -> list[str]:
 class XenPerVmNegotiation(Scenario):
     name = "xen-per-vm-negotiation"
     summary = "bug 3: Xen's per-VM FF-A version negotiation, 2 VMs x 2 vCPUs"
+    project, fix, title = "Xen", "ad2d3a7daf", "xen/arm: ffa: per-VM FFA_VERSION negotiation state"
+    variant_options = {"buggy": "xen:negotiation=legacy", "fixed": "xen:negotiation=per-vm"}
     variants = {"buggy": (True, "negotiation=legacy (2024-2025)"),
                 "fixed": (False, "negotiation=per-vm (Dec 2025)")}
 

@@ -142,7 +142,7 @@ class Firmware:
         except FirmwarePanic as panic:
             return trap.stop("fault", None, f"{self.name}: firmware panic: {panic}")
         if isinstance(result, Answer):
-            return trap.ret(**{f"x{n}": v for n, v in self.fill_answer(result).items()})
+            return trap.ret(**{f"x{n}": v for n, v in self.fill_answer(result, call.conv).items()})
         return trap.ret(*self.fill(result, call.conv))
 
     def fill(self, reply: Reply | Answer, conv: Conv = Conv.SMC32) -> list[int]:
@@ -151,14 +151,16 @@ class Firmware:
         policy chooses the widths of an SMC32 call's results only: an SMC64 call gets
         64-bit results (DEN0028C §2.7), filled as the implementation does."""
         if isinstance(reply, Answer):
-            values = self.fill_answer(reply)
+            values = self.fill_answer(reply, conv)
             return [values[n] for n in sorted(values)]
         return reply.registers(self.policy if conv is Conv.SMC32 else UpperPolicy.REAL, self.rng)
 
-    def fill_answer(self, answer: Answer) -> dict[int, int]:
+    def fill_answer(self, answer: Answer, conv: Conv = Conv.SMC32) -> dict[int, int]:
         """An 18-register answer under the `--fw-upper` policy: "real" keeps the modelled
-        bits; the others refill bits [63:32] of x0-x7 of an SMC32 result."""
-        if self.policy is UpperPolicy.REAL or answer.smc64:
+        bits; the others refill bits [63:32] of x0-x7 of an SMC32 result. An answer that is
+        no FF-A response (e.g. SMC_UNK) has the call's convention: 64-bit after SMC64."""
+        not_ffa = func_of(answer.values.get(0, 0) & 0xFFFF_FFFF) is None
+        if self.policy is UpperPolicy.REAL or answer.smc64 or (not_ffa and conv is Conv.SMC64):
             return answer.values
         out = dict(answer.values)
         low = {n: v for n, v in out.items() if n < 8}

@@ -40,6 +40,9 @@ STD_SVC_UID_WORDS = (0x108D905B, 0x47E8F863, 0xFBC02DAE, 0xE2F64156)   # arm_svc
 STD_SVC_CALLS = 0x19                 # real-firmware run (STD_SVC_CALL_COUNT)
 PSCI_FNUM_MAX = 0x1F                 # is_psci_fid: PSCI function numbers 0x00-0x1f
 AFFINITY_INFO = (0x8400_0004, 0xC400_0004)
+# Before 4abd7fa71 ("Redefine SMC_UNK as -1 instead of 0xFFFFFFFF", 2018-02):
+# `#define SMC_UNK U(0xffffffff)` and `mov w0, #0xffffffff` in runtime_exceptions.S.
+SMC_UNK_ZEXT = 0xFFFF_FFFF           # tfa:smc-unk=zext
 FC_RESERVED_MASK = 0x00FE_0000       # fast-call FID bits [23:17]: non-zero -> smc_unknown
 SVE_HINT = 1 << 16                   # FUNCID_SVE_HINT (SMCCC v1.3), masked before dispatch
 FFA_FNUM_MIN = 0x60
@@ -123,6 +126,22 @@ def ffa_error(code: FfaError) -> Answer:
 class Spmd:
     """services/std_svc/spmd/spmd_main.c at one release, with its SPMC (None: absent)."""
 
+    # Bug-zoo variants (BUGZOO.md), each the code before a fix; the defaults are the fixes.
+    # tfa-spmd:result-width=sext: before e46b2fd21 the SPMD's own error codes and its
+    # FFA_VERSION NOT_SUPPORTED went through `int32_t`/`uint64_t ret` into SMC_RET8:
+    # sign-extended in x2 / x0 (the fix casts to uint32_t).
+    result_sext = False
+    # tfa-spmd:version-forward=leaky: before 76d53ee1a the FFA_VERSION framework message
+    # was built without seeding the SPMC context's x8-x17 with the caller's, and the
+    # reply copied x5-x17 from the secure side: the caller gets the SPMC context's stale
+    # x8-x17 (x5-x7 are zero here: Hafnium's ffa_framework_msg_resp writes them 0).
+    version_forward_leaky = False
+    # tfa-spmd:req2=legacy: before bb9fc8c0b, spmd_smc_switch_state used SMC_RET18 for an
+    # S-EL2 SPMC and SMC_RET8 for the EL3 SPMC whatever the versions, and nothing refused
+    # DIRECT_REQ2 below v1.2 (neither the SPMD nor the EL3 SPMC's direct_req_smc_handler).
+    req2_legacy = False
+    sel2 = True              # SPMD_SPM_AT_SEL2: the SPMC runs at S-EL2 (Hafnium)
+
     def __init__(self, release: str, spmc: Spmc | None):
         self.rel = SPMD_RELEASES[release]
         self.spmc = spmc
@@ -140,33 +159,44 @@ class Spmd:
         if self.rel.version_latch and fid != FfaId.FFA_VERSION:
             self.nonsecure_version_negotiated = True
         if fid == FfaId.FFA_VERSION:
-            return self._version(xs[1] & MASK32)
+            return self._version(xs[1] & MASK32, xs)
         if fid == FfaId.FFA_ID_GET:
             return ret8(FfaId.FFA_SUCCESS, 0, NS_ENDPOINT_ID)
         if fid == FfaId.FFA_SPM_ID_GET:             # spmc_attrs.spmc_id: 0 without a manifest
             return ret8(FfaId.FFA_SUCCESS, 0, self.spmc.spmc_id if self.spmc else 0)
         if fid == FfaId.FFA_NORMAL_WORLD_RESUME:
-            return ffa_error(FfaError.DENIED)
+            return self._error(FfaError.DENIED)
         if fid in SECURE_ONLY:                   # (FFA_ABORT only routed here from 2.14 on)
-            return ffa_error(FfaError.NOT_SUPPORTED)
-        if fid in REQ2 and self.rel.req2_needs_1_2 and \
+            return self._error(FfaError.NOT_SUPPORTED)
+        if fid in REQ2 and self.rel.req2_needs_1_2 and not self.req2_legacy and \
                 min(self.spmc_nwd_ffa_version, self.nonsecure_ffa_version) < V1_2:
-            return ffa_error(FfaError.NOT_SUPPORTED)  # get_common_ffa_version() < 1.2
+            return self._error(FfaError.NOT_SUPPORTED)  # get_common_ffa_version() < 1.2
         if fid in DIRECT_REQ and (xs[1] >> 16) & SECURE_ID_BIT:
-            return ffa_error(FfaError.INVALID_PARAMETERS)  # NS caller, secure source ID
+            return self._error(FfaError.INVALID_PARAMETERS)  # NS caller, secure source ID
         if fid in FORWARDED or (fid == FFA_NS_RES_INFO_GET_64 and self.rel.ns_res_info_get):
             return self._forward(fid, xs, mem)
-        return ffa_error(FfaError.NOT_SUPPORTED)     # default: "SPM: Unsupported call"
+        return self._error(FfaError.NOT_SUPPORTED)     # default: "SPM: Unsupported call"
 
-    def _version(self, requested: int) -> Answer:
+    def _error(self, code: FfaError) -> Answer:
+        """The SPMD's own FFA_ERROR (spmd_ffa_error_return), at this variant's width."""
+        if self.result_sext:
+            return ret8(FfaId.FFA_ERROR, 0, sext32(code))
+        return ffa_error(code)
+
+    def _version(self, requested: int, xs: list[int] | None = None) -> Answer:
         """FFA_VERSION: bit 31 or no SPMC -> NOT_SUPPORTED ((uint32_t)ret in x0, x1-x7 MBZ);
         otherwise a framework message to the SPMC whose answer goes back in x0."""
         if requested & VERSION_MBZ_BIT or self.spmc is None:
-            return ret8(FfaError.NOT_SUPPORTED & MASK32)
+            ns = FfaError.NOT_SUPPORTED
+            return ret8(sext32(ns) if self.result_sext else ns & MASK32)
         if not self.nonsecure_version_negotiated:
             self.nonsecure_ffa_version = requested
         answer = self.spmc.version_request(requested)
         self.spmc_nwd_ffa_version = answer
+        if self.version_forward_leaky:          # the reply's x8-x17 are the SPMC context's
+            values = ret8(answer).values
+            values.update({8 + n: v for n, v in enumerate(self.spmc_x8_x17)})
+            return Answer(values)
         return ret8(answer)
 
     def _forward(self, fid: int, xs: list[int], mem) -> Answer:
@@ -191,7 +221,9 @@ class Spmd:
             secure_version = self.spmc_nwd_ffa_version
         regs = [fid, *xs[1:8]] + [0] * (8 - len(xs[:8]))
         caller_ext = (list(xs[8:SMCCC_ARG_REGS]) + [0] * 10)[:10]
-        if self.rel.relay_x8_x17 and FID_SMC64.get(fid) and secure_version >= V1_2:
+        if self.req2_legacy:                     # before bb9fc8c0b: RET18 (S-EL2) / RET8
+            ext = caller_ext if self.sel2 else self.spmc_x8_x17
+        elif self.rel.relay_x8_x17 and FID_SMC64.get(fid) and secure_version >= V1_2:
             ext = caller_ext if self.nonsecure_ffa_version >= V1_2 else [0] * 10
         else:
             ext = self.spmc_x8_x17
@@ -206,25 +238,36 @@ class Spmd:
             secure_version = self.spmc_nwd_ffa_version
         fid = sec[0] & MASK32
         values = {0: fid, **{n: sec[n] for n in range(1, 8)}}
-        if self.rel.relay_x8_x17 and FID_SMC64.get(fid) and self.nonsecure_ffa_version >= V1_2:
+        if self.req2_legacy:                     # before bb9fc8c0b: RET18 (S-EL2) / RET8
+            if self.sel2:
+                values.update({n: sec[n] for n in range(8, SMCCC_ARG_REGS)})
+        elif self.rel.relay_x8_x17 and FID_SMC64.get(fid) and self.nonsecure_ffa_version >= V1_2:
             upper = secure_version >= V1_2
             values.update({n: sec[n] if upper else 0 for n in range(8, SMCCC_ARG_REGS)})
         return Answer(values, smc64=bool(FID_SMC64.get(fid)))
+
+
+def apply_spmd_variants(spmd: Spmd, opts: dict[str, str]) -> None:
+    """Set the SPMD's bug-zoo variants from model options (tfa-spmd, tfa-el3-spmc)."""
+    spmd.result_sext = opts.get("result-width") == "sext"
+    spmd.version_forward_leaky = opts.get("version-forward") == "leaky"
+    spmd.req2_legacy = opts.get("req2") == "legacy"
 
 
 class Bl31:
     """BL31's runtime service dispatch for the calls the models know: SMCCC_VERSION, PSCI
     version, the FF-A range (to the SPMD, or unknown without one), and SMC_UNK otherwise."""
 
-    def __init__(self, spmd: Spmd | None = None):
+    def __init__(self, spmd: Spmd | None = None, smc_unk: int = SMC_UNK):
         self.spmd = spmd
+        self.smc_unk = smc_unk                   # tfa:smc-unk: SMC_UNK's width
 
     def smc(self, xs: list[int], mem) -> Answer:
         fid = xs[0] & MASK32                     # smc_fid is uint32_t: x0[63:32] is ignored
         if not FID_FAST.get(fid) or fid & FC_RESERVED_MASK:
             # runtime_exceptions.S: smc_unknown for fast-call bits [23:17]; no yielding
             # service is registered in these images (the rt_svc index has none).
-            return Answer({0: SMC_UNK})
+            return Answer({0: self.smc_unk})
         fid &= ~SVE_HINT                         # runtime_exceptions.S: "bic x0, x0, SVE hint"
         answer = self._arch_or_std(fid, xs)
         if answer is not None:
@@ -234,7 +277,7 @@ class Bl31:
             if not FID_SMC64.get(fid):           # std_svc_smc_handler clears x1-x4[63:32]
                 args[1:5] = [x & MASK32 for x in xs[1:5]]
             return self.spmd.smc(fid, args, mem)
-        return Answer({0: SMC_UNK})              # "Unimplemented Standard Service Call"
+        return Answer({0: self.smc_unk})         # "Unimplemented Standard Service Call"
 
     @staticmethod
     def _arch_or_std(fid: int, xs: list[int]) -> Answer | None:

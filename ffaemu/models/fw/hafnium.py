@@ -23,6 +23,7 @@ from ...arch.bits import MASK32, w
 from ...ffa import memdesc
 from ...ffa.abi import V1_0, V1_1, V1_2, V1_3, VERSION_MBZ, FfaError, FfaId, compatible
 from ...trap import SMCCC_ARG_REGS
+from . import hyp_retrieve
 from .base import PAGE, SECURE_ID_BIT, Buffers, FfaServices, RefusedCall, Share
 from .bl31 import FFA_NS_RES_INFO_GET_64, Spmc
 from .echo_sp import ECHO_SPS, PROP_AARCH64, PROP_DIRECT_REQ2_RECV, PROP_DIRECT_REQ_RECV, EchoSp
@@ -375,6 +376,25 @@ class HafniumSpmc(Spmc):
         del self.shares[handle]
         return hf_success()
 
+    def _hf_mem_retrieve_req(self, fid: int, xs: list[int], mem) -> HfAnswer:
+        """api_ffa_mem_retrieve_req from the normal world: only a hypervisor retrieve
+        request (receiver count 0: ffa_memory.c is_ffa_hypervisor_retrieve_request) is
+        served, with the region written to the caller's RX buffer (hyp_retrieve.py)."""
+        total, fragment, buf = w(xs[1]), w(xs[2]), self.mailbox
+        request = mem.read(buf.tx, total) if buf is not None and fragment == total \
+            and total <= buf.pages * PAGE else None
+        if request is None or not hyp_retrieve.is_hypervisor_retrieve(request):
+            raise RefusedCall(FfaError.NOT_SUPPORTED)
+        if buf.rx_full:
+            raise RefusedCall(FfaError.BUSY)
+        try:
+            desc = hyp_retrieve.response(request, self.shares, self.ow.ffa_version)
+        except hyp_retrieve.Refused as refused:
+            raise RefusedCall(refused.code) from None
+        mem.write(buf.rx, desc)
+        buf.rx_full = True
+        return hf_value(F.FFA_MEM_RETRIEVE_RESP, len(desc), len(desc))
+
 
 H = HafniumSpmc
 # ffa_handler (handler.c): the FIDs Hafnium handles, exactly as spelled there.
@@ -398,4 +418,6 @@ _HANDLERS = {
     F.FFA_MEM_DONATE: H._hf_mem_send,
     F.FFA_MEM_DONATE_64: H._hf_mem_send,
     F.FFA_MEM_RECLAIM: H._hf_mem_reclaim,
+    F.FFA_MEM_RETRIEVE_REQ: H._hf_mem_retrieve_req,
+    F.FFA_MEM_RETRIEVE_REQ_64: H._hf_mem_retrieve_req,
 }

@@ -6,15 +6,19 @@ from __future__ import annotations
 
 from ...ffa.conv import Call
 from .base import Answer, Firmware
-from .bl31 import Bl31
+from .bl31 import SMC_UNK, SMC_UNK_ZEXT, Bl31
 
 
 class Tfa(Firmware):
     name = "tfa"
+    # Bug-zoo variant (BUGZOO.md, the fixed value first): smc-unk=zext is BL31 before
+    # 4abd7fa71 (SMC_UNK = U(0xffffffff), `mov w0, #0xffffffff`: x0 zero-extended).
+    options = {"smc-unk": ("sext", "zext")}
 
     def __init__(self, **kw):
         super().__init__(**kw)
-        self.bl31 = Bl31(spmd=None)
+        zext = self.opts.get("smc-unk") == "zext"
+        self.bl31 = Bl31(spmd=None, smc_unk=SMC_UNK_ZEXT if zext else SMC_UNK)
 
     def handle(self, call: Call, mem) -> Answer:
         return self.bl31.smc(call.xs, mem)

@@ -33,7 +33,7 @@ from ...ffa.conv import Call
 from ...trap import SMCCC_ARG_REGS
 from .base import (PAGE, SECURE_ID_BIT, Answer, Buffers, FfaServices, Firmware, FirmwarePanic,
                    RefusedCall, Share)
-from .bl31 import VERSION_MBZ_BIT, Bl31, Spmc, Spmd
+from .bl31 import VERSION_MBZ_BIT, Bl31, Spmc, Spmd, apply_spmd_variants
 from .echo_sp import ECHO_SPS, PROP_AARCH64, PROP_DIRECT_REQ2_RECV, PROP_DIRECT_REQ_RECV, EchoSp
 
 F = FfaId
@@ -98,11 +98,25 @@ class TfaEl3Spmc(Firmware):
     name = "tfa-el3-spmc"
     own_version = SPMC_VERSION
     hypervisor_retrieve = True    # Hafnium / TF-A EL3 SPMC: see hyp_retrieve.py
+    # The first value is the default. Bug-zoo variants (BUGZOO.md), the fixed value first:
+    # desc-version (6feaad6c6), direct-src (48fe24c50), req2 (bb9fc8c0b: the SPMD's
+    # SMC_RET8 towards and from the EL3 SPMC, and its direct_req_smc_handler's gate).
+    # FF-A marks unused result registers "Reserved (MBZ)" (TF-A's own SPMD writes
+    # FFA_PARAM_MBZ there), but this SPMC answers with SMC_RET1/SMC_RET4 (FFA_VERSION,
+    # FEATURES, RXTX_MAP/UNMAP, RX_RELEASE, RECLAIM; PARTITION_INFO_GET), which leave the
+    # caller's x1-x7: a declared deviation for the register checker (ffa/smccc_rules.py).
+    smccc_deviations = {"ffa-reserved-mbz": "spmc_main.c answers with SMC_RET1/SMC_RET4, "
+                        "leaving the caller's x1-x7"}
+    options = {"desc-version": ("compatible", "exact"), "direct-src": ("checked", "unchecked"),
+               "req2": ("gated", "legacy")}
 
     def __init__(self, **kw):
         super().__init__(**kw)
         self.spmc = El3Spmc(self.ffa)
+        self.spmc.desc_version_compatible = self.opts.get("desc-version") != "exact"
+        self.spmc.direct_src_checked = self.opts.get("direct-src") != "unchecked"
         self.spmd = El3Spmd(self.spmc)
+        apply_spmd_variants(self.spmd, self.opts)
         self.bl31 = Bl31(self.spmd)
 
     def handle(self, call: Call, mem) -> Answer:
@@ -116,11 +130,13 @@ class El3Spmd(Spmd):
     """The SPMD built with SPMC_AT_EL3: forwarded normal-world calls go straight to
     spmc_smc_handler (spmd_smc_forward), and FFA_VERSION is not a framework message."""
 
+    sel2 = False
+
     def __init__(self, spmc: "El3Spmc"):
         super().__init__(TFA_RELEASE, spmc)
         spmc.spmd = self
 
-    def _version(self, requested: int) -> Answer:
+    def _version(self, requested: int, xs: list[int] | None = None) -> Answer:
         """spmd_smc_handler FFA_VERSION with is_spmc_at_el3(): bit 31 is the SPMD's
         NOT_SUPPORTED; otherwise the request is recorded until negotiation ends,
         spmc_nwd_ffa_version = MAKE_FFA_VERSION(1, 3) and the EL3 SPMC answers."""
@@ -259,7 +275,7 @@ class El3Spmc(Spmc):
         SP and its answer back through spmd_smc_handler with the SP's version."""
         src, dst = (xs[1] >> 16) & 0xFFFF, xs[1] & 0xFFFF
         req2 = fid == F.FFA_MSG_SEND_DIRECT_REQ2
-        if req2 and self.el3.ns_version < V1_2:
+        if req2 and self.el3.ns_version < V1_2 and not self.spmd.req2_legacy:   # bb9fc8c0b
             raise RefusedCall(FfaError.NOT_SUPPORTED)
         if not req2 and not _valid_arg2(xs[2]):
             raise RefusedCall(FfaError.INVALID_PARAMETERS)

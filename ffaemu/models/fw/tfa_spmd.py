@@ -22,11 +22,11 @@ would forward hang the system (FirmwarePanic).
 """
 from __future__ import annotations
 
-from ...ffa.abi import V1_3
+from ...ffa.abi import V1_3, version
 from ...ffa.conv import Call
 from .base import Answer, Firmware
-from .bl31 import Bl31, Spmd
-from .hafnium import HafniumSpmc
+from .bl31 import Bl31, Spmd, apply_spmd_variants
+from .hafnium import HafniumSpmc, OtherWorldVm
 
 TFA_RELEASE = "lts-v2.14.6"
 
@@ -35,12 +35,23 @@ class TfaSpmd(Firmware):
     name = "tfa-spmd"
     hypervisor_retrieve = True    # Hafnium / TF-A EL3 SPMC: see hyp_retrieve.py
     own_version = V1_3
-    options = {"spmc": ("present", "absent")}
+    # The first value is the default. Bug-zoo variants (BUGZOO.md), the fixed value first:
+    # result-width, version-forward, req2 (bl31.Spmd, TF-A e46b2fd21, 76d53ee1a,
+    # bb9fc8c0b); version-store (Hafnium 3cc9d6f4), with spmc-version for an older
+    # Hafnium's FFA_VERSION_COMPILED.
+    options = {"spmc": ("present", "absent"), "result-width": ("zext", "sext"),
+               "version-forward": ("clean", "leaky"), "req2": ("gated", "legacy"),
+               "version-store": ("compatible", "any"), "spmc-version": ("1.3", "1.2", "1.1")}
 
     def __init__(self, **kw):
         super().__init__(**kw)
         self.spmc = None if self.spmc_absent else HafniumSpmc(self.ffa)
+        if self.spmc is not None:
+            compiled = version(1, int(self.opts.get("spmc-version", "1.3")[2:]))
+            self.spmc.hf_version, self.spmc.ow = compiled, OtherWorldVm(compiled)
+            self.spmc.version_store_compatible = self.opts.get("version-store") != "any"
         self.spmd = Spmd(TFA_RELEASE, self.spmc)
+        apply_spmd_variants(self.spmd, self.opts)
         self.bl31 = Bl31(self.spmd)
 
     @property
