@@ -23,13 +23,13 @@ from unicorn import arm64_const as uca
 
 from . import memmap, native, semihosting
 from .arch.counter import PythonCounter
-from .checks import InsnChecks
 from .arch.cpu import Cpu
-from .arch.exceptions import (A64, EC, ERET, INSN_BYTES, Routing, UcIntr, UnsupportedState,
+from .arch.exceptions import (A64, EC, ERET, INSN_BYTES, WFI, Routing, UcIntr, UnsupportedState,
                               describe_routing, enter, entry_pstate, eret_to_aarch32,
                               illegal_return, illegal_return_pstate, route, route_pc_alignment,
-                              syndrome_insn_address)
-from .arch.sysregs import DAIF_ALL, FAR, HCR, PSTATE, mode_bits, pstate_el
+                              route_wfx_trap, syndrome_insn_address)
+from .arch.sysregs import DAIF_ALL, FAR, HCR, PSTATE, mode_bits, pstate_el, sctlr_reg
+from .checks import InsnChecks
 from .errors import FfaemuError, ImageError
 from .loader import Image, Segment
 from .memory import PhysicalMemory
@@ -43,7 +43,6 @@ from .machine_limits import DEFAULT_MAX_INSNS, MAX_MAX_INSNS  # noqa: E402  (the
 # so a guest that traps on every instruction ends in bounded time too (about 3 s for the
 # default budget at ~30,000 Python traps per second).
 TRAP_WEIGHT = 1000
-WFI = 0xD503_207F                       # WFI (C6.2.390)
 STOP_NEVER = 0xFFFF_FFFF_FFFF_FFFC      # an `until` address no program reaches
 MAP_CHUNK = 2 << 20                     # flash and RAM are mapped on demand in 2 MiB chunks
 # Reset: EL3h with DAIF masked (Arm ARM D1.9). NZCV are UNKNOWN at reset; QEMU (the
@@ -164,7 +163,8 @@ class Machine:
         if timeout is not None and not 0 < timeout <= 86400:
             raise FfaemuError(f"--timeout must be between 0 and 86400 seconds, not {timeout}")
         if ram_size <= 0 or ram_size % 0x1000 or memmap.RAM_BASE + ram_size > 1 << 40:
-            raise FfaemuError(f"RAM size {ram_size:#x} must be a positive multiple of 4 KiB")
+            raise FfaemuError(f"RAM size {ram_size:#x} must be a positive multiple of 4 KiB, at most "
+                              f"{(1 << 40) - memmap.RAM_BASE:#x}")
         self.uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
         self.uc.ctl_set_cpu_model(CPU_MODELS[cpu])
         self.cpu = Cpu(self.uc)
@@ -664,6 +664,8 @@ class Machine:
             if insn == A64.HLT.encode(UNHANDLED_IMM) and self._unhandled_el(pc) is not None:
                 return self._unhandled(pc)
         r = route(intno, pstate, pc, insn, scr, hcr)
+        if intno == UcIntr.UDEF and r.ec == EC.UNKNOWN:
+            r = route_wfx_trap(insn, pstate, pc, scr, hcr, cpu.sysreg(sctlr_reg(1))) or r
         handler = self._handlers.get(r.to_el) if r.from_el < r.to_el else None
         if handler is not None and not (r.to_el == 3 and self._pending and pc == RESUME):
             trap = Trap(r, pstate, xs if xs is not None else cpu.xs(SMCCC_ARG_REGS), insn_addr,

@@ -226,6 +226,8 @@ def test_timeout_ends_a_run(capsys, tmp_path):
     (["run", "x.S", "--timeout", "nan"], ["--timeout must be between"]),
     (["run", "x.S", "--vcpus", "100000"], ["--vcpus must be between 1 and 64"]),
     (["explore", "xen-negotiation-race", "--variant", "fixed", "--bound", "99"], ["--bound must be between 0 and 4"]),
+    (["run", str(ROOT / "asm/el1/psci_off.S"), "--el3", "tfa:upper=zero"], ["model option 'upper' in 'tfa:upper=zero' is set by --fw-upper"]),
+    (["run", str(ROOT / "asm/el1/psci_off.S"), "--el3", "tfa:seed=1"], ["model option 'seed' in 'tfa:seed=1' is set by --seed"]),
     (["explore", "xen-negotiation-race", "--variant", "fixed", "--seed", "1", "--count", "99999999999"],
      ["--count must be between 1 and 1000000"]),
 ])
@@ -268,7 +270,7 @@ def test_images_in_the_harness_region_are_refused(tmp_path):
     for base in (0x4000_0000, 0x4005_0000, 0x400F_F000):     # the whole reserved MiB
         elf = tmp_path / f"g{base:x}.elf"
         write_elf(elf, load_asm(src, base))
-        with pytest.raises(ImageError, match="overlaps the harness region 0x40000000-0x400fffff"):
+        with pytest.raises(ImageError, match="overlaps (the harness region|harness memory) 0x40000000-0x400fffff"):
             build_guest(elf, "tfa")
 
 

@@ -205,6 +205,32 @@ def route(intno: int, pstate: int, pc: int, insn: int, scr: int, hcr: int) -> Ro
     raise UnsupportedState(f"QEMU exception number {intno} is not modelled (no interrupts or aborts)")
 
 
+WFI, WFE = 0xD503_207F, 0xD503_205F          # C6.2.390 / C6.2.389
+SCTLR_EL1_NTWI, SCTLR_EL1_NTWE = 1 << 16, 1 << 18
+# ISS of a trapped WFx from AArch64: CV=1, COND=0b1110, TI (bit 0) = 1 for WFE (D17.2.37).
+WFX_ISS = (1 << 24) | (0b1110 << 20)
+
+
+def route_wfx_trap(insn: int, pstate: int, pc: int, scr: int, hcr: int, sctlr_el1: int) -> Routing | None:
+    """The trap of a WFI/WFE that Unicorn reported as UNDEFINED (its QEMU decided the
+    trap; we name the target and syndrome), or None if `insn` is neither. Arm ARM
+    AArch64.CheckForWFxTrap: SCTLR_EL1.nTWx at EL0, then HCR_EL2.TWx (Non-secure EL0/1),
+    then SCR_EL3.TWx. QEMU 7.2: ESR 0x07e00000 for WFI (tests/diff/images/wfx_traps.S)."""
+    if insn not in (WFI, WFE):
+        return None
+    wfe = insn == WFE
+    el = (pstate >> 2) & 3
+    if el == 0 and not sctlr_el1 & (SCTLR_EL1_NTWE if wfe else SCTLR_EL1_NTWI):
+        to_el, why = _el0_target(scr, hcr), "SCTLR_EL1.nTW" + "IE"[wfe]
+    elif el <= 1 and scr & _NS and hcr & (HCR.TWE if wfe else HCR.TWI):
+        to_el, why = 2, "HCR_EL2.TW" + "IE"[wfe]
+    elif el <= 2 and scr & (SCR.TWE if wfe else SCR.TWI):
+        to_el, why = 3, "SCR_EL3.TW" + "IE"[wfe]
+    else:
+        return None
+    return Routing(EC.WFX, WFX_ISS | int(wfe), el, to_el, pc, why)
+
+
 def route_pc_alignment(pstate: int, pc: int, scr: int, hcr: int) -> Routing:
     """A PC alignment fault (EC 0x22, ISS 0; FAR = ELR = the misaligned PC) on fetching
     from `pc` with bits [1:0] non-zero: Arm ARM D1.3.5.1 (PC alignment checking). Taken

@@ -36,6 +36,8 @@ class HCR(enum.IntFlag):
     FMO = 1 << 3
     IMO = 1 << 4
     AMO = 1 << 5
+    TWI = 1 << 13    # trap WFI from EL0/EL1 to EL2
+    TWE = 1 << 14    # trap WFE from EL0/EL1 to EL2
     TSC = 1 << 19    # trap SMC from EL1 to EL2
     TGE = 1 << 27    # EL0 exceptions go to EL2
     HCD = 1 << 29    # HVC disabled at EL1/EL2

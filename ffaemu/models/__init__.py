@@ -55,4 +55,8 @@ class ModelRegistry:
         name, options = parse_spec(spec)
         if name not in self._factories:
             raise FfaemuError(f"unknown {self.role} model '{name}' (valid: {', '.join(self.names())})")
+        clash = sorted(set(options) & set(common))
+        if clash:                     # e.g. `tfa:upper=zero`: set by --fw-upper / --seed instead
+            raise FfaemuError(f"model option '{clash[0]}' in '{spec}' is set by "
+                              f"--{'fw-' if clash[0] == 'upper' else ''}{clash[0]}, not in the model name")
         return self.factory(name)(**common, **options)

@@ -27,8 +27,11 @@ def _batch(job: tuple[str, int, int]) -> tuple[str, int, list]:
     found = []
     with tempfile.TemporaryDirectory(prefix=f"ffaemu-fuzz-{cls}-") as tmp:
         for seed in range(first, first + count):
-            for problem in harness.run_case(cls, seed, Path(tmp) / str(seed)):
-                found.append([cls, seed, problem])
+            try:
+                problems = harness.run_case(cls, seed, Path(tmp) / str(seed))
+            except Exception as e:                    # noqa: BLE001 - a harness bug: report it
+                problems = [f"harness error: {e!r}"]
+            found += [[cls, seed, problem] for problem in problems]
     return cls, count, found
 
 

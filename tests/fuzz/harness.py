@@ -36,9 +36,10 @@ from ffaemu.loader import Image, Segment, elf_bytes  # noqa: E402
 
 CASE_SECONDS = 20.0                 # per case: a hang is anything longer
 MAX_OUTPUT = 1 << 20                # characters of stdout/stderr kept per case
-CASE_MEMORY = 3 << 30               # RLIMIT_AS per case (Unicorn reserves ~1 GiB of it)
+CASE_MEMORY = 3 << 30               # RLIMIT_AS a case may add (Unicorn reserves ~1 GiB per machine)
 GUEST_BASE = 0x4010_0000
 HARNESS = (0x4000_0000, 0x4010_0000)
+HARNESS_STACKS = (0x400C_0000, 0x400F_0000)    # writable by guests (their boot stacks)
 EL3_MODELS = ["tfa", "tfa-spmd", "tfa-spmd:spmc=absent", "tfa-el3-spmc", "optee"]
 EL2_MODELS = ["none", "pkvm", "pkvm:version-check=u64", "pkvm:negotiate-at-init=on", "xen",
               "xen:negotiation=legacy"]
@@ -57,15 +58,23 @@ class Outcome:
     extra: dict = field(default_factory=dict)
 
 
+def _address_space() -> int:
+    """This process's virtual size: a forked child starts with all of it."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[0]) * resource.getpagesize()
+
+
 def in_child(fn, timeout: float = CASE_SECONDS, memory: int = CASE_MEMORY) -> Outcome:
-    """Run `fn() -> Outcome` in a forked child with time and memory limits."""
+    """Run `fn() -> Outcome` in a forked child with a time limit and `memory` bytes of
+    address space on top of what it inherits (a test process may hold many machines)."""
+    limit = _address_space() + memory
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:                                      # child
         os.close(r)
         status = 0
         try:
-            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
             try:
                 out = fn()
             except BaseException:                     # noqa: BLE001 - the oracle wants them all
@@ -85,6 +94,7 @@ def in_child(fn, timeout: float = CASE_SECONDS, memory: int = CASE_MEMORY) -> Ou
             if left <= 0 or not select.select([f], [], [], left)[0]:
                 os.kill(pid, signal.SIGKILL)
                 os.waitpid(pid, 0)
+                _restart_keystone()
                 return Outcome(hang=True)
             chunk = os.read(f.fileno(), 1 << 20)
             if not chunk:
@@ -96,9 +106,31 @@ def in_child(fn, timeout: float = CASE_SECONDS, memory: int = CASE_MEMORY) -> Ou
     return Outcome(**json.loads(b"".join(chunks)))
 
 
-def cli_case(argv: list[str], stdin: str = "") -> Outcome:
-    """`ffaemu ARGV` in-process from the checkout (call inside `in_child`)."""
-    os.chdir(ROOT)
+def warm_up() -> None:
+    """In the process that forks cases: start the keystone worker process once (a round
+    trip when it runs), so forked cases share it instead of each starting one; after a
+    case hung, restart it (the hung case may have left a reply in its pipe)."""
+    try:
+        from ffaemu.toolchain import ks_bounded
+    except ImportError:                         # an assembler without a worker process
+        return
+    if ks_bounded.available():
+        ks_bounded.asm("nop", GUEST_BASE)
+
+
+def _restart_keystone() -> None:
+    try:
+        from ffaemu.toolchain import ks_bounded
+    except ImportError:
+        return
+    if getattr(ks_bounded, "_worker", None) is not None:
+        ks_bounded._worker.stop()               # test harness: the module keeps one per process
+
+
+def cli_case(argv: list[str], stdin: str = "", cwd: Path | None = None) -> Outcome:
+    """`ffaemu ARGV` in-process (call inside `in_child`), in `cwd` (default: the checkout):
+    files a fuzzed command line names relatively (a --trace-file) land there."""
+    os.chdir(cwd or ROOT)
     out, err = io.StringIO(), io.StringIO()
     sys.stdin = io.StringIO(stdin)
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -148,7 +180,7 @@ def gen_elf(rng: random.Random) -> bytes:
     data = bytearray(_tiny_elf(rng))
     for _ in range(rng.randint(1, 4)):
         choice = rng.random()
-        if choice < 0.4:
+        if choice < 0.4 and len(data) >= 0x40:
             off, fmt = rng.choice(_ELF_FIELDS)
             width = struct.calcsize(fmt)
             value = rng.choice(_EXTREMES + [rng.getrandbits(8 * width)]) & ((1 << 8 * width) - 1)
@@ -166,7 +198,8 @@ def gen_elf(rng: random.Random) -> bytes:
                                     rng.choice([0, 0x40, len(data)]), rng.choice([0, 24, 1 << 40, 0xFFFF_FFFF_FFFF]),
                                     rng.randint(0, n), 0, 8, rng.choice([0, 24, 1]))
             if len(data) >= 0x40:
-                struct.pack_into("<QHHHH", data, 0x28, shoff, 64, 0x38, 64, n)
+                struct.pack_into("<Q", data, 0x28, shoff)
+                struct.pack_into("<HH", data, 0x3A, 64, n)
     return bytes(data)
 
 
@@ -204,14 +237,18 @@ _OPTS = ["--base", "--entry", "--cpu", "--max-insns", "--ram-size", "--el3", "--
 _VALUES = ["0", "-1", "1", "0x40100000", "0xffffffffffffffff", "18446744073709551616", "1e9", "abc",
            "", "512M", "0k", "99999999999999999999999", "max", "a72", "tfa", "pkvm", "xen",
            "tfa-spmd:spmc=absent", "nosuch", "pkvm:version-check=zz", "real", "garbage", "é",
-           "/dev/full", "/dev/null", "insn", "calls", "nan", "inf", "0.001", "1_000"]
+           "/dev/full", "/dev/null", "insn", "calls", "nan", "inf", "0.001", "1_000", "tfa:upper=zero",
+           "tfa:seed=1", "tfa-spmd:spmc=absent,spmc=x", "pkvm:=x", "xen:negotiation", "optee:,,",
+           str(ROOT / "asm/el2/pkvm_proxy_s32.S"), str(ROOT / "asm/el3/monitor_ns_sext.S"),
+           str(ROOT / "asm/el1/psci_off.S")]
 
 
 def gen_cli(rng: random.Random) -> list[str]:
     cmd = rng.choice(["run", "run", "debug", "explore", "scenario", "list", "bogus"])
     argv = [cmd]
     if cmd in ("run", "debug"):
-        argv.append(rng.choice(["asm/el1/psci_off.S", "asm/el1/ffa_deferred.S", "nosuch.S", "/dev/null"]))
+        argv.append(rng.choice([str(ROOT / "asm/el1/psci_off.S"), str(ROOT / "asm/el1/ffa_deferred.S"),
+                                "nosuch.S", "/dev/null"]))
         for _ in range(rng.randint(0, 5)):
             opt = rng.choice(_OPTS)
             argv += [opt] if opt == "--json" else [opt, rng.choice(_VALUES)]
@@ -219,11 +256,13 @@ def gen_cli(rng: random.Random) -> list[str]:
             argv += ["--max-insns", "200000"]
     elif cmd == "explore":
         argv += ["xen-negotiation-race", "--variant", rng.choice(["fixed", "unlocked-publish", "zz"])]
-        for _ in range(rng.randint(0, 3)):
+        for _ in range(rng.randint(0, 3)):         # values that keep a valid run short
             argv += [rng.choice(["--bound", "--count", "--seed", "--replay", "--vcpus"]),
-                     rng.choice(["0", "1", "-1", "5", "99999999999", "zz", "2"])]
+                     rng.choice(["0", "1", "-1", "5", "99999999999", "zz", "1e3", ""])]
         if "--seed" in argv and "--count" not in argv:
             argv += ["--count", "3"]
+        if "--bound" not in argv:
+            argv += ["--bound", "1"]                 # the default (2) takes ~15 s for `fixed`
     elif cmd == "scenario":
         argv += rng.choice([["list"], ["run", "nosuch"], ["run", "pkvm-version-sext", "--variant", "zz"]])
     return argv
@@ -236,6 +275,9 @@ _GUEST_TEMPLATES = [
     "ldr x0, =0x84000063\nldr x1, =0x10002\nsmc #0", "hvc #0", "svc #0", "brk #1", "eret",
     "msr vbar_el1, xzr", "ldr x0, =0x09000000\nmov w1, #0x41\nstrb w1, [x0]", "udf #0",
     "ldr x0, =0xdead0000\nldr x1, [x0]", "1: smc #0\nb 1b",
+    "ldr x0, =0x40001000\nbr x0", "ldr x0, =0x40002a00\nbr x0", "ldr x0, =0x40000000\nbr x0",   # into the harness
+    "mov x0, #0x400\nmsr cpacr_el1, xzr\nfmov d0, x0", "mrs x0, sctlr_el1\norr x0, x0, #2\nmsr sctlr_el1, x0\n"
+    "ldr x1, =0x40300001\nldr x2, [x1]",
 ]
 
 
@@ -249,7 +291,9 @@ def gen_guest(rng: random.Random) -> tuple[str, list[str], bool]:
         if t == "words":
             parts.append("\n".join(f".word {rng.getrandbits(32):#x}" for _ in range(rng.randint(1, 6))))
         else:
-            parts.append(t.format(harness=rng.randrange(HARNESS[0], HARNESS[1] - 8) & ~7, odd=rng.choice([1, 2, 3])))
+            target = rng.choice([rng.randrange(HARNESS[0], HARNESS_STACKS[0]),
+                                 rng.randrange(HARNESS_STACKS[1], HARNESS[1] - 8)]) & ~7
+            parts.append(t.format(harness=target, odd=rng.choice([1, 2, 3])))
     source = "_start:\n" + "\n".join(parts) + "\nb .\n"
     may_succeed = "0x84000008" in source           # PSCI SYSTEM_OFF somewhere
     opts = ["--el3", rng.choice(EL3_MODELS), "--el2", rng.choice(EL2_MODELS), "--max-insns", "300000"]
@@ -386,14 +430,16 @@ def case_raw(rng, workdir):
 
 def case_asm(rng, workdir):
     path = _write(workdir, "f.S", gen_asm(rng))
-    return problems(in_child(lambda: cli_case(["run", str(path), "--max-insns", "100000"])))
+    which = rng.choice(["keystone"] * 3 + ["llvm", "auto"])      # LLVM runs a process: slower
+    argv = ["run", str(path), "--max-insns", "100000"] + ([] if which == "auto" else ["--assembler", which])
+    return problems(in_child(lambda: cli_case(argv)))
 
 
 def case_cli(rng, workdir):
     argv = gen_cli(rng)
     argv = [str(workdir / "trace.jsonl") if a == "/dev/null" and i and argv[i - 1] == "--trace-file" else a
             for i, a in enumerate(argv)]
-    return problems(in_child(lambda: cli_case(argv)))
+    return problems(in_child(lambda: cli_case(argv, cwd=workdir)))
 
 
 def case_guest(rng, workdir):
@@ -430,10 +476,10 @@ def case_ffa(rng, workdir):
 def case_debug(rng, workdir):
     cmds = gen_debug(rng)
     path = _write(workdir, "cmds.txt", "\n".join(cmds).encode())
-    guest = rng.choice(["asm/el1/psci_off.S", "asm/el1/ffa_deferred.S"])
+    guest = str(ROOT / rng.choice(["asm/el1/psci_off.S", "asm/el1/ffa_deferred.S"]))
     argv = ["debug", guest, "--el3", "tfa-spmd", "--el2", rng.choice(["pkvm", "none"]),
             "--commands", str(path), "--max-insns", "2000000"]
-    return problems(in_child(lambda: cli_case(argv)))
+    return problems(in_child(lambda: cli_case(argv, cwd=workdir)))
 
 
 def case_gdb(rng, workdir):
@@ -495,4 +541,5 @@ CLASSES = {"elf": case_elf, "raw": case_raw, "asm": case_asm, "cli": case_cli, "
 def run_case(cls: str, seed: int, workdir: Path) -> list[str]:
     """Problems found by case `seed` of class `cls` ([] when the promise holds)."""
     workdir.mkdir(parents=True, exist_ok=True)
+    warm_up()
     return CLASSES[cls](random.Random(f"{cls}:{seed}"), workdir)

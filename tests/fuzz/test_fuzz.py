@@ -37,5 +37,5 @@ def test_oracle_catches_each_kind_of_failure():
         "bad-input exit without one error line")
     assert harness.problems(harness.Outcome(code=0), allow_success=False) == [
         "silent success: exit 0 where the input must fail"]
-    over = harness.in_child(lambda: harness.Outcome(extra={"n": len(bytearray(1 << 33))}), memory=1 << 31)
+    over = harness.in_child(lambda: harness.Outcome(extra={"n": len(bytearray(1 << 32))}), memory=1 << 31)
     assert harness.problems(over) == ["traceback: MemoryError"]
