@@ -403,11 +403,17 @@ def assemble(text: str, base: int, filename: str = "<asm>", assembler: str | Non
 _INST = re.compile(r"^\s*\.inst(?:\.[nw])?\b", re.I)
 
 
+# Directives keystone mishandles, meaningless in one flat image: `.text` aborts keystone 0.9.2,
+# and a `.global` symbol reads as 0 through `.quad` (a relocation nobody resolves).
+_KS_DROPPED = re.compile(r"^\s*\.(text|globl|global|weak|hidden)\b")
+
+
 def _assemble_keystone(lines: list[Line], base: int, filename: str) -> Assembled:
     for ln in lines:
         if _INST.match(_split_label(ln.text)[1]):
             raise AsmError(f"{ln.where}: keystone drops .inst silently; use the LLVM assembler "
                            f"(--assembler llvm or {ASSEMBLER_ENV}=llvm)")
+    lines = [Line("", ln.file, ln.lineno) if _KS_DROPPED.match(ln.text) else ln for ln in lines]
     src = "\n".join(ln.text for ln in lines)
     try:
         code, err = _try(src, base)

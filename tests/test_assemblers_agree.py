@@ -95,6 +95,14 @@ def test_tbz_out_of_range_aborting_keystone_is_an_error():
     assert assemble("nop\n", BASE, "t.S", "keystone").code == bytes.fromhex("1f2003d5")
 
 
+def test_text_directive():
+    """keystone 0.9.2 aborts on `.text` (found on asm/bl33/bl33_mailbox.S) and reads a `.global`
+    label as 0; both assemblers give one section with the label at its address."""
+    ks = assemble(".text\n.global _start\n_start: nop\n", BASE, "t.S", "keystone")
+    llvm = assemble(".text\n.global _start\n_start: nop\n", BASE, "t.S", "llvm")
+    assert ks.code == llvm.code == bytes.fromhex("1f2003d5") and ks.labels == llvm.labels == {"_start": BASE}
+
+
 def test_w_literal_too_large():
     with pytest.raises(AsmError, match=r"^t\.S:2: immediate too large for a W register: ldr w0, =0x123456789$"):
         assemble("nop\nldr w0, =0x123456789\n", BASE, "t.S", "llvm")
