@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from ffaemu import explore  # noqa: E402
-from ffaemu.analysis import litmus, memmodel, xen_armv8  # noqa: E402
+from ffaemu.analysis import litmus, search, xen_armv8  # noqa: E402
 
 LITMUS = ROOT / "tests" / "litmus" / "XenNeg+lock+po.litmus"
 
@@ -37,7 +37,7 @@ def time_to_find_xen_race() -> tuple[float, int]:
     """From nothing (assemble, make the vCPUs) to the first failing run of version-then-flag."""
     t0 = time.perf_counter()
     prog = explore.Program("version-then-flag")
-    summary = memmodel.explore(xen_armv8.executor(prog), lambda out: xen_armv8.judge(prog, out),
+    summary = search.explore(xen_armv8.executor(prog), lambda out: xen_armv8.judge(prog, out),
                                bound=2, stop=lambda out: xen_armv8.judge(prog, out) is not None)
     assert summary.truncated, "the race was not found"
     return time.perf_counter() - t0, summary.executions

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..assembler import assemble
 from ..errors import FfaemuError
-from . import memmodel
+from . import memmodel, search
 from .encode import encode_special
 from .insn import decode
 
@@ -379,10 +379,10 @@ def show(node, top: bool = True) -> str:
 MAX_EXECUTIONS = 200_000
 
 
-def run(test: Litmus, model: str = "armv8", limit: int = MAX_EXECUTIONS) -> Result:
+def run(test: Litmus, model: str = "armv8", limit: int = MAX_EXECUTIONS, promises: bool = True) -> Result:
     """Every execution of `test` under `model`, grouped by final state."""
     built = Built(test)
-    ex = memmodel.Executor(built.program, model)
+    ex = memmodel.Executor(built.program, model, promises=promises)
     shown = []
     for a in test.atoms():
         key = (a.thread, a.name)
@@ -403,7 +403,7 @@ def run(test: Litmus, model: str = "armv8", limit: int = MAX_EXECUTIONS) -> Resu
             raise _err(test.path, out.failure)
         return tuple((f"{t}:{n}" if t is not None else n, value(out, t, n)) for t, n in shown)
 
-    summary = memmodel.explore(ex, key, bound=None, limit=limit)
+    summary = search.explore(ex, key, bound=None, limit=limit)
     if summary.truncated:
         raise _err(test.path, f"more than {limit} executions: too large to explore exhaustively")
     positive = negative = 0

@@ -9,9 +9,11 @@ no write to the location lies between it and the load's lower bound (`pre`, buil
 address registers, `vrp`, and for LDAR `vrel`): that is load->load reordering. Plain stores go to
 a per-vCPU write buffer that drains FIFO per location and in any order across locations (W->W
 reordering); release, exclusive and atomic writes, DMB SY/ISH/ST and DSB drain it first. Every
-write is appended at the end of memory (no early promises), so read->write reordering (LB,
-S+dmb.sy+po, WWC) is out of reach: the model can only under-approximate the architecture.
-`sc=True` is sequential consistency: no buffer, every load reads the newest message.
+write is appended at the end of memory. Read->write reordering (LB, S+dmb.sy+po, WWC) comes from
+promises (`promises=True`): a vCPU may append a plain store it will make later before the loads
+that precede it, and its store later fulfils it only under Promising-ARM's `writable` rule; a
+run that ends with a promise unfulfilled is dropped. `model="sc"` is sequential consistency: no
+buffer, no promises, every load reads the newest message.
 
 Each vCPU is its own Unicorn instance with a private copy of the data region; a read hook
 injects the chosen message's value before the load completes and a write hook hands each store
@@ -133,6 +135,20 @@ class _Thread:
         self.at = self.spec.entry                       # the PC, tracked without asking Unicorn
         self.reads: list[tuple[int, int]] = []          # (pc, ts) of this vCPU's loads, in order
         self.block_reads: dict[int, tuple[int, int]] = {}   # pc -> (loc, ts) since its last store
+        self.promise: tuple[int, Msg] | None = None     # (timestamp, message) not yet fulfilled
+        self.ahead: tuple | None = None                 # look-ahead cache: (len(mem), candidate)
+
+    _STATE = ("reg", "coh", "vrp", "vwp", "vrm", "vwm", "vcap", "vrel", "buffer", "excl", "done",
+              "wait_len", "at", "reads", "block_reads", "promise")
+
+    def save(self) -> tuple:
+        """The model state, copied (for a look-ahead that must leave no trace)."""
+        return tuple(v.copy() if isinstance(v, (list, dict)) else v
+                     for v in (getattr(self, k) for k in self._STATE))
+
+    def restore(self, saved: tuple) -> None:
+        for k, v in zip(self._STATE, saved):
+            setattr(self, k, v)
 
     def pc(self) -> int:
         return self.at
@@ -144,19 +160,23 @@ class _Thread:
 class Outcome:
     """One execution's end: registers per vCPU, final memory, its choices and trace."""
 
-    def __init__(self, regs, memory, choices, deviations, trace, failure=None):
+    def __init__(self, regs, memory, choices, deviations, trace, failure=None, valid=True):
         self.regs, self.memory, self.choices = regs, memory, choices
         self.deviations, self.trace, self.failure = deviations, trace, failure
+        self.valid = valid          # False: a promise was never fulfilled (not an execution)
 
 
 class Executor:
     """Runs executions of a Program under `model` ("armv8" or "sc"), one per choice sequence."""
 
-    def __init__(self, prog: Program, model: str = "armv8"):
+    def __init__(self, prog: Program, model: str = "armv8", promises: bool = False):
         if model not in MODELS:
             raise FfaemuError(f"unknown memory model '{model}' (valid: {', '.join(MODELS)})")
         self.prog, self.sc = prog, model == "sc"
         self.want_regs = True                  # final x0-x30 of every vCPU in each Outcome
+        self.promises = promises and not self.sc   # read->write reordering (see `_promise`)
+        self._ahead = False
+        self._has_stores: dict[int, bool] = {}
         self.threads = [_Thread(t, spec, prog) for t, spec in enumerate(prog.threads)]
         self._insns: dict[int, Insn] = {}     # vCPUs' code never overlaps differently
         self._runs: dict[int, list[Insn]] = {}
@@ -207,6 +227,8 @@ class Executor:
             kind, tid, arg = events[self._choose(len(events), switch=True)]
             if kind == "drain":
                 self._drain(self.threads[tid], arg)
+            elif kind == "promise":
+                self._promise(self.threads[tid], arg)
             else:
                 self._block(self.threads[tid])
                 current = tid
@@ -221,10 +243,12 @@ class Executor:
         for m in self.mem:
             memory[m.loc] = m.val
         devs = {i: c for i, (_, c) in enumerate(self.choices) if c}
-        return Outcome(regs, memory, [n for n, _ in self.choices], devs, self.trace, failure)
+        valid = not any(t.promise for t in self.threads)
+        return Outcome(regs, memory, [n for n, _ in self.choices], devs, self.trace,
+                       failure if valid else None, valid)
 
     def _choose(self, n: int, switch: bool = False) -> int:
-        if n == 1:
+        if n == 1 or self._ahead:
             return 0
         i = len(self.choices)
         if i in self.deviations:
@@ -254,6 +278,10 @@ class Executor:
                     events.append(("drain", tid, i))
             if self._can_run(t):
                 events.append(("block", tid, 0))
+                if self.promises and t.promise is None:
+                    cand = self._candidate(t)
+                    if cand is not None:
+                        events.append(("promise", tid, cand))
         return events
 
     def _can_run(self, t: _Thread) -> bool:
@@ -266,7 +294,7 @@ class Executor:
     def _block(self, t: _Thread) -> None:
         """Run `t` up to its next visible event and on to just before its next load or write."""
         visible = False
-        t.wait_len = -1
+        t.wait_len, t.ahead = -1, None
         for _ in range(STEPS_PER_BLOCK):
             pc = t.pc()
             if pc == t.spec.end:
@@ -444,12 +472,84 @@ class Executor:
         notes = []
         for loc, size, val in writes:
             m = Msg(loc, val, size, t.tid, insn.pc)
-            if insn.direct_write or self.sc:
+            if t.promise is not None and not insn.direct_write and self._fulfils(t, m, view):
+                ts, t.promise = t.promise[0], None
+                t.coh[loc], t.vwm = ts, max(t.vwm, ts)
+                notes.append(f"fulfils its promise, write #{ts} ({self.prog.loc_name(loc)}={val:#x})")
+            elif insn.direct_write or self.sc:
                 notes.append(self._append(t, m, release=insn.release))
             else:
                 t.buffer.append((m, view))
                 notes.append(f"{self.prog.loc_name(loc)}={val:#x} into vCPU {t.tid}'s write buffer")
         return "; ".join(notes)
+
+    # -- promises: read->write reordering (Promising-ARM's promise and fulfil steps) -----------
+    # A vCPU may append a write it will make later (a promise) before the loads that precede it;
+    # other vCPUs may read it at once. Its own store fulfils it only under Promising-ARM's
+    # `writable` rule (Promising.v: the write's view, vcap and vwp below the promise, coherence
+    # below it); a run that ends with a promise unfulfilled is no execution and is dropped
+    # (promising-arm's Coq, Promising.v: `Machine.exec` is any run of promise and state steps
+    # with no promise left at the end). Candidates: the vCPU run ahead alone, newest reads.
+    AHEAD_STEPS = 64
+
+    def _candidate(self, t: _Thread) -> Msg | None:
+        """The first plain store `t` makes after a load, running alone from here (cached)."""
+        if t.ahead is not None:                     # until the vCPU runs again
+            return t.ahead[1]
+        pc = t.pc()
+        if pc == t.spec.end or self.insn(t, pc).kind != LOAD or not self._stores(t):
+            t.ahead = (len(self.mem), None)
+            return None
+        saved, ctx, trace, floor = t.save(), t.uc.context_save(), self.trace, self._floor
+        self._ahead, self.trace, found, loaded = True, None, None, False
+        try:
+            for _ in range(self.AHEAD_STEPS):
+                pc = t.pc()
+                if pc == t.spec.end:
+                    break
+                insn = self.insn(t, pc)
+                if insn.kind == ATOMIC or insn.direct_write or insn.exclusive or \
+                        (insn.needs_empty_buffer and t.buffer):
+                    break
+                if insn.kind == LOCAL and not insn.flow:
+                    self._straight(t, pc)
+                    continue
+                self._floor = None
+                self._step(t, insn)
+                loaded |= insn.kind == LOAD
+                if insn.kind == STORE and loaded and t.buffer:
+                    found = t.buffer[-1][0]
+                    break
+        except FfaemuError:
+            found = None
+        finally:
+            self._ahead, self.trace, self._floor = False, trace, floor
+            t.uc.context_restore(ctx)
+            t.restore(saved)
+        t.ahead = (len(self.mem), found)
+        return found
+
+    def _stores(self, t: _Thread) -> bool:
+        """Whether `t`'s code has a plain store at all (else it never promises)."""
+        if t.tid not in self._has_stores:
+            insns = [self.insn(t, pc, strict=False) for pc in t.code if pc >= t.spec.entry]
+            self._has_stores[t.tid] = any(i is not None and i.kind == STORE and not i.direct_write
+                                          for i in insns)
+        return self._has_stores[t.tid]
+
+    def _promise(self, t: _Thread, m: Msg) -> None:
+        self.mem.append(Msg(m.loc, m.val, m.size, t.tid, m.pc))
+        t.promise, t.ahead = (len(self.mem), self.mem[-1]), None
+        if self.trace is not None:
+            self.trace.append(Event(t.tid, m.pc, "(promise)", f"{self.prog.loc_name(m.loc)}={m.val:#x} "
+                                    f"promised as write #{len(self.mem)}"))
+
+    def _fulfils(self, t: _Thread, m: Msg, view: int) -> bool:
+        """Promising.v `writable`: view_ext = addr, data, vcap, vwp; coh[loc] and view_ext < ts."""
+        ts, p = t.promise
+        return (p.loc, p.val, p.size) == (m.loc, m.val, m.size) \
+            and not any(b.loc == m.loc for b, _ in t.buffer) \
+            and max(view, t.vcap, t.vwp) < ts and t.coh.get(m.loc, 0) < ts
 
     def _append(self, t: _Thread, m: Msg, release: bool = False) -> str:
         self.mem.append(m)
@@ -501,74 +601,3 @@ class Executor:
             else:
                 text += " (nothing orders this load after it)"
         return text
-
-
-@dataclass
-class Summary:
-    executions: int = 0
-    outcomes: dict = field(default_factory=dict)            # key -> count
-    first: dict = field(default_factory=dict)               # key -> first Outcome
-    truncated: bool = False
-    order: dict = field(default_factory=dict)               # key -> first's (subtree, position)
-
-
-def explore(ex: Executor, key, bound: int | None = None, limit: int | None = None,
-            stop=None, shard: tuple[int, int] = (0, 1)) -> Summary:
-    """Every execution with at most `bound` deviations (all of them if None), depth first.
-
-    `key(outcome)` classifies an outcome; `stop(outcome)` ends the search early. `shard`
-    (i, n): only the subtrees under the default run's children numbered i mod n (the
-    default run itself in shard 0); `order` places each first in the unsharded search,
-    so shards merge exactly (`ffaemu.shard`).
-    """
-    summary = Summary()
-    index, n = shard
-    stack = [({}, -1, -1)]
-    position = 0
-    while stack:
-        devs, last, subtree = stack.pop()
-        out = ex.run(devs)
-        position += 1
-        children = []
-        if bound is None or len(devs) < bound:
-            for i in range(last + 1, len(out.choices)):
-                for alt in range(1, out.choices[i]):
-                    children.append(({**devs, i: alt}, i, subtree if subtree >= 0 else len(children)))
-        if subtree < 0:                            # the default run: its children are dealt out
-            children = [c for c in children if c[2] % n == index]
-            stack.extend(reversed(children))
-            if index != 0:
-                continue
-        summary.executions += 1
-        k = key(out)
-        summary.outcomes[k] = summary.outcomes.get(k, 0) + 1
-        if k not in summary.first or len(out.deviations) < len(summary.first[k].deviations):
-            summary.first[k] = out                 # per outcome, the run with fewest deviations
-            summary.order[k] = (subtree, position)
-        if stop is not None and stop(out):
-            summary.truncated = True
-            break
-        if subtree >= 0:
-            stack.extend(reversed(children))
-        if limit is not None and summary.executions >= limit and stack:
-            summary.truncated = True
-            break
-    return summary
-
-
-def format_deviations(devs: dict[int, int]) -> str:
-    """A run's name on the command line: `index:alternative,...` (`-` for the default run)."""
-    return ",".join(f"{i}:{c}" for i, c in sorted(devs.items())) or "-"
-
-
-def parse_deviations(text: str) -> dict[int, int]:
-    if text.strip() == "-":
-        return {}
-    try:
-        pairs = [p.split(":") for p in text.split(",")]
-        devs = {int(i): int(c) for i, c in pairs}
-    except ValueError:
-        raise FfaemuError(f"bad schedule '{text}' (expected INDEX:CHOICE,... as printed by explore)") from None
-    if any(i < 0 or c < 1 for i, c in devs.items()):
-        raise FfaemuError(f"bad schedule '{text}' (indices >= 0, choices >= 1)")
-    return devs

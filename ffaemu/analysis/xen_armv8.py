@@ -10,7 +10,7 @@ import random
 import struct
 
 from .. import explore as ex
-from . import memmodel
+from . import memmodel, search
 
 NAMES = {ex.GUEST_VERS: "guest_vers", ex.NEGOTIATED: "negotiated", ex.TMP: "guest_vers_tmp",
          ex.LOCK: "lock", ex.LIST_ADDS: "list_adds"}
@@ -40,12 +40,15 @@ def executor(prog: ex.Program) -> memmodel.Executor:
         names.update({ex.SHARED + ex.SERVED + 4 * v: f"served[{v}]" for v in range(prog.vcpus)})
         names.update({ex.SHARED + ex.REQUESTS + 4 * v: f"request[{v}]" for v in range(prog.vcpus)})
         program = memmodel.Program(threads, ex.SHARED, ex.SHARED_SIZE, init, names, prog.image.symbolize)
-        prog._armv8 = memmodel.Executor(program, "armv8")
+        prog._armv8 = memmodel.Executor(program, "armv8", promises=True)
         prog._armv8.want_regs = False          # judged on memory only
     return prog._armv8
 
 
 def judge(prog: ex.Program, out: memmodel.Outcome) -> str | None:
+    """The invariant a run breaks, or None (also for a dropped run: no execution at all)."""
+    if not out.valid:
+        return None
     if out.failure:
         return out.failure
     return ex.check(prog, _Final(prog, out, executor(prog).prog.init))
@@ -56,14 +59,14 @@ def outcome(prog: ex.Program, deviations=None, rng=None, seed=None) -> ex.Outcom
     out = executor(prog).run(deviations, rng=rng, trace=True)
     steps = [ex.Step(e.tid, e.pc, prog.image.symbolize(e.pc), e.text, e.note) for e in out.trace]
     return ex.Outcome(steps, judge(prog, out), seed=seed,
-                      schedule=None if seed is not None else memmodel.format_deviations(out.deviations))
+                      schedule=None if seed is not None else search.format_deviations(out.deviations))
 
 
 def explore_bounded(prog: ex.Program, bound: int, shard: tuple[int, int] = (0, 1)) -> ex.Report:
     """Every run with at most `bound` deviations from the default choices (`shard`: this
-    share of them, see memmodel.explore)."""
-    summary = memmodel.explore(executor(prog), lambda out: judge(prog, out), bound=bound,
-                               shard=shard)
+    share of them, see search.explore)."""
+    summary = search.explore(executor(prog), lambda out: judge(prog, out), bound=bound,
+                             shard=shard)
     failing = {k: n for k, n in summary.outcomes.items() if k is not None}
     first = None
     if failing:
@@ -80,11 +83,14 @@ def explore_bounded(prog: ex.Program, bound: int, shard: tuple[int, int] = (0, 1
 
 
 def explore_random(prog: ex.Program, seed: int, count: int, shard: tuple[int, int] = (0, 1)) -> ex.Report:
-    failures, first, runs = 0, None, 0
+    """`count` random runs from seeds seed, seed+1, ... (`shard` (i, n): every n-th from
+    seed+i); runs dropped for an unfulfilled promise are not executions and are not counted."""
+    failures, runs, first = 0, 0, None
     ex_ = executor(prog)
     for s in ex.shard_range(seed, count, shard):
-        runs += 1
-        if judge(prog, ex_.run(rng=random.Random(s))):
+        out = ex_.run(rng=random.Random(s))
+        runs += out.valid
+        if judge(prog, out):
             failures += 1
             first = first or outcome(prog, rng=random.Random(s), seed=s)
     report = ex.Report(prog.variant, runs, failures, first, f"random, seeds {seed}..{seed + count - 1}",
@@ -97,4 +103,4 @@ def explore_random(prog: ex.Program, seed: int, count: int, shard: tuple[int, in
 def replay(prog: ex.Program, seed: int | None = None, schedule: str | None = None) -> ex.Outcome:
     if seed is not None:
         return outcome(prog, rng=random.Random(seed), seed=seed)
-    return outcome(prog, memmodel.parse_deviations(schedule))
+    return outcome(prog, search.parse_deviations(schedule))
