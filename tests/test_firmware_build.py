@@ -87,3 +87,12 @@ def test_python_without_optee_modules(tmp_path, monkeypatch):
     monkeypatch.setattr(build, "SYSTEM_PYTHON3", str(fake))
     with pytest.raises(FfaemuError, match="no python3 with `cryptography` and `elftools`"):
         build.find_python3()
+
+
+def test_output_directory_not_writable(tmp_path, monkeypatch):
+    """Checked before anything is built (the sources' checks are stubbed here)."""
+    monkeypatch.setattr(build, "check_source", lambda *a: None)
+    target = tmp_path / "file"
+    target.write_text("a file, not a directory")
+    with pytest.raises(FfaemuError, match="cannot create the output directory"):
+        build.build(tmp_path, tmp_path, target / "out", say=lambda s: None)

@@ -26,6 +26,7 @@ PROXY_U64 = ROOT / "asm" / "el2" / "pkvm_proxy_u64.S"
 PROXY_C_S32 = ROOT / "firmware_blobs" / "pkvm_proxy_s32.elf"
 SENTINEL = 0x5A5A_5A5A_0000_0000       # version_regs.S: x2-x17 = SENTINEL + n before the SMC
 FAKE_NOTICE = "NOTICE:  guest line that looks like TF-A's\n"
+FAKE_ERROR = "ERROR:   a guest line with TF-A's prefix and CRLF\r\n"
 SEMIHOSTED = "semihosting line\n"        # version_regs.S: SYS_WRITE0 after the UART line
 GUEST_EXIT_CODE = 3                    # version_regs.S: SYS_EXIT(3)
 
@@ -51,10 +52,10 @@ def _regs(console: str) -> list[int]:
 def test_registers_after_ffa_version(model):
     res = run_on_firmware(GUEST, real_firmware(model))
     assert (res.reason, res.exit_code) == ("semihost-exit", GUEST_EXIT_CODE)
-    assert res.console.startswith(FAKE_NOTICE + SEMIHOSTED)    # a guest line is never firmware's
+    assert res.console.startswith(FAKE_NOTICE + FAKE_ERROR + SEMIHOSTED)   # never firmware's
     assert _regs(res.console) == EXPECTED[model]
     assert res.firmware_log.startswith("NOTICE:  Booting Trusted Firmware\r\n")
-    assert FAKE_NOTICE not in res.firmware_log
+    assert FAKE_NOTICE not in res.firmware_log and FAKE_ERROR not in res.firmware_log
     if model.startswith("optee"):                     # OP-TEE logs on the secure UART
         assert "I/TC: Primary CPU switching to normal world boot" in res.firmware_log
         assert "I/TC" not in res.console
@@ -75,6 +76,18 @@ BOOT = "NOTICE:  Booting Trusted Firmware\r\nNOTICE:  BL31: Built : 10:28:35\r\n
 ])
 def test_split_uart0(out, console, fw):
     assert split_uart0(out, BOOT) == (console, fw)
+
+
+def test_runtime_lines_come_from_the_images_format_strings():
+    """A CRLF line with TF-A's prefix is firmware's only if one of the image's tf_log() format
+    strings (marker byte, text, "\\n", NUL; include/common/debug.h) can print it."""
+    image = b"\x00\x0aQEMU System Power off: with GPIO.\n\x00\x14BL31: %s\n\x00\x1eBad %d%%\n\x00"
+    known = qemu.log_formats(image)
+    out = (BOOT + "a\nERROR:   mine\r\nNOTICE:  BL31: v2.14.6\r\nWARNING: Bad 7%\r\n"
+           "b\nERROR:   QEMU System Power off: with GPIO.\r\n")
+    assert split_uart0(out, BOOT, known) == (
+        "a\nERROR:   mine\r\nb\n",
+        BOOT + "NOTICE:  BL31: v2.14.6\r\nWARNING: Bad 7%\r\nERROR:   QEMU System Power off: with GPIO.\r\n")
 
 
 @pytest.mark.qemu
@@ -150,7 +163,7 @@ def test_firmware_list(capsys, tmp_path, monkeypatch):
         status = "a0863196949c6847... matches the prebuilt image (SHA256SUMS)"
     else:                                   # an own build (`ffaemu firmware build`)
         status = (f"{digest[:16]}... differs from the prebuilt image; matches "
-                  f"{tmp_path}/firmware-manifest.json (an own build: timestamps and paths differ)")
+                  f"{tmp_path}/firmware-manifest.json (an own build: TF-A and OP-TEE embed the build time)")
     (tmp_path / "tfa-2.14.6-spmd-nospmc.bios").write_bytes(b"not it")
     (tmp_path / "tfa-2.14.6-optee-4.10.0.bios").write_bytes(b"built")
     built = {"tfa-2.14.6.bios": digest,
@@ -186,10 +199,17 @@ def test_missing_image_is_one_line_error(capsys, tmp_path, monkeypatch):
     (["--el3", "tfa", "--fw-upper", "sign"], "--fw-upper is not available with --qemu"),
     (["--el3", "tfa", "--gdb"], "--gdb is not available with --qemu"),
     ([], "--qemu needs --el3 MODEL"),
+    (["--el3", "tfa", "--firmware", "x.bios"], "give --qemu --el3 MODEL or --firmware FILE, not both"),
 ])
 def test_refused_options(capsys, argv, message):
     code, out, err = _main(capsys, "run", GUEST, "--qemu", *argv)
     assert code == 2 and err.startswith("ffaemu: error: " + message) and err.count("\n") == 1
+
+
+def test_timeout_needs_qemu(capsys):
+    code, out, err = _main(capsys, "run", GUEST, "--el3", "tfa", "--timeout", "5")
+    assert (code, out) == (2, "")
+    assert err == "ffaemu: error: --timeout applies with --qemu/--firmware; Unicorn runs stop at --max-insns\n"
 
 
 @pytest.mark.qemu
@@ -217,3 +237,17 @@ def test_guest_outside_the_guest_window(tmp_path):
     image = load_asm(GUEST, 0x6000_0000)              # on top of BL33
     with pytest.raises(FfaemuError, match="outside 0x40100000-0x4fffffff"):
         qemu._as_image(image, 0)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--el3", "tfa", "--el2", "pkvm"], "--el2 pkvm: real firmware runs EL2 images"),
+    (["--el3", "tfa-el3-spmc"], "no real-firmware image grounds model 'tfa-el3-spmc'"),
+    (["--el3", "tfa", "--timeout", "-1"], "argument --timeout: '-1' is not a timeout"),
+    (["--el3", "tfa", "--fw-upper", "wide"], "argument --fw-upper: invalid choice: 'wide'"),
+])
+def test_diff_bad_input(capsys, monkeypatch, tmp_path, argv, message):
+    monkeypatch.setenv(images.ENV_VAR, str(tmp_path))       # an image for `tfa` is there
+    (tmp_path / "tfa-2.14.6.bios").write_bytes(b"unused: refused before QEMU runs")
+    code, out, err = _main(capsys, "diff", GUEST, *argv)
+    assert (code, out) == (2, "") and err.startswith("ffaemu: error: " + message)
+    assert err.count("\n") == 1

@@ -130,7 +130,12 @@ def build(tfa_src: Path, optee_src: Path, out: Path | None = None,
     python3 = find_python3()
     check_source(tfa_src, "TF-A", [TFA_2_14_6, TFA_2_12_0])
     check_source(optee_src, "OP-TEE", [OPTEE_4_10_0, OPTEE_4_4_0])
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise FfaemuError(f"{out}: cannot create the output directory: {e.strerror}") from None
+    if not os.access(out, os.W_OK):
+        raise FfaemuError(f"{out}: the output directory is not writable")
     log = out / "build.log"
     log.write_text("")
     bl33 = build_bl33(out)
@@ -154,8 +159,10 @@ def build(tfa_src: Path, optee_src: Path, out: Path | None = None,
         _git(tfa_src, "checkout", "-q", tfa_tag)
         say(f"{image.file}:")
         _make(tfa_src, [*flags, f"BUILD_BASE={build_base}", "all", "fip"], log, say, env)
-        dest = out / image.file
-        shutil.copyfile(build_base / "qemu" / "release" / "qemu_fw.bios", dest)
+        dest, built = out / image.file, build_base / "qemu" / "release" / "qemu_fw.bios"
+        if not built.is_file():
+            raise FfaemuError(f"make for {image.file} produced no {built}; see {log}")
+        shutil.copyfile(built, dest)
         manifest["images"].append({
             "file": image.file, "model": image.model, "sha256": sha256(dest),
             "prebuilt_sha256": image.sha256,

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import FfaemuError
+from ..ffa.conv import UpperPolicy
 from . import images
 
 if TYPE_CHECKING:
@@ -63,7 +64,9 @@ def add_commands(sub) -> None:
     diff.add_argument("--el2", metavar="IMAGE", help="an EL2 image (.S/ELF) run on both sides")
     diff.add_argument("--firmware", metavar="FILE", help="the real side's image (default: the "
                       "one that grounds MODEL)")
-    diff.add_argument("--fw-upper", default="real", help="the model's --fw-upper policy")
+    diff.add_argument("--fw-upper", choices=[p.value for p in UpperPolicy], default="real",
+                      help="the model's --fw-upper policy (real firmware does what it does)")
+    diff.add_argument("--seed", type=int, default=0, help="the model's seed for --fw-upper garbage")
     diff.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT, metavar="S",
                       help=f"kill QEMU after S seconds (default {DEFAULT_TIMEOUT:g})")
     fw = sub.add_parser("firmware", help="real-firmware images: list them, build them")
@@ -76,6 +79,8 @@ def add_commands(sub) -> None:
 
 
 def wants_qemu(args) -> bool:
+    """Whether `ffaemu run` goes to QEMU. (--timeout is `run`'s: a wall-clock limit on a
+    Unicorn run too, issue 14, so it is not refused without --qemu.)"""
     return bool(getattr(args, "qemu", False) or getattr(args, "firmware", None))
 
 
@@ -155,7 +160,7 @@ def cmd_diff(args) -> int:
     if not firmware.is_file():
         raise FfaemuError(f"{firmware}: no such firmware image")
     report = diff_guest(args.image, args.el3, firmware, el2=_el2_image(args),
-                        fw_upper=args.fw_upper, timeout=args.timeout)
+                        fw_upper=args.fw_upper, seed=args.seed, timeout=args.timeout)
     print(report.text)
     return EXIT_OK if report.identical else EXIT_DIFFERENT
 

@@ -33,7 +33,8 @@ class _Call:
     ret: list[int]
 
 
-def run_model(guest, el3: str, el2: str | None, fw_upper: str) -> tuple[object, list[_Call]]:
+def run_model(guest, el3: str, el2: str | None, fw_upper: str,
+              seed: int = 0) -> tuple[object, list[_Call]]:
     """The model's run and its calls, each with the console position at its return."""
     size = [0]
     calls: list[_Call] = []
@@ -46,8 +47,8 @@ def run_model(guest, el3: str, el2: str | None, fw_upper: str) -> tuple[object, 
             calls.append(_Call(size[0], ev["from_el"], ev["to_el"], ev["handler"],
                                [int(v, 16) for v in ev["args"]], [int(v, 16) for v in ev["ret"]]))
 
-    setup = build_guest(guest, el3, el2 or "none", fw_upper=fw_upper, console=on_console,
-                        events=on_event)
+    setup = build_guest(guest, el3, el2 or "none", fw_upper=fw_upper, seed=seed,
+                        console=on_console, events=on_event)
     return setup.run().result, calls
 
 
@@ -99,8 +100,8 @@ def call_at(calls: list[_Call], pos: int) -> _Call | None:
 
 
 def diff_guest(guest, el3: str, firmware: Path, *, el2: str | None = None,
-               fw_upper: str = "real", timeout: float = 30.0) -> DiffReport:
-    model, calls = run_model(guest, el3, el2, fw_upper)
+               fw_upper: str = "real", seed: int = 0, timeout: float = 30.0) -> DiffReport:
+    model, calls = run_model(guest, el3, el2, fw_upper, seed)
     real = run_on_firmware(guest, firmware, el2=el2, timeout=timeout)
     left, right = f"model --el3 {el3}", f"real {firmware.name}"
     found = first_difference(model.console, real.console)
@@ -109,8 +110,10 @@ def diff_guest(guest, el3: str, firmware: Path, *, el2: str | None = None,
             f"real ended: {real.reason}{'' if real.exit_code is None else f' ({real.exit_code})'}")
     if found is None:
         lines = model.console.count("\n")
+        differently = "" if (model.reason.value, model.code) == (real.reason, real.exit_code) \
+            else "\nnote: the consoles agree but the runs ended differently"
         return DiffReport(True, f"identical: {lines} console lines, {len(calls)} call(s) answered "
-                                f"by the model ({left} vs {right})\n{ends}")
+                                f"by the model ({left} vs {right})\n{ends}{differently}")
     line, pos = found
     out = [f"consoles differ at line {line + 1} ({left} vs {right})"]
     out += side_by_side(model.console, real.console, line, left, right)

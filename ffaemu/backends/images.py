@@ -126,5 +126,5 @@ def checksum_status(path: Path, image: FirmwareImage) -> str:
             built = {}
         if built.get(image.file) == digest:
             return (f"{digest[:16]}... differs from the prebuilt image; matches {manifest} "
-                    "(an own build: timestamps and paths differ)")
+                    "(an own build: TF-A and OP-TEE embed the build time)")
     return f"{digest[:16]}... MISMATCH: neither the prebuilt image nor a recorded build"

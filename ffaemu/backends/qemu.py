@@ -10,8 +10,9 @@ EL, entry, x0) and enters the guest there. Output has three sources, split here:
   gets a second serial (a file) for it, so none of it reaches the guest's console;
 - the guest shares UART0 with TF-A (and writes semihosting output to the same stream). Its console is UART0's output minus the boot log (the
   exact bytes the image prints before BL33, measured once per image by a run without the
-  mailbox) and minus TF-A's runtime lines (level prefix and CRLF, which a guest's own "\n"
-  never has). See `split_uart0`.
+  mailbox) and minus TF-A's runtime lines: a level prefix, text that one of the image's own
+  log format strings produces, and CRLF (which a guest's own "\n" never has). See
+  `split_uart0` and `log_formats`.
 """
 from __future__ import annotations
 
@@ -47,6 +48,12 @@ NO_GUEST_LINE = "bl33: no guest in the mailbox"
 SYSTEM_OFF_LINE = "QEMU System Power off"
 # include/common/debug.h: the prefixes tf_log() prints for each level.
 TFA_LOG_LINE = re.compile(r"(?:ERROR:   |NOTICE:  |WARNING: |INFO:    |VERBOSE: )[^\r\n]*\r\n")
+# include/common/debug.h LOG_MARKER_*: the first byte of each tf_log() format string in the
+# image, and the prefix common/tf_log.c prints for it (plat_log_get_prefix).
+LOG_MARKERS = {0x0A: "ERROR:   ", 0x14: "NOTICE:  ", 0x1E: "WARNING: ", 0x28: "INFO:    ",
+               0x32: "VERBOSE: "}
+_FORMAT_STRING = re.compile(rb"([\x0a\x14\x1e\x28\x32])([\x20-\x7e]*)\n\x00")
+_CONVERSION = re.compile(r"%%|%[-+ 0#]*(?:\d+|\*)?(?:\.\d+)?(?:hh|h|ll|l|z|j|t)?[diouxXpsc]")
 PROBE_TIMEOUT = 10.0                           # TF-A reaches BL33 in 0.1-0.4 s on QEMU 7.2
 # Guests and EL2 images must stay clear of the DTB (0x40000000), the mailbox and BL33 (README).
 IMAGE_RANGE = (USER_BASE, 0x5000_0000)
@@ -129,12 +136,25 @@ def _text(data: bytes) -> str:
 
 
 _BOOT_LOGS: dict[tuple, str] = {}
+_LOG_FORMATS: dict[tuple, re.Pattern] = {}
+
+
+def _key(firmware: Path) -> tuple:
+    st = firmware.stat()
+    return (str(firmware.resolve()), st.st_size, st.st_mtime_ns)
+
+
+def runtime_lines(firmware: Path) -> re.Pattern:
+    """`log_formats` of the image (cached per file)."""
+    key = _key(firmware)
+    if key not in _LOG_FORMATS:
+        _LOG_FORMATS[key] = log_formats(firmware.read_bytes())
+    return _LOG_FORMATS[key]
 
 
 def boot_log(firmware: Path, timeout: float = PROBE_TIMEOUT) -> str:
     """The exact UART0 bytes `firmware` prints before its BL33 runs (cached per file)."""
-    st = firmware.stat()
-    key = (str(firmware.resolve()), st.st_size, st.st_mtime_ns)
+    key = _key(firmware)
     if key not in _BOOT_LOGS:
         with tempfile.TemporaryDirectory(prefix="ffaemu-qemu-") as tmp:
             code, out, _, err = _run_qemu(firmware, [], timeout, Path(tmp))
@@ -150,15 +170,36 @@ def boot_log(firmware: Path, timeout: float = PROBE_TIMEOUT) -> str:
     return _BOOT_LOGS[key]
 
 
-def split_uart0(out: str, boot: str) -> tuple[str, str]:
-    """(guest console, firmware lines) of UART0's output, given the image's boot log."""
+def log_formats(image: bytes) -> re.Pattern:
+    """A pattern for the lines the image's tf_log() calls can print: each format string
+    (marker byte, text, "\n", NUL) becomes its level prefix, the text with every printf
+    conversion as a wildcard, and the CRLF the PL011 console driver sends."""
+    alternatives = set()
+    for marker, text in _FORMAT_STRING.findall(image):
+        parts = _CONVERSION.split(text.decode("ascii"))
+        convs = _CONVERSION.findall(text.decode("ascii"))
+        body = "".join(re.escape(part) + ("%" if conv == "%%" else "[^\r\n]*?" if conv else "")
+                       for part, conv in zip(parts, convs + [""]))
+        alternatives.add(re.escape(LOG_MARKERS[marker[0]]) + body)
+    return re.compile("(?:" + "|".join(sorted(alternatives)) + ")\r\n" if alternatives else "(?!)")
+
+
+def split_uart0(out: str, boot: str, known: re.Pattern | None = None) -> tuple[str, str]:
+    """(guest console, firmware lines) of UART0's output, given the image's boot log and the
+    lines its log calls can print (`log_formats`; None: any TF-A-style line)."""
     if out.startswith(boot):
         firmware, rest = boot, out[len(boot):]
     else:                                       # a different boot: its leading TF-A lines
         m = re.match(f"(?:{TFA_LOG_LINE.pattern})*", out)
         firmware, rest = m.group(0), out[m.end():]
-    runtime = TFA_LOG_LINE.findall(rest)
-    return TFA_LOG_LINE.sub("", rest), firmware + "".join(runtime)
+    console, runtime, at = [], [], 0
+    for m in TFA_LOG_LINE.finditer(rest):
+        if known is None or known.fullmatch(m.group()):
+            console.append(rest[at:m.start()])
+            runtime.append(m.group())
+            at = m.end()
+    console.append(rest[at:])
+    return "".join(console), firmware + "".join(runtime)
 
 
 def _qemu_error(err: str) -> str | None:
@@ -197,7 +238,7 @@ def run_on_firmware(guest: "Image | str | Path", firmware: "str | Path", *,
     error = _qemu_error(err)
     if error and not out:
         raise FfaemuError(f"{firmware}: QEMU failed: {error}")
-    console, fw_log = split_uart0(out, boot)
+    console, fw_log = split_uart0(out, boot, runtime_lines(firmware))
     fw_log += secure
     if console.startswith(NO_GUEST_LINE):
         raise FfaemuError(f"{firmware}: its BL33 found no guest in the mailbox at {MAILBOX:#x}")

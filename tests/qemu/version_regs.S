@@ -1,6 +1,7 @@
 // Real-firmware backend test guest (tests/test_qemu_backend.py), at NS-EL1:
-// prints a line that looks like TF-A's NOTICE (but ends in "\n" alone, as guests do) on the
-// UART and one line by semihosting SYS_WRITE0, then
+// prints a line that looks like TF-A's NOTICE (but ends in "\n" alone, as guests do) and one
+// with TF-A's ERROR prefix and CRLF (but text no TF-A format string produces) on the UART,
+// and one line by semihosting SYS_WRITE0, then
 // FFA_VERSION(1.2) (SMC32) with the sentinel 0x5a5a5a5a000000NN in each of x2-x17, prints
 // x0-x17 as the caller sees them after the SMC, and exits by semihosting SYS_EXIT(3).
 .equ FFA_VERSION,       0x84000063
@@ -15,6 +16,7 @@ _start:
 .include "../../asm/lib/uart.S"
 main:
     PUTS "NOTICE:  guest line that looks like TF-A's\n"
+    PUTS "ERROR:   a guest line with TF-A's prefix and CRLF\r\n"
     mov x0, #SYS_WRITE0
     adr x1, semihosted
     hlt #0xf000
