@@ -146,7 +146,7 @@ if kind == "fuzz":
     kw = {"reuse": False} if not reuse and fresh_ok else {}
     def one(el3, el2):
         table = widthfuzz._table(widthfuzz.Case(), el2)
-        widthfuzz.run_calls(el3, el2, table, "zero", 0, el2 == "none", **kw)
+        widthfuzz.run_calls(el3, el2, table, "zero", 0, **kw)
     for el3 in widthfuzz.FIRMWARE:          # warm: assembled guest, imports (and snapshots)
         for el2 in widthfuzz.HYPERVISORS:
             one(el3, el2)
