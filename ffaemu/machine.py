@@ -11,6 +11,7 @@ import enum
 import types
 import time
 from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Callable
 
 from unicorn import (UC_ARCH_ARM64, UC_ERR_FETCH_UNMAPPED, UC_HOOK_CODE, UC_HOOK_EDGE_GENERATED,
@@ -104,6 +105,38 @@ class ExceptionRecord:
                 "esr": hex(self.esr), "elr": hex(self.elr), "spsr": hex(self.spsr)}
 
 
+class _Exceptions(Sequence):
+    """RunResult.exceptions: the machine's exception records as the run left them, made
+    into ExceptionRecords when first read (most runs never read them)."""
+
+    def __init__(self, machine):
+        self._machine, self._parts = machine, (list(machine._exceptions), list(machine._exc_parts))
+        self._list = None
+
+    def _records(self) -> list:
+        if self._list is None:
+            m = self._machine
+            saved = m._exceptions, m._exc_parts
+            try:
+                self._list = m._materialize(*self._parts)
+            finally:
+                m._exceptions, m._exc_parts = saved
+            self._parts = None
+        return self._list
+
+    def __len__(self) -> int:
+        return len(self._records())
+
+    def __getitem__(self, i):
+        return self._records()[i]
+
+    def __eq__(self, other) -> bool:
+        return list(self) == list(other)
+
+    def __repr__(self) -> str:
+        return repr(self._records())
+
+
 class _ModelTrapRecord:
     """An exception taken to a Python model by the lean trap path, kept as the arguments
     of `route` until `Machine.exceptions` is read."""
@@ -120,6 +153,7 @@ class _ModelTrapRecord:
                                r.reason, self.handler)
 
 
+_HYP_TRAP = int(UcIntr.HYP_TRAP)          # a plain int: enum attribute lookups cost per trap
 # An EL2 model's SMC to EL3 from the harness trampoline: always the same routing.
 FORWARD_ROUTING = Routing(EC.SMC64, 0, 2, 3, RESUME, "SMC (from the EL2 model)")
 FORWARD_SPSR = entry_pstate(2)
@@ -579,7 +613,7 @@ class Machine:
         regs.update(sp=self.cpu.sp, pc=self.cpu.pc, pstate=self.cpu.pstate)
         return RunResult(StopReason(self._stop.reason), self._stop.code, self._stop.message,
                          pstate_el(regs["pstate"]), regs, self.console.decode("latin-1"),
-                         self.exceptions, self.calls.records)
+                         _Exceptions(self), self.calls.records)
 
     def stop(self, reason: StopReason, code: int | None, message: str) -> None:
         if self._stop is None:
@@ -693,7 +727,7 @@ class Machine:
             return
         args = (intno, t[TRAP_PSTATE], pc, t[TRAP_INSN], t[TRAP_SCR], t[TRAP_HCR])
         trap = Trap.lazy(info >> 16, t[TRAP_ESR], info & 0xFF, to_el, t[:SMCCC_ARG_REGS],
-                         pc if intno == UcIntr.HYP_TRAP else pc - INSN_BYTES, self.memory, args)
+                         pc if intno == _HYP_TRAP else pc - INSN_BYTES, self.memory, args)
         rec = _ModelTrapRecord(args, "python")
         if self._recorded < MAX_RECORDS:
             self._exc_parts.append(rec)
@@ -767,6 +801,11 @@ class Machine:
     @property
     def exceptions(self) -> list[ExceptionRecord]:
         """Every exception taken (the first MAX_RECORDS), in order."""
+        return self._materialize(self._exceptions, self._exc_parts)
+
+    def _materialize(self, done: list, parts: list) -> list[ExceptionRecord]:
+        """`done` with the records of the compact `parts` appended (and `parts` emptied)."""
+        self._exceptions, self._exc_parts = done, parts
         if self._exc_parts:
             for part in self._exc_parts:
                 if isinstance(part, ExceptionRecord):
