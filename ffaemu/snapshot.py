@@ -19,6 +19,9 @@ from __future__ import annotations
 
 import copy
 import ctypes
+import io
+import pickle
+import types
 
 from unicorn import (UC_CTL_CONTEXT_CPU, UC_CTL_CONTEXT_MEMORY, UC_CTL_CONTEXT_MODE,
                      UC_CTL_IO_WRITE, UC_HOOK_MEM_WRITE, UC_MEM_WRITE_PROT, UC_PROT_ALL)
@@ -61,6 +64,38 @@ def _guard_harness_with_hooks(machine) -> None:
     machine._harness_hooked = True
 
 
+class _State:
+    """Handler state saved once and rebuilt at each restore: pickled (fast to load), with
+    the machine's objects and functions kept by reference as deepcopy would keep them;
+    deep-copied instead if something in it cannot be pickled."""
+
+    def __init__(self, state: dict, shared: dict):
+        self._shared = shared
+        try:
+            buf = io.BytesIO()
+            pickler = pickle.Pickler(buf, pickle.HIGHEST_PROTOCOL)
+            pickler.persistent_id = self._persistent_id
+            pickler.dump(state)
+            self._pickled, self._state = buf.getvalue(), None
+        except (pickle.PicklingError, TypeError, AttributeError):
+            self._pickled, self._state = None, copy.deepcopy(state, dict(shared))
+
+    def _persistent_id(self, obj):
+        if id(obj) in self._shared and obj is self._shared[id(obj)]:
+            return id(obj)
+        if isinstance(obj, (types.FunctionType, types.BuiltinFunctionType)):
+            self._shared[id(obj)] = obj                  # functions: atomic, as for deepcopy
+            return id(obj)
+        return None
+
+    def fresh(self) -> dict:
+        if self._pickled is None:
+            return copy.deepcopy(self._state, dict(self._shared))
+        unpickler = pickle.Unpickler(io.BytesIO(self._pickled))
+        unpickler.persistent_load = self._shared.__getitem__
+        return unpickler.load()
+
+
 class Snapshot:
     """One saved state of a Machine (see `Machine.snapshot`)."""
 
@@ -84,7 +119,7 @@ class Snapshot:
         self._native = None if native is None else {f: getattr(native.ctx, f) for f in _NATIVE_FIELDS}
         self._memo = {id(o): o for o in (machine, machine.uc, machine.cpu, machine.memory,
                                          machine.calls, machine.native, machine.checks)}
-        self._handlers = {el: (h, copy.deepcopy(vars(h), dict(self._memo)))
+        self._handlers = {el: (h, _State(vars(h), {**self._memo, id(h): h}))
                           for el, h in machine._handlers.items() if hasattr(h, "__dict__")}
 
     def restore(self) -> None:
@@ -106,6 +141,6 @@ class Snapshot:
                 setattr(m.native.ctx, name, value)
             m.native.error = None
         for handler, state in self._handlers.values():
-            fresh = copy.deepcopy(state, dict(self._memo))
+            fresh = state.fresh()
             vars(handler).clear()
             vars(handler).update(fresh)
