@@ -193,8 +193,10 @@ def run_schedule(prog: Program, preemptions=(), rng: random.Random | None = None
     switches = dict(preemptions)
     current, since_switch, trace, taken = 0, 0, [], []
     pcs, done, vcpus = run.pcs, run.done, range(prog.vcpus)
+    emu_start, reg_read, handles = _uclib.uc_emu_start, _uclib.uc_reg_read, run._handles
+    value, value_ref, reg_pc = run._value, run._value_ref, uca.UC_ARM64_REG_PC
+    runnable = [v for v in vcpus if pcs[v] != done]      # changes only when a vCPU reaches done
     for step in range(MAX_STEPS):
-        runnable = [v for v in vcpus if pcs[v] != done]
         if not runnable:
             return Outcome(_Steps(prog, trace), check(prog, run), taken)
         target = switches.get(step)
@@ -207,8 +209,15 @@ def run_schedule(prog: Program, preemptions=(), rng: random.Random | None = None
             current = runnable[(runnable.index(current) + 1) % len(runnable)] if current in runnable \
                 else runnable[0]
             since_switch = 0
-        trace.append((current, pcs[current]))
-        run.step(current)
+        pc = pcs[current]
+        trace.append((current, pc))
+        handle = handles[current]                   # run.step(current), inlined: per instruction
+        err = emu_start(handle, pc, STOP_NEVER, 0, 1) or reg_read(handle, reg_pc, value_ref)
+        if err:
+            raise UcError(err)
+        pcs[current] = value.value
+        if value.value == done:
+            runnable = [v for v in vcpus if pcs[v] != done]
         since_switch += 1
     return Outcome(_Steps(prog, trace), f"no progress after {MAX_STEPS} steps (livelock?)", taken)
 
