@@ -59,8 +59,9 @@ def add_run_options(run: argparse.ArgumentParser) -> None:
 def add_commands(sub) -> None:
     diff = sub.add_parser("diff", help="run GUEST on the model and on real firmware; show the "
                           "first place where the consoles differ")
-    diff.add_argument("image", metavar="GUEST")
-    diff.add_argument("--el3", required=True, metavar="MODEL")
+    diff.add_argument("image", metavar="GUEST", help="the guest (.S or ELF), run on both sides")
+    diff.add_argument("--el3", required=True, metavar="MODEL", help="the firmware model (its real "
+                      "image is the other side) (required)")
     diff.add_argument("--el2", metavar="IMAGE", help="an EL2 image (.S/ELF) run on both sides")
     diff.add_argument("--firmware", metavar="FILE", help="the real side's image (default: the "
                       "one that grounds MODEL)")
