@@ -15,7 +15,10 @@ ffaemu is internal. A model file is plain Python that imports from `ffaemu.api`:
 Roles and base classes:
 - EL3 (`--el3`): a subclass of `Firmware` (PSCI, FF-A dispatch, `--fw-upper`, the
   partitions and memory sharing), usually of a built-in one (`Tfa`, `TfaSpmd`,
-  `TfaEl3Spmc`, `Optee`). It is built as `Class(upper=..., seed=..., **options)`.
+  `TfaEl3Spmc`, `Optee`). It is built as `Class(upper=..., seed=..., **options)`; its
+  `handle(call, mem)` answers a `Call` (x0-x17, `call.fid`, `call.w(n)`) with a `Reply`
+  (x0-x7, SMC32 widths filled by `--fw-upper`) or an `Answer` ({register: value}, the
+  registers it writes; the rest keep the caller's values).
 - EL2 (`--el2`): a subclass of `Hypervisor` (a pass-through proxy to start from) or of a
   built-in one (`Pkvm`, `Xen`, `NoHypervisor`). It is built as `Class(**options)`.
 - Options: `FILE.py:CLASS:key=value,...`; a class lists what it accepts in `options`
@@ -44,7 +47,7 @@ from .ffa.abi import (V1_0, V1_1, V1_2, V1_3, FfaError, FfaId, Func, func_of, ve
                       version_str)
 from .ffa.conv import Call, Conv, Ext, Reply
 from .ffa.smccc_rules import Rule
-from .models.fw.base import Firmware, Partition, RefusedCall
+from .models.fw.base import Answer, Firmware, Partition, RefusedCall
 from .models.fw.optee import Optee
 from .models.fw.tfa import Tfa
 from .models.fw.tfa_el3_spmc import TfaEl3Spmc
@@ -92,6 +95,6 @@ EL3_BASES = (Firmware,)
 EL2_BASES = (Hypervisor, Pkvm, Xen, NoHypervisor)
 
 __all__ = ["Trap", "Regs", "Result", "Firmware", "Hypervisor", "Tfa", "TfaSpmd", "TfaEl3Spmc",
-           "Optee", "Pkvm", "Xen", "NoHypervisor", "Call", "Conv", "Ext", "Reply", "Partition",
+           "Optee", "Pkvm", "Xen", "NoHypervisor", "Call", "Conv", "Ext", "Reply", "Answer", "Partition",
            "RefusedCall", "FfaError", "FfaId", "Func", "func_of", "version", "version_str", "V1_0",
            "V1_1", "V1_2", "V1_3", "Rule", "FfaemuError", "EL3_BASES", "EL2_BASES"]

@@ -23,7 +23,7 @@ import functools
 import random
 import struct
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from .arch.bits import w
@@ -308,4 +308,4 @@ def differs(el3: str, el2: str, case: Case) -> bool:
 
 
 __all__ = ["Case", "POOL", "DEFAULT_CALLS", "observe", "outcome", "problems", "differs",
-           "run_calls", "FIRMWARE", "HYPERVISORS", "UPPERS", "replace"]
+           "run_calls", "FIRMWARE", "HYPERVISORS", "UPPERS"]

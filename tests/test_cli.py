@@ -203,7 +203,7 @@ def test_bad_image(case, capsys, tmp_path):
     (["--base", "0x7000000000000"], "outside the 48-bit physical space"),
     (["--el3", "nosuchfw"], "unknown firmware model 'nosuchfw' (valid: optee, tfa, tfa-el3-spmc, tfa-spmd)"),
     (["--el3", "tfa", "--el2", "kvm"], "unknown hypervisor model 'kvm' (valid: none, pkvm"),
-    (["--el3", "tfa:x=1"], "firmware model 'tfa' has no option 'x' (valid: none)"),
+    (["--el3", "tfa:x=1"], "firmware model 'tfa' has no option 'x' (valid: smc-unk)"),
     (["--el3", "tfa:junk"], "model option 'junk' in 'tfa:junk' is not key=value"),
     (["--el2", "none"], "--el2/--vms/--vcpus need --el3"),
 ])

@@ -36,8 +36,9 @@ PKVM = {
     # pKVM asks EL3 for 1.1, but Hafnium v2.15.0 already marked the normal world
     # negotiated when pKVM's init sent FFA_VERSION(1.2) (the SPMD's framework message is a
     # direct request: handler.c hvc_smc_handler), so api_ffa_version refuses 1.1 and pKVM
-    # passes NOT_SUPPORTED on, sign-extended.
-    "lower minor (asks EL3, refused by Hafnium)": ([INIT, V(V1_1)], SEXT_NS),
+    # passes EL3's NOT_SUPPORTED on unchanged (do_ffa_version: `goto unlock` with `res`
+    # as EL3 wrote it): zero-extended, as the SPMD relays Hafnium's answer (bl31.py).
+    "lower minor (asks EL3, refused by Hafnium)": ([INIT, V(V1_1)], ZEXT_NS),
     "higher minor": ([INIT, V(V1_3)], V1_2),
     "other major": ([INIT, V(V2_0)], SEXT_NS),
     "zero": ([INIT, V(0)], SEXT_NS),

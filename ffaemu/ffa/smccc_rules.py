@@ -12,10 +12,13 @@ call and after it. The rules, with where their text comes from:
   return x0-x17, but "x4-x17 may additionally be defined as result registers, otherwise
   they remain preserved" (SMCCC 1.1 made x4-x17 callee-saved; 1.2 lets a function define
   them as results: Linux commit 3fdc0cb59d97 "SMCCC v1.2 allows x8-x17 to be used as
-  parameter registers and x4-x17 to be used as result registers in SMC64/HVC64"). An
-  unused result register therefore holds the caller's value; a constant zero is also
-  accepted, the mitigation SMCCC v1.2 names for "unused result and scratch registers"
-  leaking information. Anything else (another context's values) is a leak.
+  parameter registers and x4-x17 to be used as result registers in SMC64/HVC64"; Arm's
+  summary on xen-devel: "1.1: x4-x17 must be preserved. 1.2: x4-x17 may additionally be
+  defined as result registers, otherwise they remain preserved"). An unused result
+  register therefore holds the caller's value; a constant zero is also accepted (what
+  TF-A's SPMD and Hafnium write for results they do not define; SMCCC v1.2's own text on
+  unused result registers was not in the searchable corpus, so it is not quoted here).
+  Anything else (another context's values) is a leak.
 - `FFA_RESERVED_MBZ` — DEN0077 (FF-A v1.2), the syntax table of each ABI: registers a
   response does not define are "Reserved (MBZ)" (FFA_VERSION: w1-w7; FFA_ERROR: w3-w7;
   FFA_SUCCESS: what follows the called function's results).
@@ -30,7 +33,7 @@ reports them, marked as declared.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..arch.bits import MASK64, w
 from .abi import FfaId, Func, func_of, id_name, is_smc64
@@ -186,11 +189,24 @@ def check_records(records, deviations: dict[str, dict] | None = None) -> list[Vi
             continue
         layer = f"EL{rec.to_el} {rec.handler}"
         dev = deviations.get(rec.handler)
-        out += check(rec.args_full, rec.ret_full, layer, dev)
-        for child in _children(records, i):
+        children = [c for c in _children(records, i) if c.ret_full is not None]
+        out += [_inherited(v, children, deviations) for v in check(rec.args_full, rec.ret_full, layer, dev)]
+        for child in children:
             if child.ret_full is not None and w(child.args_full[0]) == w(rec.args_full[0]):
                 out += check_relay(rec.ret_full, child.ret_full, layer, dev)
     return out
+
+
+def _inherited(v: Violation, children, deviations: dict) -> Violation:
+    """A proxy relaying a value its callee answered under a declared deviation inherits
+    the declaration (e.g. pKVM handing back the EL3 SPMC's SMC_RET1 x1)."""
+    if v.declared:
+        return v
+    for child in children:
+        reason = deviations.get(child.handler, {}).get(v.rule.value)
+        if reason and child.ret_full[v.reg] == v.got:
+            return replace(v, declared=f"relayed from {child.handler}: {reason}")
+    return v
 
 
 def _children(records, i: int):

@@ -8,19 +8,22 @@
 .equ SYS_EXIT,         0x18
 
 el3_sync_lower:
-    ldr x16, =FFA_VERSION
+    msr tpidr_el3, x16           // x16 is the scratch: an SMC32 caller's x8-x30 must be
+    ldr x16, =FFA_VERSION        // preserved (DEN0028C §2.6), so it is restored below
     cmp w0, w16                  // w0: only the low 32 bits name the function
     b.eq ffa_version
     ldr x16, =PSCI_SYSTEM_OFF
     cmp w0, w16
     b.eq system_off
     mov x0, #-1
+    mrs x16, tpidr_el3
     eret
 ffa_version:
     NS_ANSWER
     mov x1, #0                   // FFA_VERSION: w1-w7 must be zero
     mov x2, #0
     mov x3, #0
+    mrs x16, tpidr_el3
     eret
 system_off:
     mov x0, #SYS_EXIT

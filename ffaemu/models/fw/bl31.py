@@ -24,6 +24,9 @@ SMCCC_VERSION_FID = 0x8000_0000
 SMCCC_ARCH_FEATURES = 0x8000_0001
 SMCCC_ARCH_SOC_ID = 0x8000_0002
 SMCCC_VERSION_1_5 = 0x0001_0005      # include/services/arm_arch_svc.h SMCCC_MAJOR/MINOR_VERSION
+# Before 4abd7fa71 ("Redefine SMC_UNK as -1 instead of 0xFFFFFFFF", 2018-02):
+# `#define SMC_UNK U(0xffffffff)` and `mov w0, #0xffffffff` in runtime_exceptions.S.
+SMC_UNK_ZEXT = 0xFFFF_FFFF           # tfa:smc-unk=zext
 SMC_ARCH_CALL_NOT_REQUIRED = sext32(-2)
 # arm_arch_svc_setup.c smccc_arch_features() on QEMU -cpu max (real-firmware run, all four
 # images): workarounds 1 and 3 needed, 2 not required, SOC_ID not available; others SMC_UNK.
@@ -40,9 +43,6 @@ STD_SVC_UID_WORDS = (0x108D905B, 0x47E8F863, 0xFBC02DAE, 0xE2F64156)   # arm_svc
 STD_SVC_CALLS = 0x19                 # real-firmware run (STD_SVC_CALL_COUNT)
 PSCI_FNUM_MAX = 0x1F                 # is_psci_fid: PSCI function numbers 0x00-0x1f
 AFFINITY_INFO = (0x8400_0004, 0xC400_0004)
-# Before 4abd7fa71 ("Redefine SMC_UNK as -1 instead of 0xFFFFFFFF", 2018-02):
-# `#define SMC_UNK U(0xffffffff)` and `mov w0, #0xffffffff` in runtime_exceptions.S.
-SMC_UNK_ZEXT = 0xFFFF_FFFF           # tfa:smc-unk=zext
 FC_RESERVED_MASK = 0x00FE_0000       # fast-call FID bits [23:17]: non-zero -> smc_unknown
 SVE_HINT = 1 << 16                   # FUNCID_SVE_HINT (SMCCC v1.3), masked before dispatch
 FFA_FNUM_MIN = 0x60

@@ -32,6 +32,9 @@ F = FfaId
 OTHER_WORLD_ID = 0                     # HF_OTHER_WORLD_ID = HF_HYPERVISOR_VM_ID (vmid_base.h)
 HF_VERSION = V1_3                      # FFA_VERSION_COMPILED
 SVE_HINT = 1 << 16                     # SMCCC_SVE_HINT_MASK, masked by smc_handler_from_nwd
+RXTX_DESC = struct.Struct("<HHII4x")    # struct ffa_endpoint_rx_tx_descriptor (inc/vmapi/hf/ffa.h)
+COMPOSITE = struct.Struct("<II8x")      # struct ffa_composite_memory_region (header)
+CONSTITUENT = struct.Struct("<QI4x")    # struct ffa_memory_region_constituent
 MAILBOX_PAGES = 1                      # HF_MAILBOX_SIZE / FFA_PAGE_SIZE
 MAX_MEM_SHARES = 100                   # inc/hf/ffa_memory_internal.h
 PARTITION_INFO_SIZE = 48               # sizeof(struct ffa_partition_info) (v1.3 layout)
@@ -252,6 +255,8 @@ class HafniumSpmc(Spmc):
         """api_ffa_rxtx_map -> api_vm_configure_pages: only FFA_RXTX_MAP_64 exists in
         ffa_handler; x1/x2 are 64-bit IPAs, w3 the whole page count."""
         tx, rx, pages = xs[1], xs[2], w(xs[3])
+        if tx == rx == pages == 0:                     # forwarded by the hypervisor for a VM
+            return self._hf_rxtx_map_forwarded(mem)
         if self.mailbox is not None:
             raise RefusedCall(FfaError.DENIED)            # "Mailboxes have already been setup"
         if pages != MAILBOX_PAGES or tx % PAGE or rx % PAGE or tx == rx:
@@ -266,17 +271,56 @@ class HafniumSpmc(Spmc):
     def _hf_rxtx_unmap(self, fid: int, xs: list[int], mem) -> HfAnswer:
         """api_ffa_rxtx_unmap(ffa_vm_id(args) = x1[31:16]): a secure ID, an unknown VM or
         no mapping is INVALID_PARAMETERS."""
-        if (xs[1] >> 16) & 0xFFFF or self.mailbox is None:
+        owner = (xs[1] >> 16) & 0xFFFF                 # allocator_id, or the caller itself
+        if owner & SECURE_ID_BIT or owner not in self.state.buffers:
             raise RefusedCall(FfaError.INVALID_PARAMETERS)
-        self.mailbox = None
+        del self.state.buffers[owner]
+        return hf_success()
+
+    def _hf_rxtx_map_forwarded(self, mem) -> HfAnswer:
+        """api_get_rxtx_description (src/api.c): the hypervisor's TX holds a struct
+        ffa_endpoint_rx_tx_descriptor (endpoint ID, 8-byte aligned RX/TX offsets to
+        composite regions); the VM's buffers are then configured like the caller's own
+        (api_vm_configure_pages: already mapped -> DENIED)."""
+        hyp = self.mailbox
+        if hyp is None:                                # "hypervisor has not provided RXTX"
+            raise RefusedCall(FfaError.INVALID_PARAMETERS)
+        owner, _, rx_offs, tx_offs = RXTX_DESC.unpack(mem.read(hyp.tx, RXTX_DESC.size))
+        if rx_offs % 8 or tx_offs % 8:                 # descriptor offsets valid
+            raise RefusedCall(FfaError.INVALID_PARAMETERS)
+        (rx, pages), (tx, _) = (_first_constituent(mem, hyp.tx + off) for off in (rx_offs, tx_offs))
+        if owner & SECURE_ID_BIT:                      # ffa_vm_find_locked_create: no such VM
+            raise RefusedCall(FfaError.DENIED)
+        if owner in self.state.buffers:
+            raise RefusedCall(FfaError.DENIED)
+        if pages != MAILBOX_PAGES or tx % PAGE or rx % PAGE or tx == rx:
+            raise RefusedCall(FfaError.INVALID_PARAMETERS)
+        if not (mem.in_ram(tx, PAGE) and mem.in_ram(rx, PAGE)):
+            raise RefusedCall(FfaError.DENIED)
+        self.state.buffers[owner] = Buffers(tx, rx, pages)
+        return hf_success()
+
+    def _hf_rx_acquire(self, fid: int, xs: list[int], mem) -> HfAnswer:
+        """api_ffa_rx_acquire(receiver = w1): the hypervisor takes a VM's RX; no buffers
+        -> INVALID_PARAMETERS, a full one -> DENIED."""
+        vm = w(xs[1]) & 0xFFFF
+        if vm & SECURE_ID_BIT:
+            raise RefusedCall(FfaError.NOT_SUPPORTED)
+        buf = self.state.buffers.get(vm)
+        if buf is None:
+            raise RefusedCall(FfaError.INVALID_PARAMETERS)
+        if buf.rx_full:
+            raise RefusedCall(FfaError.DENIED)
+        buf.rx_full = True
         return hf_success()
 
     def _hf_rx_release(self, fid: int, xs: list[int], mem) -> HfAnswer:
         """api_ffa_rx_release(ffa_receiver = x1[15:0]) -> api_release_mailbox: an empty
         mailbox is DENIED; another VM's ID is unknown here (INVALID_PARAMETERS)."""
-        if xs[1] & 0xFFFF:
+        vm = xs[1] & 0xFFFF                             # 0: the caller's own RX
+        if vm not in self.state.buffers and vm:
             raise RefusedCall(FfaError.INVALID_PARAMETERS)
-        buf = self.mailbox
+        buf = self.state.buffers.get(vm)
         if buf is None or not buf.rx_full:
             raise RefusedCall(FfaError.DENIED)
         buf.rx_full = False
@@ -396,6 +440,13 @@ class HafniumSpmc(Spmc):
         return hf_value(F.FFA_MEM_RETRIEVE_RESP, len(desc), len(desc))
 
 
+def _first_constituent(mem, at: int) -> tuple[int, int]:
+    """(address, pages) of a struct ffa_composite_memory_region's first constituent."""
+    raw = mem.read(at, COMPOSITE.size + CONSTITUENT.size) or bytes(COMPOSITE.size + CONSTITUENT.size)
+    address, pages = CONSTITUENT.unpack_from(raw, COMPOSITE.size)
+    return address, pages
+
+
 H = HafniumSpmc
 # ffa_handler (handler.c): the FIDs Hafnium handles, exactly as spelled there.
 _HANDLERS = {
@@ -419,5 +470,6 @@ _HANDLERS = {
     F.FFA_MEM_DONATE_64: H._hf_mem_send,
     F.FFA_MEM_RECLAIM: H._hf_mem_reclaim,
     F.FFA_MEM_RETRIEVE_REQ: H._hf_mem_retrieve_req,
+    F.FFA_RX_ACQUIRE: H._hf_rx_acquire,
     F.FFA_MEM_RETRIEVE_REQ_64: H._hf_mem_retrieve_req,
 }

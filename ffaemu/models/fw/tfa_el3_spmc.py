@@ -96,8 +96,8 @@ def el3_error(code: FfaError) -> Answer:
 
 class TfaEl3Spmc(Firmware):
     name = "tfa-el3-spmc"
-    own_version = SPMC_VERSION
     hypervisor_retrieve = True    # Hafnium / TF-A EL3 SPMC: see hyp_retrieve.py
+    own_version = SPMC_VERSION
     # The first value is the default. Bug-zoo variants (BUGZOO.md), the fixed value first:
     # desc-version (6feaad6c6), direct-src (48fe24c50), req2 (bb9fc8c0b: the SPMD's
     # SMC_RET8 towards and from the EL3 SPMC, and its direct_req_smc_handler's gate).
