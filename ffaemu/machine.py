@@ -157,6 +157,7 @@ _HYP_TRAP = int(UcIntr.HYP_TRAP)          # a plain int: enum attribute lookups 
 # An EL2 model's SMC to EL3 from the harness trampoline: always the same routing.
 FORWARD_ROUTING = Routing(EC.SMC64, 0, 2, 3, RESUME, "SMC (from the EL2 model)")
 FORWARD_SPSR = entry_pstate(2)
+FORWARD_ESR = FORWARD_ROUTING.esr
 
 
 @dataclass
@@ -728,12 +729,7 @@ class Machine:
         args = (intno, t[TRAP_PSTATE], pc, t[TRAP_INSN], t[TRAP_SCR], t[TRAP_HCR])
         trap = Trap.lazy(info >> 16, t[TRAP_ESR], info & 0xFF, to_el, t[:SMCCC_ARG_REGS],
                          pc if intno == _HYP_TRAP else pc - INSN_BYTES, self.memory, args)
-        rec = _ModelTrapRecord(args, "python")
-        if self._recorded < MAX_RECORDS:
-            self._exc_parts.append(rec)
-        self._recorded += 1
-        if self._recorded > MAX_RECORDS:
-            self.exceptions_dropped = self._recorded - MAX_RECORDS
+        rec = self._keep_record(_ModelTrapRecord(args, "python"))
         self._in_model_trap = True
         try:
             self._dispatch(trap, self._handlers[to_el], rec)
@@ -741,6 +737,15 @@ class Machine:
             self.uc.emu_stop()
         finally:
             self._in_model_trap = False
+
+    def _keep_record(self, rec):
+        """Keep `rec` (an ExceptionRecord or a compact form) unless MAX_RECORDS are kept."""
+        if self._recorded < MAX_RECORDS:
+            self._exc_parts.append(rec)
+        self._recorded += 1
+        if self._recorded > MAX_RECORDS:
+            self.exceptions_dropped = self._recorded - MAX_RECORDS
+        return rec
 
     def _on_eret(self, uc, addr, size, _):
         """Before an ERET: carry out an illegal return exactly, refuse AArch32 targets.
@@ -910,7 +915,7 @@ class Machine:
         r = FORWARD_ROUTING
         values = act.values
         xs = [values.get(n, 0) for n in range(SMCCC_ARG_REGS)]
-        trap3 = Trap(r, FORWARD_SPSR, xs, TRAMPOLINE, self.memory)
+        trap3 = Trap(r, FORWARD_SPSR, xs, TRAMPOLINE, self.memory, FORWARD_ESR)
         if not self._charge():
             raise _Halt
         self.calls.enter(2, 3, _handler_name(handler), xs)
@@ -918,7 +923,11 @@ class Machine:
         if answer is None or isinstance(answer, Vector):
             self.calls.forget()
             return None
-        self._record(r, FORWARD_SPSR, "python")
+        if self._debug is None and self._events is None and self._trace is None:
+            self._keep_record(ExceptionRecord(2, 3, EC.SMC64, FORWARD_ESR, RESUME, FORWARD_SPSR,
+                                              r.reason, "python"))
+        else:
+            self._record(r, FORWARD_SPSR, "python")
         if isinstance(answer, Stop):
             self.stop(StopReason(answer.reason), answer.code, answer.message)
             raise _Halt

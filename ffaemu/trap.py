@@ -77,14 +77,20 @@ class Regs:
         return list(self._x)
 
 
+_REG_NAMES = {f"x{n}": n for n in range(SMCCC_ARG_REGS)}     # "x5" -> 5, without parsing
+
+
 def _values(positional: tuple[int, ...], named: dict[str, int]) -> dict[int, int]:
     if len(positional) > SMCCC_ARG_REGS:
         raise TypeError(f"at most {SMCCC_ARG_REGS} result registers")
     out = dict(enumerate(positional))
     for key, value in named.items():
-        if not (key.startswith("x") and key[1:].isdigit() and int(key[1:]) < SMCCC_ARG_REGS):
-            raise TypeError(f"result register must be x0..x{SMCCC_ARG_REGS - 1}, not {key!r}")
-        out[int(key[1:])] = value
+        n = _REG_NAMES.get(key)
+        if n is None:
+            if not (key.startswith("x") and key[1:].isdigit() and int(key[1:]) < SMCCC_ARG_REGS):
+                raise TypeError(f"result register must be x0..x{SMCCC_ARG_REGS - 1}, not {key!r}")
+            n = int(key[1:])
+        out[n] = value
     return out
 
 
@@ -101,10 +107,12 @@ class Trap(Regs):
     __slots__ = ("ec", "esr", "elr", "from_el", "to_el", "spsr", "insn_addr", "mem",
                  "_routing", "_route_args")
 
-    def __init__(self, routing: Routing, spsr: int, xs: list[int], insn_addr: int, mem=None):
+    def __init__(self, routing: Routing, spsr: int, xs: list[int], insn_addr: int, mem=None,
+                 esr: int | None = None):
         self._x = xs
         self._routing = routing
-        self.ec, self.esr, self.elr = routing.ec, routing.esr, routing.elr
+        self.ec, self.elr = routing.ec, routing.elr
+        self.esr = routing.esr if esr is None else esr        # `esr`: routing.esr, known already
         self.from_el, self.to_el = routing.from_el, routing.to_el
         self.spsr = spsr
         self.insn_addr = insn_addr
