@@ -231,3 +231,12 @@ def test_xen_partition_info_for_a_1_0_guest():
     assert [int.from_bytes(rx[n:n + 2], "little") for n in (0, 8)] == [0x8001, 0x8002]
     count = last(FW, "xen", v10 + [smc(PART_INFO, 0, 0, 0, 0, 1)])
     assert count == err(INVAL_W, published_12=False), show(count)
+
+
+def test_xen_over_optee():
+    """OP-TEE 4.10 (one SP, 0x8001) and 4.4 (FF-A 1.1, above FFA_MIN_SPMC_VERSION) both
+    pass ffa_probe_fw; a 1.2 guest counts the SP and itself."""
+    for fw, version in (("optee", 0x10002), ("optee:release=4.4", 0x10001)):
+        run, results = run_table(fw, "xen", V12 + [smc(PART_INFO, 0, 0, 0, 0, 1)])
+        assert results[-1] == R(FFA_SUCCESS, 0, 2), (fw, show(results[-1]))
+        assert run.hypervisor.fw.version == version
