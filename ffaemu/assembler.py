@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import AsmError, FfaemuError
+from .inputs import MAX_IMAGE_BYTES, read_text
 from .toolchain import cache, ks_bounded as keystone, litpool, pcrel as pcrel_check, zig
 from .toolchain.ks_bounded import KeystoneCrash, KeystoneTimeout, KsFailure
 
@@ -81,9 +82,10 @@ def _expand(text: str, filename: str, seen: tuple[str, ...] = ()) -> list[Line]:
         if str(inc) in seen:
             raise AsmError(f"{filename}:{n}: recursive .include of {m.group(1)}")
         try:
-            inc_text = inc.read_text()
-        except OSError as e:
-            raise AsmError(f"{filename}:{n}: cannot include {m.group(1)}: {e.strerror}") from None
+            inc_text = read_text(inc, error=_Unreadable)            # size-checked, UTF-8
+        except _Unreadable as e:
+            why = str(e).removeprefix(f"{inc}: ").removeprefix("cannot read: ")
+            raise AsmError(f"{filename}:{n}: cannot include {m.group(1)}: {why}") from None
         lines.extend(_expand(inc_text, str(inc), seen + (str(inc),)))
     return lines
 
@@ -358,7 +360,7 @@ def choose(assembler: str | None = None) -> str:
 
 
 def _front_end(text: str, filename: str) -> list[Line]:
-    lines = _rename_local_labels(_expand_macros(_strip_comments(_expand(text, filename))))
+    lines = _rename_local_labels(_expand_macros(_check_sizes(_strip_comments(_expand(text, filename)))))
     try:
         texts, pool = litpool.rewrite([ln.text for ln in lines])
     except litpool.TooLarge as e:
@@ -401,6 +403,48 @@ def assemble(text: str, base: int, filename: str = "<asm>", assembler: str | Non
 
 
 _INST = re.compile(r"^\s*\.inst(?:\.[nw])?\b", re.I)
+_SIZED = re.compile(r"^\s*\.(skip|space|zero|fill)\s+(0[xX][0-9a-fA-F]+|\d+)")
+_REPT = re.compile(r"^\s*\.rept\s+(0[xX][0-9a-fA-F]+|\d+)")
+MAX_REPT = 1_000_000
+_DOUBLE_COLON = re.compile(r"^\s*[A-Za-z_.$][\w.$]*\s*::")
+
+
+def _check_sizes(lines: list[Line]) -> list[Line]:
+    """Refuse literal sizes no image can have before an assembler allocates them:
+    `.skip`/`.space`/`.zero`/`.fill` beyond MAX_IMAGE_BYTES, `.rept` beyond MAX_REPT."""
+    for ln in lines:
+        text = _split_label(ln.text)[1]
+        m = _SIZED.match(text)
+        if m and int(m.group(2), 0) > MAX_IMAGE_BYTES:
+            raise AsmError(f"{ln.where}: .{m.group(1)} of {m.group(2)} bytes is larger than any "
+                           f"image ({MAX_IMAGE_BYTES >> 20} MiB): {ln.shown}")
+        m = _REPT.match(text)
+        if m and int(m.group(1), 0) > MAX_REPT:
+            raise AsmError(f"{ln.where}: .rept {m.group(1)} is more than {MAX_REPT:,} repetitions: {ln.shown}")
+    return lines
+
+
+def _keystone_limits(lines: list[Line]) -> None:
+    """What keystone 0.9.2 cannot take, named by file:line before it is asked: its
+    parser never returns on `label::` or an unterminated string, and its binding takes
+    ASCII only (comments, already stripped, may hold any text)."""
+    for ln in lines:
+        text = ln.text
+        bad = next((ch for ch in text if not (" " <= ch <= "~" or ch == "\t")), None)
+        if bad is not None:
+            raise AsmError(f"{ln.where}: non-ASCII character {bad!r} outside a comment: {ln.shown}")
+        if _DOUBLE_COLON.match(text):
+            raise AsmError(f"{ln.where}: `label::` is not a label (write `label:`): {ln.shown}")
+        if _unterminated(text):
+            raise AsmError(f"{ln.where}: unterminated string: {ln.shown}")
+
+
+def _unterminated(text: str) -> bool:
+    quoted = False
+    for i, ch in enumerate(text):
+        if ch == '"' and (i == 0 or text[i - 1] != "\\"):
+            quoted = not quoted
+    return quoted
 
 
 # Directives keystone mishandles, meaningless in one flat image: `.text` aborts keystone 0.9.2,
@@ -409,6 +453,7 @@ _KS_DROPPED = re.compile(r"^\s*\.(text|globl|global|weak|hidden)\b")
 
 
 def _assemble_keystone(lines: list[Line], base: int, filename: str) -> Assembled:
+    _keystone_limits(lines)
     for ln in lines:
         if _INST.match(_split_label(ln.text)[1]):
             raise AsmError(f"{ln.where}: keystone drops .inst silently; use the LLVM assembler "
@@ -532,9 +577,9 @@ def _trailer_words(src: str, symbols: list[str], base: int) -> list[int] | None:
 
 
 def assemble_file(path: str | Path, base: int, assembler: str | None = None) -> Assembled:
-    """Assemble a `.S` file; unreadable files raise AsmError."""
-    try:
-        text = Path(path).read_text()
-    except (OSError, UnicodeDecodeError) as e:
-        raise AsmError(f"{path}: cannot read: {getattr(e, 'strerror', None) or e}") from None
-    return assemble(text, base, str(path), assembler)
+    """Assemble a `.S` file; unreadable, oversized or non-UTF-8 files raise AsmError."""
+    return assemble(read_text(path, error=AsmError), base, str(path), assembler)
+
+
+class _Unreadable(FfaemuError):
+    """An .include that cannot be read (reported as the including line's error)."""

@@ -13,6 +13,7 @@ import sys
 from .backends import commands as qemu_commands
 from .errors import FfaemuError
 from .ffa.conv import UpperPolicy
+from .inputs import MAX_TEXT_BYTES, read_text
 from .machine_limits import CPU_NAMES, DEFAULT_MAX_INSNS, MAX_MAX_INSNS
 from .memmap import DEFAULT_RAM_SIZE
 from .models.fw import FIRMWARE
@@ -391,7 +392,7 @@ def cmd_debug(args) -> int:
     elif sys.stdin.isatty():
         lines = _interactive()
     else:
-        lines = sys.stdin.read().splitlines()
+        lines = _stdin_commands()
     machine.start(entry)
     dbg = Debugger(machine, _print_line, start_at=first)
     dbg.begin()                       # to the first instruction of the user's image
@@ -400,6 +401,17 @@ def cmd_debug(args) -> int:
         machine.calls.finish()
         _TraceWriter.close(trace_file, args.trace_file)
     return EXIT_OK if dbg.result is None or dbg.result.ok else EXIT_RUN_FAILED
+
+
+def _stdin_commands() -> list[str]:
+    """Debugger commands piped on standard input: size-checked and UTF-8, like --commands."""
+    try:
+        text = sys.stdin.read(MAX_TEXT_BYTES + 1)
+    except UnicodeDecodeError:
+        raise FfaemuError("standard input: debugger commands are not UTF-8 text") from None
+    if len(text) > MAX_TEXT_BYTES:
+        raise FfaemuError(f"standard input: more than {MAX_TEXT_BYTES >> 20} MiB of debugger commands")
+    return text.splitlines()
 
 
 def _print_line(text: str) -> None:
@@ -417,6 +429,8 @@ def _interactive():
             yield input("(ffaemu) ")
         except EOFError:
             return
+        except UnicodeDecodeError:
+            print("error: not UTF-8 text", file=sys.stderr)
 
 
 def cmd_explore(args) -> int:

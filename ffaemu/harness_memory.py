@@ -10,12 +10,8 @@ from __future__ import annotations
 from . import memmap
 from .errors import ImageError
 
-HARNESS = memmap.Region("harness memory", memmap.HARNESS_BASE, memmap.HARNESS_SIZE)
-PARTS = (
-    memmap.Region("the boot stubs, trampoline and unhandled-exception vectors", memmap.HARNESS_BASE, 0x4000),
-    memmap.Region("the EL2 model's own RX/TX mailbox", memmap.HARNESS_BASE + 0x8_0000, 0x2000),
-    memmap.Region("the boot stubs' EL1-EL3 stacks", memmap.HARNESS_BASE + 0xC_0000, 0x3_0000),
-)
+HARNESS = memmap.HARNESS
+PARTS = memmap.HARNESS_PARTS            # one layout, shared with the run-time write protection
 
 
 def _part(lo: int, hi: int) -> str:

@@ -17,6 +17,7 @@ from typing import Callable
 
 from .assembler import assemble_file
 from .errors import FfaemuError, ImageError
+from .inputs import MAX_IMAGE_BYTES, read_bounded
 
 DEFAULT_BASE = 0x4010_0000
 EM_AARCH64 = 183
@@ -88,10 +89,8 @@ def load_raw(path: str | Path, base: int = DEFAULT_BASE, entry: int | None = Non
 
 
 def _read(path: str | Path) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except OSError as e:
-        raise ImageError(f"{path}: cannot read: {e.strerror}") from None
+    """The file's bytes, size-checked before reading (inputs.read_bounded)."""
+    return read_bounded(path, MAX_IMAGE_BYTES, ImageError)
 
 
 _EHDR = struct.Struct("<16sHHIQQQIHHHHHH")
@@ -99,6 +98,8 @@ _PHDR = struct.Struct("<IIQQQQQQ")
 _SHDR = struct.Struct("<IIQQQQIIQQ")
 _SYM = struct.Struct("<IBBHQQ")
 PT_LOAD, SHT_SYMTAB = 1, 2
+MAX_SYMBOL_NAME = 4096
+MAX_LINE_TABLE = 4 << 20                  # bytes of .debug_line read for `where` and traces
 ELFCLASS64, ELFDATA2LSB = 2, 1
 _SYMBOL_TYPES = (0, 1, 2)                 # STT_NOTYPE, STT_OBJECT, STT_FUNC
 # ARM mapping symbols ($x code, $d data, $a/$t AArch32; `$x.N` from gcc) mark what kind of
@@ -123,6 +124,9 @@ def load_elf(path: str | Path, entry: int | None = None) -> Image:
             bits = 64 if ident[4] == ELFCLASS64 else 32
             raise ImageError(f"{path}: ELF is for {_machine_name(machine)} ({bits}-bit"
                              f"{', big-endian' if ident[5] != ELFDATA2LSB else ''}), not AArch64")
+        _check_table(path, data, "program headers", phoff, phnum, phentsize, _PHDR.size)
+        if shoff:
+            _check_table(path, data, "section headers", shoff, shnum, shentsize, _SHDR.size)
         segs = []
         for i in range(phnum):
             p_type, _, offset, _, paddr, filesz, memsz, _ = _PHDR.unpack_from(data, phoff + i * phentsize)
@@ -137,7 +141,7 @@ def load_elf(path: str | Path, entry: int | None = None) -> Image:
         symbols = _elf_symbols(data, sections)
     except ImageError:
         raise
-    except (struct.error, IndexError, ValueError, UnicodeDecodeError) as e:
+    except (struct.error, IndexError, ValueError, UnicodeDecodeError, OverflowError) as e:
         raise ImageError(f"{path}: truncated or corrupt ELF: {e}") from None
     if not segs:
         raise ImageError(f"{path}: ELF has no loadable (PT_LOAD) segment")
@@ -150,17 +154,37 @@ def _machine_name(machine: int) -> str:
     return next((name for name, value in ENUM_E_MACHINE.items() if value == machine), f"machine {machine}")
 
 
+def _check_table(path, data: bytes, what: str, offset: int, count: int, entsize: int,
+                 expected: int) -> None:
+    """An ELF header table must have ELF64's entry size and lie inside the file (ELF64:
+    e_phentsize 56, e_shentsize 64), so a crafted header cannot make the loader walk
+    65,535 copies of one entry or read at 2^64 (issue 14)."""
+    if count and entsize != expected:
+        raise ImageError(f"{path}: corrupt ELF: {what} entry size {entsize}, not {expected}")
+    if offset + count * entsize > len(data):
+        raise ImageError(f"{path}: corrupt ELF: {what} at {offset:#x} ({count} entries) are "
+                         f"outside the file ({len(data)} bytes)")
+
+
 def _elf_symbols(data: bytes, sections: list[tuple]) -> dict[str, int]:
+    """Symbols of every SYMTAB section; tables outside the file, or repeated, are
+    skipped, and a name is at most MAX_SYMBOL_NAME bytes: linear in the file's size."""
     out = {}
+    seen = set()
     for sh_name, sh_type, _, _, offset, size, link, _, _, entsize in sections:
-        if sh_type != SHT_SYMTAB or not entsize:
+        if sh_type != SHT_SYMTAB or entsize != _SYM.size or offset + size > len(data) \
+                or (offset, size) in seen:
             continue
+        seen.add((offset, size))
         strtab_off = sections[link][4]
         for i in range(size // entsize):
             name_off, info, _, shndx, value, _ = _SYM.unpack_from(data, offset + i * entsize)
             if not name_off or shndx == 0 or info & 0xF not in _SYMBOL_TYPES:
                 continue
-            end = data.index(b"\0", strtab_off + name_off)
+            start = strtab_off + name_off
+            end = data.find(b"\0", start, start + MAX_SYMBOL_NAME)
+            if end < 0:
+                continue                              # unterminated or absurdly long name
             name = data[strtab_off + name_off:end]
             if not _MAPPING_SYMBOL.match(name):
                 out[name.decode()] = value
@@ -175,6 +199,9 @@ def _elf_lines(data: bytes) -> dict[int, str]:
         elf = ELFFile(io.BytesIO(data))
         if not elf.has_dwarf_info():
             return {}
+        line_section = elf.get_section_by_name(".debug_line")
+        if line_section is None or line_section["sh_size"] > MAX_LINE_TABLE:
+            return {}                      # none, or too big to read in bounded time
         dwarf = elf.get_dwarf_info()
         table = {}
         for cu in dwarf.iter_CUs():
@@ -191,7 +218,7 @@ def _elf_lines(data: bytes) -> dict[int, str]:
                 name = files[idx].name.decode() if 0 <= idx < len(files) else "?"
                 table[st.address] = f"{name}:{st.line}"
         return table
-    except (ELFError, struct.error, ValueError, KeyError, IndexError):
+    except Exception:                      # noqa: BLE001 - pyelftools raises anything on bad DWARF
         return {}                          # a broken line table only costs `where` its lines
 
 

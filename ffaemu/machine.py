@@ -32,6 +32,7 @@ from .arch.exceptions import (A64, EC, ERET, INSN_BYTES, WFI, Routing, UcIntr, U
 from .arch.sysregs import DAIF_ALL, FAR, HCR, PSTATE, mode_bits, pstate_el, sctlr_reg
 from .checks import InsnChecks
 from .errors import FfaemuError, ImageError
+from .harness_memory import refuse_overlap
 from .loader import Image, Segment
 from .memory import PhysicalMemory
 from .trace import CallTracer
@@ -318,6 +319,8 @@ class Machine:
         for seg in image.segments:
             self._check_fits(seg.addr, seg.memsz, image.name)
         self._check_no_overlap(image)
+        if self._harness_ready:
+            refuse_overlap(image)
         for seg in image.segments:          # bytes past p_filesz up to p_memsz are zero (bss)
             self.ensure_mapped(seg.addr, seg.memsz)
             self.uc.mem_write(seg.addr, seg.data + bytes(seg.memsz - len(seg.data)))
@@ -344,14 +347,6 @@ class Machine:
         if not ok:
             raise ImageError(f"{what}: segment {addr:#x}-{addr + size - 1:#x} does not fit the "
                              f"memory map ({memmap.describe(self.ram_size)})")
-        if self._harness_ready:
-            self._check_not_harness(addr, size, what)
-
-    @staticmethod
-    def _check_not_harness(addr: int, size: int, what: str) -> None:
-        if memmap.overlaps(addr, size, memmap.HARNESS):
-            raise ImageError(f"{what}: segment {addr:#x}-{addr + max(size, 1) - 1:#x} overlaps the "
-                             f"harness region {memmap.HARNESS.base:#x}-{memmap.HARNESS.end - 1:#x}")
 
     def _check_no_overlap(self, image: Image) -> None:
         """Segments may not overlap each other or any image already loaded."""
@@ -369,8 +364,7 @@ class Machine:
         if not (memmap.HARNESS_BASE <= addr and addr + len(code) <= memmap.HARNESS_BASE + memmap.HARNESS_SIZE):
             raise ValueError(f"harness code at {addr:#x} is outside the harness region")
         for image in self.images:
-            for seg in image.segments:
-                self._check_not_harness(seg.addr, seg.memsz, image.name)
+            refuse_overlap(image)
         self.ensure_mapped(addr, len(code))
         self.uc.mem_write(addr, code)
 

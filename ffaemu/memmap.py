@@ -46,7 +46,7 @@ def describe(ram_size: int) -> str:
 HARNESS = Region("harness", HARNESS_BASE, HARNESS_SIZE)
 HARNESS_STACKS = Region("the boot stubs' EL1-EL3 stacks", HARNESS_BASE + 0xC_0000, 0x3_0000)
 HYP_MAILBOX = Region("the EL2 model's own RX/TX mailbox", HARNESS_BASE + 0x8_0000, 0x2000)
-_HARNESS_PARTS = (Region("the boot stubs, trampoline and unhandled-exception vectors",
+HARNESS_PARTS = (Region("the boot stubs, trampoline and unhandled-exception vectors",
                          HARNESS_BASE, 0x4000), HYP_MAILBOX, HARNESS_STACKS)
 
 
@@ -57,7 +57,7 @@ def overlaps(addr: int, size: int, region: Region) -> bool:
 
 def harness_part(addr: int) -> str:
     """What the harness keeps at `addr` (for fault messages)."""
-    for part in _HARNESS_PARTS:
+    for part in HARNESS_PARTS:
         if part.contains(addr):
             return part.name
     return "reserved harness memory"

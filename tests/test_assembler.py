@@ -73,11 +73,10 @@ KS_HINT = " (keystone 0.9.2 knows Armv8.0 only; LSE, RCpc and later: --assembler
      "t.S:3: unrecognized instruction mnemonic: frob x1"),
     ("nop\nmov x0, #1, #2\n", "t.S:2: Invalid operand: mov x0, #1, #2" + KS_HINT,
      "t.S:2: only 'lsl #+N' valid after immediate: mov x0, #1, #2"),
-    ("a:: nop\n", "t.S: keystone did not finish within 1 s (its parser loops on some malformed "
-     "input); the LLVM assembler (--assembler llvm) names the line",
+    # keystone's parser loops on these: they are refused by file:line before it is asked
+    ("a:: nop\n", "t.S:1: `label::` is not a label (write `label:`): a:: nop",
      "t.S:1: unexpected token at start of statement: a:: nop"),
-    ('nop\n.ascii "abc\n', "t.S: keystone did not finish within 1 s (its parser loops on some "
-     "malformed input); the LLVM assembler (--assembler llvm) names the line",
+    ('nop\n.ascii "abc\n', 't.S:2: unterminated string: .ascii "abc',
      't.S:2: expected string: .ascii "abc'),
 ])
 def test_errors_differ_by_assembler(src, keystone_message, llvm_message, monkeypatch):

@@ -332,3 +332,12 @@ def test_command_file_from_an_endless_pipe_is_bounded(tmp_path):
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_debugger_commands_on_stdin_are_size_checked():
+    # `cat /dev/zero | ffaemu debug ...` used to read standard input without bound.
+    proc = subprocess.run(f"head -c 20000000 /dev/zero | {sys.executable} -m ffaemu debug "
+                          "asm/el1/psci_off.S --el3 tfa", shell=True, cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "ffaemu: error: standard input: more than 16 MiB of debugger commands"

@@ -7,10 +7,17 @@ input (`a:: nop`, an unterminated string), and a thread stuck in C cannot be sto
 import json
 import sys
 
+MEMORY_LIMIT = 2 << 30      # bytes of address space: `.skip 0x7fffffff` fails here, the caller goes on
+
 from keystone import KS_ARCH_ARM64, KS_MODE_LITTLE_ENDIAN, Ks, KsError
 
 
 def main() -> None:
+    try:
+        import resource
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+    except (ImportError, ValueError, OSError):
+        pass                    # no RLIMIT_AS here: the time limit still applies
     for line in sys.stdin:
         req = json.loads(line)
         try:
