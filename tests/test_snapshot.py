@@ -56,6 +56,7 @@ _start:
     ("asm/el1/ffa_deferred.S", "tfa-spmd", "pkvm"),
     ("asm/el1/ffa_deferred.S", "optee", "xen"),
     ("harness_write.S", "tfa", "none"),
+    ("tests/diff/images/fp_trap_el1_to_el3.S", None, "none"),     # run from EL3, no models
 ])
 def test_ffaemu_run_reuses_a_booted_machine(guest, el3, el2, tmp_path):
     from pathlib import Path
