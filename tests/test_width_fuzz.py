@@ -139,7 +139,7 @@ def test_finds_pkvm_features_mask_off():
     # Rarer than the others: only OP-TEE writes x2 of this answer at all (the EL3 SPMC
     # answers FFA_FEATURES with SMC_RET1, Hafnium with w2 = 1 << 16 that both variants
     # see), and garbage must reach that one register only.
-    el3, el2, case = found("pkvm:features-mask=off", "pkvm", "el2", examples=1000)
+    el3, el2, case = found("pkvm:features-mask=off", "pkvm", "el2", examples=2000)
     # Garbage in bits [63:32] of one register of one firmware answer: x2 of the answer to
     # pKVM's own FFA_FEATURES(FFA_RXTX_MAP_64) (hyp_ffa_post_init), so the host's
     # FFA_VERSION is NOT_SUPPORTED instead of a version (W view).
