@@ -437,8 +437,9 @@ def case_asm(rng, workdir):
 
 def case_cli(rng, workdir):
     argv = gen_cli(rng)
-    argv = [str(workdir / "trace.jsonl") if a == "/dev/null" and i and argv[i - 1] == "--trace-file" else a
-            for i, a in enumerate(argv)]
+    # A --trace-file is written (truncated first): never let it name a file of the checkout.
+    argv = [a if not (i and argv[i - 1] == "--trace-file") or a in ("/dev/full", "/dev/null")
+            else str(workdir / "trace.jsonl") for i, a in enumerate(argv)]
     return problems(in_child(lambda: cli_case(argv, cwd=workdir)))
 
 
