@@ -707,7 +707,7 @@ class Machine:
             return
         self._vector(r, pstate, pc, insn_addr)
 
-    def _on_model_trap(self, intno: int, t: list[int]) -> None:
+    def _on_model_trap(self, t: list[int]) -> None:
         """The lean trap path (fastpath.c model_trap): an SVC/HVC/SMC that C routed to an
         EL with a Python model; `t` holds x0-x17, PC, PSTATE, SCR_EL3, HCR_EL2, the
         instruction, from/to/EC and ESR. Results go back through shared memory."""
@@ -715,13 +715,13 @@ class Machine:
         if t[TRAP_LOG]:
             native.drain()
         pc, info = t[TRAP_PC], t[TRAP_INFO]
-        to_el = (info >> 8) & 0xFF
+        to_el, intno = (info >> 8) & 0xFF, info >> 24
         if to_el == 3 and self._pending and pc == RESUME:
             return self._on_intr(self.uc, intno, None)     # the trampoline's SMC: vectored
         if not self._charge():
             return
         args = (intno, t[TRAP_PSTATE], pc, t[TRAP_INSN], t[TRAP_SCR], t[TRAP_HCR])
-        trap = Trap.lazy(info >> 16, t[TRAP_ESR], info & 0xFF, to_el, t[:SMCCC_ARG_REGS],
+        trap = Trap.lazy((info >> 16) & 0xFF, t[TRAP_ESR], info & 0xFF, to_el, t[:SMCCC_ARG_REGS],
                          pc if intno == _HYP_TRAP else pc - INSN_BYTES, self.memory, args)
         rec = self._keep_record(_ModelTrapRecord(args, "python"))
         self._in_model_trap = True

@@ -22,10 +22,11 @@ LOG_CAP = 1024
 ENTRY_WORDS = 8                  # from, to, ec, esr, elr, spsr, intno, vector
 INTR_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_void_p)
 CODE_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint32, ctypes.c_void_p)
+TRAP_CB = ctypes.CFUNCTYPE(None)      # the lean trap path: no arguments to convert
 DRAIN = 0xFFFF_FFFF              # intno the C hook uses to ask Python to drain its log
 SMCCC_REGS = 18
 # The lean trap path's shared words (fastpath.c model_trap): x0-x17, pc, pstate, scr, hcr,
-# insn, from|to<<8|ec<<16, esr, log_count.
+# insn, from|to<<8|ec<<16|intno<<24, esr, log_count.
 TRAP_WORDS = 26
 TRAP_PC, TRAP_PSTATE, TRAP_SCR, TRAP_HCR, TRAP_INSN, TRAP_INFO, TRAP_ESR, TRAP_LOG = range(18, 26)
 RES_MASK, RES_PC = SMCCC_REGS, SMCCC_REGS + 1
@@ -49,7 +50,7 @@ class FastCtx(ctypes.Structure):
         ("log", (ctypes.c_uint64 * ENTRY_WORDS) * LOG_CAP),
         ("insns", ctypes.c_uint64),
         ("python_control", CODE_CB),
-        ("python_trap", INTR_CB),
+        ("python_trap", TRAP_CB),
         ("trap", ctypes.c_uint64 * TRAP_WORDS),
         ("res", ctypes.c_uint64 * (SMCCC_REGS + 2)),     # x0-x17, res_mask, res_pc
     ]
@@ -120,7 +121,7 @@ class Native:
         ctx.python_intr, ctx.python_eret = self._intr_cb, self._eret_cb
         self._control_cb = CODE_CB(self._python_control)
         ctx.python_control = self._control_cb
-        self._trap_cb = INTR_CB(self._python_trap)
+        self._trap_cb = TRAP_CB(self._python_trap)
         ctx.python_trap = self._trap_cb
         self.trap_words = _u64_view(ctx.trap)          # read with one .tolist() per trap
         self._res = _u64_view(ctx.res)
@@ -161,9 +162,9 @@ class Native:
             self.error = e
             self.m.uc.emu_stop()
 
-    def _python_trap(self, uch, intno, user):
+    def _python_trap(self):
         try:
-            self.m._on_model_trap(intno, self.trap_words.tolist())
+            self.m._on_model_trap(self.trap_words.tolist())
         except BaseException as e:       # noqa: BLE001 - re-raised by Machine.resume
             self.error = e
             self.m.uc.emu_stop()

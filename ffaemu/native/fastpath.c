@@ -19,6 +19,7 @@ typedef int (*mem_read_fn)(uc_engine *, uint64_t, void *, uint64_t);
 typedef int (*stop_fn)(uc_engine *);
 typedef void (*intr_cb)(uc_engine *, uint32_t, void *);
 typedef void (*code_cb)(uc_engine *, uint64_t, uint32_t, void *);
+typedef void (*trap_cb)(void);          /* no arguments: everything is in `trap` */
 
 struct cp_reg { uint32_t crn, crm, op0, op1, op2; uint64_t val; };
 
@@ -45,8 +46,8 @@ struct fast_ctx {
 	code_cb python_control;       /* Machine._on_control_write(value, op1|crm<<8|op2<<16) */
 	/* The lean trap path: an SVC/HVC/SMC for an EL with a Python model crosses to Python
 	 * once, with everything in `trap`, and the model's results come back in `res`. */
-	intr_cb python_trap;          /* Machine._on_model_trap */
-	uint64_t trap[TRAP_WORDS];    /* x0-x17, pc, pstate, scr, hcr, insn, from|to<<8|ec<<16, esr, log_count */
+	trap_cb python_trap;          /* Machine._on_model_trap */
+	uint64_t trap[TRAP_WORDS];    /* x0-x17, pc, pstate, scr, hcr, insn, from|to<<8|ec<<16|intno<<24, esr, log_count */
 	uint64_t res[18];             /* x[n] for each bit n of res_mask */
 	uint64_t res_mask;            /* bit 31: results are valid (write them and res_pc) */
 	uint64_t res_pc;
@@ -89,11 +90,11 @@ static void model_trap(uc_engine *uc, struct fast_ctx *c, uint32_t intno, uint64
 	for (int i = 0; i < 18; i++)
 		t[i] = rd(uc, c, c->r_x[i]);
 	t[18] = pc; t[19] = pstate; t[20] = scr; t[21] = hcr; t[22] = insn;
-	t[23] = el | (to << 8) | ((uint64_t)ec << 16);
+	t[23] = el | (to << 8) | ((uint64_t)ec << 16) | ((uint64_t)intno << 24);
 	t[24] = ((uint64_t)ec << 26) | (1u << 25) | ((insn >> 5) & 0xFFFF);
 	t[25] = c->log_count;
 	c->res_mask = 0;
-	c->python_trap(uc, intno, c);
+	c->python_trap();
 	if (c->res_mask & RES_VALID) {
 		for (int i = 0; i < 18; i++)
 			if (c->res_mask & (1u << i))
