@@ -26,7 +26,11 @@ demo: $(STAMP)
 demo-core: $(STAMP)
 	$(VENV)/bin/ffaemu run asm/demo/trapped_smc.S --trace
 
+# bench/speed.py: issue 13's targets as ratios to the binding's floor, the command line vs
+# QEMU on real firmware, snapshot/explorer speed-ups vs the baseline commit, the suite's
+# wall time (BENCH_SUITE=0 skips it); then bench.py, ffaemu vs QEMU on the same work.
 bench: $(STAMP)
+	$(PY) bench/speed.py
 	$(PY) bench/bench.py
 
 test: $(STAMP)

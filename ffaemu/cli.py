@@ -12,15 +12,12 @@ import sys
 
 from .backends import commands as qemu_commands
 from .errors import FfaemuError
-from .explore import VARIANTS as EXPLORE_VARIANTS
 from .ffa.conv import UpperPolicy
 from .inputs import MAX_TEXT_BYTES, read_text
-from .loader import load_image
-from .machine import CPU_MODELS, DEFAULT_MAX_INSNS, MAX_MAX_INSNS, Machine, RunResult
+from .machine_limits import CPU_NAMES, DEFAULT_MAX_INSNS, MAX_MAX_INSNS
 from .memmap import DEFAULT_RAM_SIZE
 from .models.fw import FIRMWARE
 from .models.hyp import HYPERVISORS
-from .runner import build_guest
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 # Under `debug` and `--gdb` every instruction passes a Python hook (about 700,000 per
@@ -42,6 +39,24 @@ class _HelpFormatter(argparse.HelpFormatter):
         if action.default not in (None, False, argparse.SUPPRESS) and "default" not in text:
             text += " (default: %(default)s)"
         return text
+
+
+class _LazyChoices:
+    """argparse choices read from `ffaemu.<module>.<name>` only when checked or shown, so
+    building the parser imports nothing heavy (the explorer pulls in capstone)."""
+
+    def __init__(self, module: str, name: str):
+        self._where = (module, name)
+
+    def _values(self):
+        import importlib
+        return list(getattr(importlib.import_module(f"{__package__}.{self._where[0]}"), self._where[1]))
+
+    def __contains__(self, value) -> bool:
+        return value in self._values()
+
+    def __iter__(self):
+        return iter(self._values())
 
 
 class _Parser(argparse.ArgumentParser):
@@ -136,7 +151,7 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
                    "an AArch64 ELF, or a raw .bin; .S, .c and .bin are placed at --base")
     p.add_argument("--base", type=_address, help="load address of .S/raw images (default 0x40100000)")
     p.add_argument("--entry", type=_address, help="entry point (default: ELF entry or --base)")
-    p.add_argument("--cpu", choices=sorted(CPU_MODELS), default="a72", help="CPU model (default: a72)")
+    p.add_argument("--cpu", choices=sorted(CPU_NAMES), default="a72", help="CPU model (default: a72)")
     p.add_argument("--max-insns", type=_ranged(1, MAX_MAX_INSNS, "--max-insns"),
                    help="instruction budget (default 100M, 10M under debug/--gdb); each exception "
                    "or model call handled in Python counts as 1000")
@@ -150,11 +165,11 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
                    "EL3/EL2 stubs (default: none, IMAGE runs from EL3)")
     p.add_argument("--el2", metavar="MODEL|FILE", help="EL2 hypervisor model (one of: "
                    f"{', '.join(HYPERVISORS.names())}) or image, with --el3 (default: none)")
-    p.add_argument("--vms", type=_ranged(1, 16, "--vms"), default=1, help="guests (VMs) under --el2 xen")
-    p.add_argument("--vcpus", type=_ranged(1, 64, "--vcpus"), default=1, help="vCPUs per guest under --el2 xen")
+    p.add_argument("--vms", type=_ranged(1, 16, "--vms"), default=1, help="guests (VMs) under --el2 xen (default: 1)")
+    p.add_argument("--vcpus", type=_ranged(1, 64, "--vcpus"), default=1, help="vCPUs per guest under --el2 xen (default: 1)")
     p.add_argument("--fw-upper", choices=[p.value for p in UpperPolicy], default="real",
-                     help="how the firmware fills bits [63:32] of SMC32 results (default: real)")
-    p.add_argument("--seed", type=_ranged(0, 1 << 63, "--seed"), default=0, help="seed for --fw-upper garbage")
+                   help="how the firmware fills bits [63:32] of SMC32 results (default: real)")
+    p.add_argument("--seed", type=_ranged(0, 1 << 63, "--seed"), default=0, help="seed for --fw-upper garbage (default: 0)")
     p.add_argument("--json", action="store_true", help="print one JSON object with the result")
     p.add_argument("--trace", nargs="?", action="append", const="calls", choices=["calls", "insn"],
                    help="calls (default): one line per hop of every call a model answers and per "
@@ -179,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("target", choices=["xen-negotiation-race"],
                     help="what to explore: xen-negotiation-race (Xen's per-VM FFA_VERSION "
                     "negotiation, asm/el2/xen/*.S)")
-    ex.add_argument("--variant", required=True, choices=list(EXPLORE_VARIANTS),
+    ex.add_argument("--variant", required=True, choices=_LazyChoices("explore", "VARIANTS"), metavar="VARIANT",
                     help="the mediator (see the README's explorer section) (required)")
     ex.add_argument("--memory-model", choices=["sc", "armv8"], default="sc",
                     help="sc (default): instruction interleavings over one shared page; armv8: the "
@@ -197,7 +212,11 @@ def build_parser() -> argparse.ArgumentParser:
                     "search (sc: STEP:VCPU,...; armv8: CHOICE:ALTERNATIVE,...)")
     ex.add_argument("--vcpus", type=_ranged(2, 4, "--vcpus"), default=2, help="vCPUs, 2 to 4 (default: 2)")
     ex.add_argument("--json", action="store_true", help="print one JSON object with the report")
+    ex.add_argument("--shard", metavar="I/N", help="run part I of N of the search (bounded or "
+                    "random); `ffaemu merge` joins the parts' --json reports into the whole")
     add_assembler_option(ex)
+    mg = sub.add_parser("merge", help="merge the --json reports of `explore --shard I/N` runs")
+    mg.add_argument("reports", nargs="+", metavar="REPORT.json", help="one report per shard")
     lit = sub.add_parser("litmus", help="run herd7 AArch64 litmus tests under the ARMv8 (or SC) model")
     lit.add_argument("files", nargs="+", metavar="FILE.litmus", help="herd7 AArch64 litmus tests")
     lit.add_argument("--model", choices=["armv8", "sc"], default="armv8", help="memory model (default armv8)")
@@ -235,7 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def result_json(res: RunResult) -> dict:
+def result_json(res: "RunResult") -> dict:
     return {
         "exit": {"reason": res.reason.value, "code": res.code, "message": res.message},
         "console": res.console,
@@ -256,8 +275,11 @@ def _trace_line(line: str) -> None:
     sys.stdout.write(line + "\n")
 
 
-def prepare(args, console, trace, events=None) -> tuple[Machine, int, int]:
+def prepare(args, console, trace, events=None) -> tuple["Machine", int, int]:
     """The machine `run`/`debug` asked for: (machine, reset entry, first user instruction)."""
+    from .loader import load_image
+    from .machine import Machine
+    from .runner import build_guest
     if args.max_insns is None:
         debugging = args.command == "debug" or getattr(args, "gdb", None) is not None
         args.max_insns = DEBUG_MAX_INSNS if debugging else DEFAULT_MAX_INSNS
@@ -365,6 +387,7 @@ def cmd_debug(args) -> int:
     calls_text, _, call_events, _, trace_file = _trace_outputs(args)
     machine, entry, first = prepare(args, _stream, calls_text, call_events)
     if args.commands:
+        from .inputs import read_text
         lines = read_text(args.commands).splitlines()
     elif sys.stdin.isatty():
         lines = _interactive()
@@ -417,6 +440,10 @@ def cmd_explore(args) -> int:
         raise FfaemuError("--count needs --seed (it is the number of random schedules)")
     if sum(x is not None for x in (args.seed, args.replay, args.schedule)) > 1:
         raise FfaemuError("--seed, --replay and --schedule exclude each other")
+    from .shard import parse as parse_shard
+    shard = parse_shard(args.shard) if args.shard else (0, 1)
+    if args.shard and (args.replay is not None or args.schedule is not None):
+        raise FfaemuError("--shard splits a search; --replay and --schedule run one schedule")
     if args.replay is not None or args.schedule is not None:
         prog = explore.Program(args.variant, args.vcpus)
         if args.replay is not None:
@@ -426,15 +453,17 @@ def cmd_explore(args) -> int:
         report = explore.Report(args.variant, 1, int(bool(out.failure)), out if out.failure else None,
                                 what, model)
     elif args.seed is not None:
-        report = explore.explore_random(args.variant, args.seed, args.count or 200, args.vcpus, model)
+        report = explore.explore_random(args.variant, args.seed, args.count or 200, args.vcpus, model,
+                                        shard=shard)
     else:
-        report = explore.explore_bounded(args.variant, args.bound, args.vcpus, model)
+        report = explore.explore_bounded(args.variant, args.bound, args.vcpus, model, shard=shard)
     if args.json:
         json.dump(report.as_json(), sys.stdout)
         sys.stdout.write("\n")
     else:
+        part = f", shard {args.shard}" if args.shard else ""
         print(f"{args.target} --variant {args.variant} --memory-model {model}: {report.schedules} "
-              f"schedules ({report.mode}), {report.failures} failing")
+              f"schedules ({report.mode}{part}), {report.failures} failing")
         if report.first_failure is not None:
             f = report.first_failure
             print("first failing interleaving" + (" (memory events; --json has every instruction):"
@@ -509,6 +538,25 @@ def cmd_scenario(args) -> int:
     return EXIT_OK if all_ok else EXIT_RUN_FAILED
 
 
+def cmd_merge(args) -> int:
+    """`ffaemu merge`: the shards' explore reports as the one unsharded report."""
+    from .inputs import read_text
+    from .shard import merge_explore
+    docs = []
+    for path in args.reports:
+        try:
+            docs.append(json.loads(read_text(path)))
+        except ValueError:
+            raise FfaemuError(f"{path}: not a JSON report of `explore --json --shard`") from None
+    try:
+        merged = merge_explore(docs)
+    except (KeyError, TypeError, AttributeError, ValueError):
+        raise FfaemuError("merge: the files are not `explore --json --shard I/N` reports") from None
+    json.dump(merged, sys.stdout)
+    sys.stdout.write("\n")
+    return EXIT_RUN_FAILED if merged["failures"] else EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
@@ -516,7 +564,7 @@ def main(argv: list[str] | None = None) -> int:
             from .assembler import ASSEMBLER_ENV
             os.environ[ASSEMBLER_ENV] = args.assembler
         status = {"run": cmd_run, "debug": cmd_debug, "list": cmd_list, "scenario": cmd_scenario,
-                  "explore": cmd_explore, "litmus": cmd_litmus, "diff": qemu_commands.cmd_diff,
+                  "explore": cmd_explore, "litmus": cmd_litmus, "merge": cmd_merge, "diff": qemu_commands.cmd_diff,
                   "firmware": qemu_commands.cmd_firmware}[args.command](args)
         sys.stdout.flush()
         return status

@@ -25,9 +25,11 @@ import ctypes
 import itertools
 import random
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from unicorn import UC_ARCH_ARM64, UC_MODE_ARM, UC_PROT_ALL, Uc
+from unicorn import UC_ARCH_ARM64, UC_MODE_ARM, UC_PROT_ALL, Uc, UcError
+from unicorn.unicorn_py3.unicorn import uclib as _uclib
 from unicorn import arm64_const as uca
 
 from .arch.cpu import Cpu
@@ -75,6 +77,28 @@ class Outcome:
     schedule: str | None = None          # armv8: the deviations, for --schedule
 
 
+class _Steps(Sequence):
+    """A schedule's trace as (vCPU, PC) pairs, made into `Step`s only when read."""
+
+    def __init__(self, prog: "Program", raw: list[tuple[int, int]]):
+        self._prog, self._raw, self._steps = prog, raw, None
+
+    def _built(self) -> list[Step]:
+        if self._steps is None:
+            describe = self._prog.describe
+            self._steps = [Step(v, pc, *describe(pc)) for v, pc in self._raw]
+        return self._steps
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def __getitem__(self, i):
+        return self._built()[i]
+
+    def __eq__(self, other) -> bool:
+        return list(self) == list(other)
+
+
 class Program:
     """The mediator image, and the requests each vCPU makes."""
 
@@ -106,7 +130,9 @@ class _Run:
 
     The Unicorn instances are made once per program and reset for each schedule (their
     saved initial contexts, and the shared page rewritten), since making one costs more
-    than running a schedule.
+    than running a schedule. PCs are cached (only the vCPU that stepped moves) and the
+    per-step calls go straight to libunicorn: through the binding, reading PCs was most
+    of the explorer's time.
     """
 
     def __init__(self, prog: Program):
@@ -119,12 +145,25 @@ class _Run:
         for uc, ctx in zip(self.ucs, contexts):
             uc.context_restore(ctx)
         self.done = prog.image.symbols["done"]
+        self._handles = [uc._uch for uc in self.ucs]
+        self._value = ctypes.c_uint64()
+        self._value_ref = ctypes.byref(self._value)
+        self.pcs = [self._read_pc(v) for v in range(prog.vcpus)]
+
+    def _read_pc(self, v: int) -> int:
+        err = _uclib.uc_reg_read(self._handles[v], uca.UC_ARM64_REG_PC, self._value_ref)
+        if err:
+            raise UcError(err)
+        return self._value.value
 
     def pc(self, v: int) -> int:
-        return self.ucs[v].reg_read(uca.UC_ARM64_REG_PC)
+        return self.pcs[v]
 
     def step(self, v: int) -> None:
-        self.ucs[v].emu_start(self.pc(v), STOP_NEVER, count=1)
+        err = _uclib.uc_emu_start(self._handles[v], self.pcs[v], STOP_NEVER, 0, 1)
+        if err:
+            raise UcError(err)
+        self.pcs[v] = self._read_pc(v)
 
     def words(self, off: int, n: int) -> list[int]:
         return list(struct.unpack_from(f"<{n}I", self.shared, off))
@@ -153,10 +192,13 @@ def run_schedule(prog: Program, preemptions=(), rng: random.Random | None = None
     run = _Run(prog)
     switches = dict(preemptions)
     current, since_switch, trace, taken = 0, 0, [], []
+    pcs, done, vcpus = run.pcs, run.done, range(prog.vcpus)
+    emu_start, reg_read, handles = _uclib.uc_emu_start, _uclib.uc_reg_read, run._handles
+    value, value_ref, reg_pc = run._value, run._value_ref, uca.UC_ARM64_REG_PC
+    runnable = [v for v in vcpus if pcs[v] != done]      # changes only when a vCPU reaches done
     for step in range(MAX_STEPS):
-        runnable = [v for v in range(prog.vcpus) if run.pc(v) != run.done]
         if not runnable:
-            return Outcome(trace, check(prog, run), taken)
+            return Outcome(_Steps(prog, trace), check(prog, run), taken)
         target = switches.get(step)
         if rng is not None and len(runnable) > 1 and rng.random() < 0.15:
             target = rng.choice([v for v in runnable if v != current])
@@ -167,11 +209,17 @@ def run_schedule(prog: Program, preemptions=(), rng: random.Random | None = None
             current = runnable[(runnable.index(current) + 1) % len(runnable)] if current in runnable \
                 else runnable[0]
             since_switch = 0
-        pc = run.pc(current)
-        trace.append(Step(current, pc, *prog.describe(pc)))
-        run.step(current)
+        pc = pcs[current]
+        trace.append((current, pc))
+        handle = handles[current]                   # run.step(current), inlined: per instruction
+        err = emu_start(handle, pc, STOP_NEVER, 0, 1) or reg_read(handle, reg_pc, value_ref)
+        if err:
+            raise UcError(err)
+        pcs[current] = value.value
+        if value.value == done:
+            runnable = [v for v in vcpus if pcs[v] != done]
         since_switch += 1
-    return Outcome(trace, f"no progress after {MAX_STEPS} steps (livelock?)", taken)
+    return Outcome(_Steps(prog, trace), f"no progress after {MAX_STEPS} steps (livelock?)", taken)
 
 
 def check(prog: Program, run) -> str | None:
@@ -198,6 +246,7 @@ class Report:
     first_failure: Outcome | None
     mode: str
     memory_model: str = "sc"
+    shard: dict | None = None            # a shard's part of --shard I/N (ffaemu.shard.merge)
 
     def as_json(self) -> dict:
         first = None
@@ -207,44 +256,67 @@ class Report:
                      "preemptions": [{"step": s, "vcpu": v} for s, v in f.preemptions],
                      "schedule_id": schedule_id(f),
                      "schedule": [s.as_json() for s in f.trace]}
-        return {"variant": self.variant, "memory_model": self.memory_model, "mode": self.mode,
-                "schedules": self.schedules, "failures": self.failures, "first_failure": first}
+        doc = {"variant": self.variant, "memory_model": self.memory_model, "mode": self.mode,
+               "schedules": self.schedules, "failures": self.failures, "first_failure": first}
+        if self.shard is not None:
+            doc["shard"] = self.shard
+        return doc
 
 
-def explore_bounded(variant: str, bound: int = 2, vcpus: int = 2, memory_model: str = "sc") -> Report:
-    """Every schedule with at most `bound` preemptions (switch steps x target vCPUs)."""
+def shard_range(start: int, count: int, shard: tuple[int, int]):
+    """The part of start..start+count-1 that shard (i, n) runs: every n-th from start+i."""
+    return range(start + shard[0], start + count, shard[1])
+
+
+def explore_bounded(variant: str, bound: int = 2, vcpus: int = 2, memory_model: str = "sc",
+                    shard: tuple[int, int] = (0, 1)) -> Report:
+    """Every schedule with at most `bound` preemptions (switch steps x target vCPUs);
+    `shard` (i, n) runs the i-th of every n of them (ffaemu.shard merges the reports)."""
     if _model(memory_model) == "armv8":
-        return _armv8().explore_bounded(Program(variant, vcpus), bound)
+        return _armv8().explore_bounded(Program(variant, vcpus), bound, shard)
     prog = Program(variant, vcpus)
     length = len(run_schedule(prog).trace)
     schedules = failures = 0
-    first = None
+    first = first_index = None
+    index = -1
     for k in range(bound + 1):
         for steps in itertools.combinations(range(1, length), k):
             for targets in itertools.product(range(vcpus), repeat=k):
                 if any(t == prev for t, prev in zip(targets, (0,) + targets)):
                     continue                    # a switch goes to another vCPU
+                index += 1
+                if index % shard[1] != shard[0]:
+                    continue
                 out = run_schedule(prog, list(zip(steps, targets)))
                 schedules += 1
                 if out.failure:
                     failures += 1
-                    first = first or out
-    return Report(variant, schedules, failures, first, f"bounded, at most {bound} preemptions")
+                    if first is None:
+                        first, first_index = out, index
+    report = Report(variant, schedules, failures, first, f"bounded, at most {bound} preemptions")
+    if shard != (0, 1):
+        report.shard = {"index": shard[0], "of": shard[1], "first_index": first_index}
+    return report
 
 
 def explore_random(variant: str, seed: int, count: int = 200, vcpus: int = 2,
-                   memory_model: str = "sc") -> Report:
-    """`count` random schedules from seeds seed, seed+1, ...; each failure names its seed."""
+                   memory_model: str = "sc", shard: tuple[int, int] = (0, 1)) -> Report:
+    """`count` random schedules from seeds seed, seed+1, ...; each failure names its seed.
+    `shard` (i, n) runs seeds seed+i, seed+i+n, ..."""
     if _model(memory_model) == "armv8":
-        return _armv8().explore_random(Program(variant, vcpus), seed, count)
+        return _armv8().explore_random(Program(variant, vcpus), seed, count, shard)
     prog = Program(variant, vcpus)
-    failures, first = 0, None
-    for s in range(seed, seed + count):
+    failures, first, runs = 0, None, 0
+    for s in shard_range(seed, count, shard):
+        runs += 1
         out = replay(prog, s)
         if out.failure:
             failures += 1
             first = first or out
-    return Report(variant, count, failures, first, f"random, seeds {seed}..{seed + count - 1}")
+    report = Report(variant, runs, failures, first, f"random, seeds {seed}..{seed + count - 1}")
+    if shard != (0, 1):
+        report.shard = {"index": shard[0], "of": shard[1]}
+    return report
 
 
 def replay(prog: Program | str, seed: int, memory_model: str = "sc") -> Outcome:

@@ -14,8 +14,6 @@ from pathlib import Path
 
 from typing import Callable
 
-from elftools.elf.constants import P_FLAGS
-from elftools.elf.elffile import ELFFile
 
 from .assembler import assemble_file
 from .errors import FfaemuError, ImageError
@@ -195,6 +193,8 @@ def _elf_symbols(data: bytes, sections: list[tuple]) -> dict[str, int]:
 
 def _elf_lines(data: bytes) -> dict[int, str]:
     """address -> file:line from the DWARF line programs, if the ELF has them."""
+    from elftools.common.exceptions import ELFError      # pyelftools only for DWARF: slow to import
+    from elftools.elf.elffile import ELFFile
     try:
         elf = ELFFile(io.BytesIO(data))
         if not elf.has_dwarf_info():
@@ -267,6 +267,9 @@ def _load_by_kind(path: str | Path, base: int | None, entry: int | None, role: s
     return load_elf(path, entry)
 
 
+PF_X, PF_W, PF_R = 1, 2, 4          # ELF program header p_flags (System V gABI)
+
+
 def write_elf(path: str | Path, image: Image) -> None:
     """Write `image` as a static AArch64 ELF64 executable with a symbol table."""
     Path(path).write_bytes(elf_bytes(image))
@@ -281,7 +284,7 @@ def elf_bytes(image: Image) -> bytes:
         pad = (-off) % 16
         bodies += b"\0" * pad
         off += pad
-        flags = P_FLAGS.PF_R | P_FLAGS.PF_W | P_FLAGS.PF_X
+        flags = PF_R | PF_W | PF_X
         phdrs += struct.pack("<IIQQQQQQ", 1, flags, off, seg.addr, seg.addr,
                              len(seg.data), seg.memsz, 16)
         bodies += seg.data

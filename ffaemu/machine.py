@@ -8,9 +8,10 @@ target EL or taken architecturally into the vector table (`arch.exceptions.enter
 from __future__ import annotations
 
 import enum
-import inspect
+import types
 import time
 from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Callable
 
 from unicorn import (UC_ARCH_ARM64, UC_ERR_FETCH_UNMAPPED, UC_HOOK_CODE, UC_HOOK_EDGE_GENERATED,
@@ -35,11 +36,11 @@ from .harness_memory import refuse_overlap
 from .loader import Image, Segment
 from .memory import PhysicalMemory
 from .trace import CallTracer
+from .native import TRAP_ESR, TRAP_HCR, TRAP_INFO, TRAP_INSN, TRAP_LOG, TRAP_PC, TRAP_PSTATE, TRAP_SCR
 from .trap import SMCCC_ARG_REGS, Forward, Result, Resume, Return, Stop, Trap, Vector
 
 CPU_MODELS = {"a72": uca.UC_CPU_ARM64_A72, "max": uca.UC_CPU_ARM64_MAX}
-DEFAULT_MAX_INSNS = 100_000_000
-MAX_MAX_INSNS = 1 << 40                 # --max-insns upper bound (about 3 hours of guest code)
+from .machine_limits import DEFAULT_MAX_INSNS, MAX_MAX_INSNS  # noqa: E402  (the CLI reads them without Unicorn)
 # Every exception or model call handled in Python costs the budget this many instructions,
 # so a guest that traps on every instruction ends in bounded time too (about 3 s for the
 # default budget at ~30,000 Python traps per second).
@@ -103,6 +104,61 @@ class ExceptionRecord:
     def as_json(self) -> dict:
         return {"from_el": self.from_el, "to_el": self.to_el, "class": self.ec.name,
                 "esr": hex(self.esr), "elr": hex(self.elr), "spsr": hex(self.spsr)}
+
+
+class _Exceptions(Sequence):
+    """RunResult.exceptions: the machine's exception records as the run left them, made
+    into ExceptionRecords when first read (most runs never read them)."""
+
+    def __init__(self, machine):
+        self._machine, self._parts = machine, (list(machine._exceptions), list(machine._exc_parts))
+        self._list = None
+
+    def _records(self) -> list:
+        if self._list is None:
+            m = self._machine
+            saved = m._exceptions, m._exc_parts
+            try:
+                self._list = m._materialize(*self._parts)
+            finally:
+                m._exceptions, m._exc_parts = saved
+            self._parts = None
+        return self._list
+
+    def __len__(self) -> int:
+        return len(self._records())
+
+    def __getitem__(self, i):
+        return self._records()[i]
+
+    def __eq__(self, other) -> bool:
+        return list(self) == list(other)
+
+    def __repr__(self) -> str:
+        return repr(self._records())
+
+
+class _ModelTrapRecord:
+    """An exception taken to a Python model by the lean trap path, kept as the arguments
+    of `route` until `Machine.exceptions` is read."""
+
+    __slots__ = ("route_args", "handler")
+
+    def __init__(self, route_args: tuple, handler: str):
+        self.route_args = route_args      # (intno, pstate, pc, insn, scr, hcr)
+        self.handler = handler
+
+    def record(self) -> ExceptionRecord:
+        r = route(*self.route_args)
+        return ExceptionRecord(r.from_el, r.to_el, r.ec, r.esr, r.elr, self.route_args[1],
+                               r.reason, self.handler)
+
+
+_HYP_TRAP = int(UcIntr.HYP_TRAP)          # a plain int: enum attribute lookups cost per trap
+# An EL2 model's SMC to EL3 from the harness trampoline: always the same routing.
+FORWARD_ROUTING = Routing(EC.SMC64, 0, 2, 3, RESUME, "SMC (from the EL2 model)")
+FORWARD_SPSR = entry_pstate(2)
+FORWARD_ESR = FORWARD_ROUTING.esr
 
 
 @dataclass
@@ -176,6 +232,7 @@ class Machine:
         self._paused = False
         self._debug = None              # a debugger (see enable_debug), or None
         self._skip_once: int | None = None
+        self._in_model_trap = False     # inside _on_model_trap: results go back through C
         self.insns = 0                  # instructions run (counted only when debugging)
         self._map()
         self.native = native.attach(self)          # the C fast path, or None
@@ -211,6 +268,35 @@ class Machine:
                         self._mapped.add(chunk)
                 return True
         return False
+
+    def map_everything(self) -> None:
+        """Map every flash/RAM chunk not mapped yet, in as few regions as possible."""
+        for base, length, prot in self._lazy:
+            start = None
+            for chunk in range(base, base + length + MAP_CHUNK, MAP_CHUNK):
+                free = chunk < base + length and chunk not in self._mapped
+                if free and start is None:
+                    start = chunk
+                elif not free and start is not None:
+                    end = min(chunk, base + length)
+                    self.uc.mem_map(start, end - start, prot)
+                    self._mapped.update(range(start, end, MAP_CHUNK))
+                    start = None
+
+    # Snapshot restarts (snapshot.py) ----------------------------------------------------
+    def snapshot(self):
+        """Save CPU, memory, run state and the attached models' state; everything is
+        mapped first. `restore(snap)` puts it all back, so the machine can run again."""
+        from .snapshot import Snapshot
+        self._snapshot = Snapshot(self)
+        return self._snapshot
+
+    def restore(self, snap=None) -> None:
+        """Back to `snap` (default: the last snapshot taken)."""
+        snap = snap or getattr(self, "_snapshot", None)
+        if snap is None or snap.machine is not self:
+            raise FfaemuError("restore() needs a snapshot of this machine")
+        snap.restore()
 
     def _hooks(self) -> None:
         if self.native is None:            # else the C hook calls _on_intr when it must
@@ -522,7 +608,7 @@ class Machine:
         regs.update(sp=self.cpu.sp, pc=self.cpu.pc, pstate=self.cpu.pstate)
         return RunResult(StopReason(self._stop.reason), self._stop.code, self._stop.message,
                          pstate_el(regs["pstate"]), regs, self.console.decode("latin-1"),
-                         self.exceptions, self.calls.records)
+                         _Exceptions(self), self.calls.records)
 
     def stop(self, reason: StopReason, code: int | None, message: str) -> None:
         if self._stop is None:
@@ -621,6 +707,40 @@ class Machine:
             return
         self._vector(r, pstate, pc, insn_addr)
 
+    def _on_model_trap(self, t: list[int]) -> None:
+        """The lean trap path (fastpath.c model_trap): an SVC/HVC/SMC that C routed to an
+        EL with a Python model; `t` holds x0-x17, PC, PSTATE, SCR_EL3, HCR_EL2, the
+        instruction, from/to/EC and ESR. Results go back through shared memory."""
+        native = self.native
+        if t[TRAP_LOG]:
+            native.drain()
+        pc, info = t[TRAP_PC], t[TRAP_INFO]
+        to_el, intno = (info >> 8) & 0xFF, info >> 24
+        if to_el == 3 and self._pending and pc == RESUME:
+            return self._on_intr(self.uc, intno, None)     # the trampoline's SMC: vectored
+        if not self._charge():
+            return
+        args = (intno, t[TRAP_PSTATE], pc, t[TRAP_INSN], t[TRAP_SCR], t[TRAP_HCR])
+        trap = Trap.lazy((info >> 16) & 0xFF, t[TRAP_ESR], info & 0xFF, to_el, t[:SMCCC_ARG_REGS],
+                         pc if intno == _HYP_TRAP else pc - INSN_BYTES, self.memory, args)
+        rec = self._keep_record(_ModelTrapRecord(args, "python"))
+        self._in_model_trap = True
+        try:
+            self._dispatch(trap, self._handlers[to_el], rec)
+        except _Halt:
+            self.uc.emu_stop()
+        finally:
+            self._in_model_trap = False
+
+    def _keep_record(self, rec):
+        """Keep `rec` (an ExceptionRecord or a compact form) unless MAX_RECORDS are kept."""
+        if self._recorded < MAX_RECORDS:
+            self._exc_parts.append(rec)
+        self._recorded += 1
+        if self._recorded > MAX_RECORDS:
+            self.exceptions_dropped = self._recorded - MAX_RECORDS
+        return rec
+
     def _on_eret(self, uc, addr, size, _):
         """Before an ERET: carry out an illegal return exactly, refuse AArch32 targets.
 
@@ -680,10 +800,18 @@ class Machine:
     @property
     def exceptions(self) -> list[ExceptionRecord]:
         """Every exception taken (the first MAX_RECORDS), in order."""
+        return self._materialize(self._exceptions, self._exc_parts)
+
+    def _materialize(self, done: list, parts: list) -> list[ExceptionRecord]:
+        """`done` with the records of the compact `parts` appended (and `parts` emptied)."""
+        self._exceptions, self._exc_parts = done, parts
         if self._exc_parts:
             for part in self._exc_parts:
                 if isinstance(part, ExceptionRecord):
                     self._exceptions.append(part)
+                    continue
+                if isinstance(part, _ModelTrapRecord):
+                    self._exceptions.append(part.record())
                     continue
                 for i in range(0, len(part), 8):
                     f, t, ec, esr, elr, spsr, intno, _ = part[i:i + 8]
@@ -753,9 +881,9 @@ class Machine:
                 where = (f"{trap.ec.name[:3].lower()} #{trap.imm16:#x} at {trap.insn_addr:#x}"
                          f"{f' <{sym}>' if sym else ''}{f' {line}' if line else ''}, "
                          f"{trap.routing.reason}")
-            self.calls.enter(trap.from_el, trap.to_el, _handler_name(handler), trap.xs, where)
+            self.calls.enter(trap.from_el, trap.to_el, _handler_name(handler), trap._x, where)
         act = handler(trap)
-        if inspect.isgenerator(act):
+        if isinstance(act, types.GeneratorType):
             self._drive(trap, rec, act, None, entered=False)
         else:
             self._finish(trap, rec, act, entered=False)
@@ -778,9 +906,10 @@ class Machine:
         handler = self._handlers.get(3)
         if handler is None:
             return None
-        r = Routing(EC.SMC64, 0, 2, 3, RESUME, "SMC (from the EL2 model)")
-        xs = [act.values.get(n, 0) for n in range(SMCCC_ARG_REGS)]
-        trap3 = Trap(r, entry_pstate(2), xs, TRAMPOLINE, self.memory)
+        r = FORWARD_ROUTING
+        values = act.values
+        xs = [values.get(n, 0) for n in range(SMCCC_ARG_REGS)]
+        trap3 = Trap(r, FORWARD_SPSR, xs, TRAMPOLINE, self.memory, FORWARD_ESR)
         if not self._charge():
             raise _Halt
         self.calls.enter(2, 3, _handler_name(handler), xs)
@@ -788,7 +917,11 @@ class Machine:
         if answer is None or isinstance(answer, Vector):
             self.calls.forget()
             return None
-        self._record(r, entry_pstate(2), "python")
+        if self._debug is None and self._events is None and self._trace is None:
+            self._keep_record(ExceptionRecord(2, 3, EC.SMC64, FORWARD_ESR, RESUME, FORWARD_SPSR,
+                                              r.reason, "python"))
+        else:
+            self._record(r, FORWARD_SPSR, "python")
         if isinstance(answer, Stop):
             self.stop(StopReason(answer.reason), answer.code, answer.message)
             raise _Halt
@@ -829,13 +962,15 @@ class Machine:
         cpu = self.cpu
         if isinstance(act, Return):
             if trap.ec in CALL_CLASSES:
-                self.calls.leave(_with_values(trap.xs, act.values))
+                self.calls.leave(_with_values(trap._x, act.values))
             if entered:
                 # We are in the code hook at RESUME, whose `eret` runs next, natively.
                 # (Writing PC here would restart at RESUME and re-enter this hook.)
                 for n, v in act.values.items():
                     cpu.set_x(n, v)
                 cpu.set_elr(2, act.pc)
+            elif self._in_model_trap:
+                self.native.set_result(act.values, act.pc)
             elif self.native is not None:
                 self.native.write_result(act.values, act.pc)
             else:
@@ -846,7 +981,7 @@ class Machine:
             if entered:
                 raise ModelError("a handler cannot switch contexts after forwarding to EL3 assembly")
             if trap.ec in CALL_CLASSES:
-                self.calls.leave(_with_values(trap.xs, act.values))
+                self.calls.leave(_with_values(trap._x, act.values))
             cpu.pc = act.pc
         elif isinstance(act, Stop):
             self.stop(StopReason(act.reason), act.code, act.message)

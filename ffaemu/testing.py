@@ -32,16 +32,55 @@ class Outcome:
     result: RunResult
 
 
+MAX_BOOTED = 16          # booted machines kept for reuse by `run` (one per configuration)
+_booted: dict[tuple, tuple] = {}
+
+
+def reset() -> None:
+    """Forget the booted machines `run` keeps for reuse (the next run builds afresh)."""
+    _booted.clear()
+
+
+def _booted_machine(key: tuple, build) -> tuple:
+    """(machine, entry) for `key`: booted once by `build()` and snapshotted, then restored."""
+    hit = _booted.pop(key, None)
+    if hit is None:
+        hit = build()
+        hit[0].snapshot()
+    else:
+        hit[0].restore()
+    _booted[key] = hit
+    while len(_booted) > MAX_BOOTED:
+        _booted.pop(next(iter(_booted)))
+    return hit
+
+
 def run(image: str | Path, el3: str | None = None, el2: str = "none", *, fw_upper: str = "real",
         seed: int = 0, vms: int = 1, vcpus: int = 1, max_insns: int = DEFAULT_MAX_INSNS,
-        cpu: str = "a72") -> Outcome:
-    """Run `image`: from EL3 when `el3` is None, else as an EL1 guest under the models."""
-    if el3 is not None:
-        res = build_guest(image, el3, el2, fw_upper=fw_upper, seed=seed, vms=vms, vcpus=vcpus,
-                          max_insns=max_insns, cpu=cpu).run().result
-    else:
+        cpu: str = "a72", reuse: bool = True) -> Outcome:
+    """Run `image`: from EL3 when `el3` is None, else as an EL1 guest under the models.
+    With `reuse`, a machine booted for the same image (unchanged on disk) and options is
+    restored from its snapshot (Machine.snapshot) instead of built again; `reset()`
+    forgets them."""
+    def build():
+        if el3 is not None:
+            setup = build_guest(image, el3, el2, fw_upper=fw_upper, seed=seed, vms=vms,
+                                vcpus=vcpus, max_insns=max_insns, cpu=cpu)
+            return setup.machine, setup.entry
         m = Machine(cpu=cpu, max_insns=max_insns)
-        res = m.run(m.load(load_image(image)).entry)
+        return m, m.load(load_image(image)).entry
+
+    try:
+        st = Path(image).stat() if reuse else None
+    except OSError:
+        st = None                  # build() names the problem
+    if st is not None:
+        key = (str(Path(image).resolve()), st.st_mtime_ns, st.st_size, el3, el2, fw_upper, seed,
+               vms, vcpus, max_insns, cpu)
+        machine, entry = _booted_machine(key, build)
+    else:
+        machine, entry = build()
+    res = machine.run(entry)
     return Outcome({"reason": res.reason.value, "code": res.code, "message": res.message},
                    res.console, dict(res.regs), [e.as_json() for e in res.exceptions],
                    [c.as_json() for c in res.calls], res)

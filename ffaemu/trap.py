@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .arch.bits import s32, w
-from .arch.exceptions import EC, INSN_BYTES, Routing
+from .arch.exceptions import EC, INSN_BYTES, Routing, route
 
 SMCCC_ARG_REGS = 18          # x0-x17 carry SMCCC v1.2 arguments and results (DEN0028 §2.6)
 
@@ -77,41 +77,75 @@ class Regs:
         return list(self._x)
 
 
+_REG_NAMES = {f"x{n}": n for n in range(SMCCC_ARG_REGS)}     # "x5" -> 5, without parsing
+
+
 def _values(positional: tuple[int, ...], named: dict[str, int]) -> dict[int, int]:
+    if len(positional) > SMCCC_ARG_REGS:
+        raise TypeError(f"at most {SMCCC_ARG_REGS} result registers")
     out = dict(enumerate(positional))
     for key, value in named.items():
-        if not (key.startswith("x") and key[1:].isdigit() and int(key[1:]) < SMCCC_ARG_REGS):
-            raise TypeError(f"result register must be x0..x{SMCCC_ARG_REGS - 1}, not {key!r}")
-        out[int(key[1:])] = value
-    for n in out:
-        if n >= SMCCC_ARG_REGS:
-            raise TypeError(f"at most {SMCCC_ARG_REGS} result registers")
+        n = _REG_NAMES.get(key)
+        if n is None:
+            if not (key.startswith("x") and key[1:].isdigit() and int(key[1:]) < SMCCC_ARG_REGS):
+                raise TypeError(f"result register must be x0..x{SMCCC_ARG_REGS - 1}, not {key!r}")
+            n = int(key[1:])
+        out[n] = value
     return out
 
 
+_EC = {ec.value: ec for ec in EC}          # a dict lookup is cheaper than EC(value)
+_CALLS_WITH_RETURN = (EC.SMC64, EC.HVC64, EC.SVC64)
+
+
 class Trap(Regs):
-    """A synchronous exception delivered to a Python handler, with the caller's x0-x17."""
+    """A synchronous exception delivered to a Python handler, with the caller's x0-x17.
 
-    __slots__ = ("routing", "spsr", "insn_addr", "mem")
+    `ec`, `esr`, `elr`, `from_el` and `to_el` are plain attributes; `routing` (with the
+    reason, for traces) is built only when something asks for it."""
 
-    def __init__(self, routing: Routing, spsr: int, xs: list[int], insn_addr: int, mem=None):
-        super().__init__(xs)
-        self.routing = routing
+    __slots__ = ("ec", "esr", "elr", "from_el", "to_el", "spsr", "insn_addr", "mem",
+                 "_routing", "_route_args")
+
+    def __init__(self, routing: Routing, spsr: int, xs: list[int], insn_addr: int, mem=None,
+                 esr: int | None = None):
+        self._x = xs
+        self._routing = routing
+        self.ec, self.elr = routing.ec, routing.elr
+        self.esr = routing.esr if esr is None else esr        # `esr`: routing.esr, known already
+        self.from_el, self.to_el = routing.from_el, routing.to_el
         self.spsr = spsr
         self.insn_addr = insn_addr
         self.mem = mem          # PhysicalMemory: what the model may read and write
 
-    ec = property(lambda self: self.routing.ec)
-    esr = property(lambda self: self.routing.esr)
-    elr = property(lambda self: self.routing.elr)
-    from_el = property(lambda self: self.routing.from_el)
-    to_el = property(lambda self: self.routing.to_el)
-    imm16 = property(lambda self: self.routing.iss & 0xFFFF)
+    @classmethod
+    def lazy(cls, ec: int, esr: int, from_el: int, to_el: int, xs: list[int], insn_addr: int,
+             mem, route_args: tuple) -> "Trap":
+        """A trap whose Routing is `route(*route_args)`, built on first use (the C fast
+        path has already worked out the class, syndrome and target EL)."""
+        trap = cls.__new__(cls)
+        trap._x = xs
+        trap._routing = None
+        trap._route_args = route_args            # (intno, pstate, pc, insn, scr, hcr)
+        trap.ec, trap.esr, trap.elr = _EC[ec], esr, route_args[2]
+        trap.from_el, trap.to_el = from_el, to_el
+        trap.spsr = route_args[1]
+        trap.insn_addr = insn_addr
+        trap.mem = mem
+        return trap
+
+    @property
+    def routing(self) -> Routing:
+        if self._routing is None:
+            self._routing = route(*self._route_args)
+        return self._routing
+
+    imm16 = property(lambda self: self.esr & 0xFFFF)
 
     @property
     def completes_insn(self) -> bool:
         """True when returning must skip the trapping instruction (ELR points at it)."""
-        return self.elr == self.insn_addr and self.ec in (EC.SMC64, EC.HVC64, EC.SVC64)
+        return self.elr == self.insn_addr and self.ec in _CALLS_WITH_RETURN
 
     def ret(self, *values: int, advance: bool | None = None, **named: int) -> Return:
         """Return to the caller with x0.. set from `values` (and `x5=...` style names)."""

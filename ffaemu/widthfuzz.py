@@ -20,6 +20,7 @@ hypothesis, which shrinks a failing case to its fewest calls.
 from __future__ import annotations
 
 import functools
+import random
 import struct
 import tempfile
 from dataclasses import dataclass
@@ -143,21 +144,50 @@ def _guest() -> tuple[Path, int, int, int, int]:
     return path, a.labels["count"], a.labels["calls"], a.labels["results"], a.labels["done"]
 
 
+MAX_BOOTED = 16                            # booted machines kept for reuse (one per stack)
+_booted: dict[tuple, object] = {}
+
+
+def _setup(el3: str, el2: str, upper: str, seed: int, upper_on, trace, reuse: bool):
+    """The guest booted under the models: built fresh, or (`reuse`, no trace) a machine
+    booted once per stack and restored from its snapshot (Machine.snapshot)."""
+    if trace is not None or not reuse:
+        setup = build_guest(_guest()[0], el3, el2, fw_upper=upper, seed=seed, max_insns=1_000_000,
+                            trace=trace)
+        if upper_on is not None and isinstance(setup.firmware, Firmware):
+            _aim_upper(setup.firmware, upper_on)
+        return setup
+    key = (el3, el2, upper, upper_on)
+    setup = _booted.pop(key, None)
+    if setup is None:
+        setup = _setup(el3, el2, upper, 0, upper_on, None, False)
+        setup.machine.snapshot()
+    else:
+        setup.machine.restore()
+    if isinstance(setup.firmware, Firmware):
+        setup.firmware.rng = random.Random(seed)     # as Firmware(seed=seed) starts it
+    _booted[key] = setup                             # most recently used last
+    while len(_booted) > MAX_BOOTED:
+        _booted.pop(next(iter(_booted)))
+    return setup
+
+
 def run_calls(el3: str, el2: str, calls, upper: str = "real", seed: int = 0,
-              upper_on: tuple[str, ...] | None = None, trace=None, prepare=None):
+              upper_on: tuple[str, ...] | None = None, trace=None, prepare=None,
+              reuse: bool = True):
     """Boot the call-table guest under the models and issue `calls`, each (x0.. values, up
     to x17; via HVC?); return (RunResult, GuestRun, [x0-x17 as the guest got them, per call
     that returned]).
     `upper_on` limits where `upper` reaches (see `_aim_upper`); `prepare(machine)` runs
-    before the guest does (e.g. to put a memory descriptor in its TX buffer)."""
+    before the guest does (e.g. to put a memory descriptor in its TX buffer). With
+    `reuse` (and no trace) the booted machine of an earlier run of the same stack is
+    restored from its snapshot instead of built again: same results, byte for byte."""
     if len(calls) > MAX_CALLS:
         raise ValueError(f"at most {MAX_CALLS} calls per run, not {len(calls)}")
-    path, count_at, calls_at, results_at, done_at = _guest()
+    _, count_at, calls_at, results_at, done_at = _guest()
     table = b"".join(struct.pack(f"<{ARGS + 1}Q", int(hvc), *(list(regs) + [0] * ARGS)[:ARGS])
                      for regs, hvc in calls)
-    setup = build_guest(path, el3, el2, fw_upper=upper, seed=seed, max_insns=1_000_000, trace=trace)
-    if upper_on is not None and isinstance(setup.firmware, Firmware):
-        _aim_upper(setup.firmware, upper_on)
+    setup = _setup(el3, el2, upper, seed, upper_on, trace, reuse)
     mem = setup.machine.memory
     mem.write(count_at, struct.pack("<Q", len(calls)))
     mem.write(calls_at, table)

@@ -19,19 +19,36 @@ class Summary:
     first: dict = field(default_factory=dict)               # key -> first Outcome
     truncated: bool = False
     dropped: int = 0                                        # runs with a promise unfulfilled
+    order: dict = field(default_factory=dict)               # key -> first's (subtree, position)
 
 
 def explore(ex: Executor, key, bound: int | None = None, limit: int | None = None,
-            stop=None) -> Summary:
+            stop=None, shard: tuple[int, int] = (0, 1)) -> Summary:
     """Every execution with at most `bound` deviations (all of them if None), depth first.
 
-    `key(outcome)` classifies an outcome; `stop(outcome)` ends the search early.
+    `key(outcome)` classifies an outcome; `stop(outcome)` ends the search early. `shard`
+    (i, n): only the subtrees under the default run's children numbered i mod n (the
+    default run itself counts in shard 0); `order` places each first in the unsharded
+    search, so shards merge exactly (`ffaemu.shard`).
     """
     summary = Summary()
-    stack = [({}, -1)]
+    index, n = shard
+    stack = [({}, -1, -1)]
+    position = 0
     while stack:
-        devs, last = stack.pop()
+        devs, last, subtree = stack.pop()
         out = ex.run(devs)
+        position += 1
+        children = []
+        if bound is None or len(devs) < bound:
+            for i in range(last + 1, len(out.choices)):
+                for alt in range(1, out.choices[i]):
+                    children.append(({**devs, i: alt}, i, subtree if subtree >= 0 else len(children)))
+        if subtree < 0:                            # the default run: its subtrees are dealt out
+            children = [c for c in children if c[2] % n == index]
+            if index != 0:
+                stack.extend(reversed(children))
+                continue
         if not out.valid:                          # an unfulfilled promise: no execution
             summary.dropped += 1
         else:
@@ -40,14 +57,10 @@ def explore(ex: Executor, key, bound: int | None = None, limit: int | None = Non
             summary.outcomes[k] = summary.outcomes.get(k, 0) + 1
             if k not in summary.first or len(out.deviations) < len(summary.first[k].deviations):
                 summary.first[k] = out             # per outcome, the run with fewest deviations
+                summary.order[k] = (subtree, position)
         if stop is not None and out.valid and stop(out):
             summary.truncated = True
             break
-        children = []
-        if bound is None or len(devs) < bound:
-            for i in range(last + 1, len(out.choices)):
-                for alt in range(1, out.choices[i]):
-                    children.append(({**devs, i: alt}, i))
         stack.extend(reversed(children))
         if limit is not None and summary.executions + summary.dropped >= limit and stack:
             summary.truncated = True

@@ -62,31 +62,42 @@ def outcome(prog: ex.Program, deviations=None, rng=None, seed=None) -> ex.Outcom
                       schedule=None if seed is not None else search.format_deviations(out.deviations))
 
 
-def explore_bounded(prog: ex.Program, bound: int) -> ex.Report:
-    """Every run with at most `bound` deviations from the default choices."""
-    summary = search.explore(executor(prog), lambda out: judge(prog, out), bound=bound)
+def explore_bounded(prog: ex.Program, bound: int, shard: tuple[int, int] = (0, 1)) -> ex.Report:
+    """Every run with at most `bound` deviations from the default choices (`shard`: this
+    share of them, see search.explore)."""
+    summary = search.explore(executor(prog), lambda out: judge(prog, out), bound=bound,
+                             shard=shard)
     failing = {k: n for k, n in summary.outcomes.items() if k is not None}
     first = None
     if failing:
         first_run = min((summary.first[k] for k in failing),
                         key=lambda o: (len(o.deviations), sorted(o.deviations.items())))
         first = outcome(prog, first_run.deviations)
-    return ex.Report(prog.variant, summary.executions, sum(failing.values()), first,
-                     f"bounded, at most {bound} deviations", "armv8")
+    report = ex.Report(prog.variant, summary.executions, sum(failing.values()), first,
+                       f"bounded, at most {bound} deviations", "armv8")
+    if shard != (0, 1):       # what ffaemu.shard.merge needs: each failing kind's first run
+        report.shard = {"index": shard[0], "of": shard[1], "vcpus": prog.vcpus, "firsts": [
+            {"key": k, "count": n, "order": list(summary.order[k]),
+             "deviations": sorted(summary.first[k].deviations.items())} for k, n in failing.items()]}
+    return report
 
 
-def explore_random(prog: ex.Program, seed: int, count: int) -> ex.Report:
-    """`count` random runs from seeds seed, seed+1, ...; runs dropped for an unfulfilled
-    promise are not executions and are not counted."""
+def explore_random(prog: ex.Program, seed: int, count: int, shard: tuple[int, int] = (0, 1)) -> ex.Report:
+    """`count` random runs from seeds seed, seed+1, ... (`shard` (i, n): every n-th from
+    seed+i); runs dropped for an unfulfilled promise are not executions and are not counted."""
     failures, runs, first = 0, 0, None
     ex_ = executor(prog)
-    for s in range(seed, seed + count):
+    for s in ex.shard_range(seed, count, shard):
         out = ex_.run(rng=random.Random(s))
         runs += out.valid
         if judge(prog, out):
             failures += 1
             first = first or outcome(prog, rng=random.Random(s), seed=s)
-    return ex.Report(prog.variant, runs, failures, first, f"random, seeds {seed}..{seed + count - 1}", "armv8")
+    report = ex.Report(prog.variant, runs, failures, first, f"random, seeds {seed}..{seed + count - 1}",
+                       "armv8")
+    if shard != (0, 1):
+        report.shard = {"index": shard[0], "of": shard[1]}
+    return report
 
 
 def replay(prog: ex.Program, seed: int | None = None, schedule: str | None = None) -> ex.Outcome:

@@ -9,11 +9,24 @@ import json
 import sys
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from ..errors import FfaemuError
 from ..ffa.conv import UpperPolicy
-from ..runner import is_image_spec
 from . import images
-from .qemu import QemuResult, run_on_firmware
+
+if TYPE_CHECKING:
+    from .qemu import QemuResult
+
+
+def is_image_spec(spec: str) -> bool:
+    from ..runner import is_image_spec as spec_names_image     # imported when used: see cli.py
+    return spec_names_image(spec)
+
+
+def run_on_firmware(*args, **kw):
+    from .qemu import run_on_firmware as run
+    return run(*args, **kw)
 
 EXIT_OK, EXIT_DIFFERENT, EXIT_BAD_INPUT = 0, 1, 2
 DEFAULT_TIMEOUT = 10.0       # seconds; a real-firmware run takes 0.1-0.5 s on QEMU 7.2

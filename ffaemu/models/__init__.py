@@ -28,7 +28,18 @@ class ModelRegistry:
         self._factories: dict[str, tuple[object, str]] = {}
 
     def register(self, name: str, factory, summary: str) -> None:
+        """`factory` is a callable, or "package.module:Class", imported only when a model
+        of that name is created (the command line imports just the models it runs)."""
         self._factories[name] = (factory, summary)
+
+    def factory(self, name: str):
+        factory, summary = self._factories[name]
+        if isinstance(factory, str):
+            import importlib
+            module, _, attr = factory.partition(":")
+            factory = getattr(importlib.import_module(module), attr)
+            self._factories[name] = (factory, summary)
+        return factory
 
     def names(self) -> list[str]:
         return sorted(self._factories)
@@ -48,4 +59,4 @@ class ModelRegistry:
         if clash:                     # e.g. `tfa:upper=zero`: set by --fw-upper / --seed instead
             raise FfaemuError(f"model option '{clash[0]}' in '{spec}' is set by "
                               f"--{'fw-' if clash[0] == 'upper' else ''}{clash[0]}, not in the model name")
-        return self._factories[name][0](**common, **options)
+        return self.factory(name)(**common, **options)

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import array
 import ctypes
-import hashlib
+import zlib
 import os
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from unicorn import UC_HOOK_BLOCK, UC_HOOK_CODE, UC_HOOK_INSN, UC_HOOK_INTR
@@ -24,7 +22,16 @@ LOG_CAP = 1024
 ENTRY_WORDS = 8                  # from, to, ec, esr, elr, spsr, intno, vector
 INTR_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_void_p)
 CODE_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint32, ctypes.c_void_p)
+TRAP_CB = ctypes.CFUNCTYPE(None)      # the lean trap path: no arguments to convert
 DRAIN = 0xFFFF_FFFF              # intno the C hook uses to ask Python to drain its log
+SMCCC_REGS = 18
+# The lean trap path's shared words (fastpath.c model_trap): x0-x17, pc, pstate, scr, hcr,
+# insn, from|to<<8|ec<<16|intno<<24, esr, log_count.
+TRAP_WORDS = 26
+TRAP_PC, TRAP_PSTATE, TRAP_SCR, TRAP_HCR, TRAP_INSN, TRAP_INFO, TRAP_ESR, TRAP_LOG = range(18, 26)
+RES_MASK, RES_PC = SMCCC_REGS, SMCCC_REGS + 1
+RES_VALID = 1 << 31
+MASK64 = 0xFFFF_FFFF_FFFF_FFFF
 
 _state: dict = {}
 
@@ -43,6 +50,9 @@ class FastCtx(ctypes.Structure):
         ("log", (ctypes.c_uint64 * ENTRY_WORDS) * LOG_CAP),
         ("insns", ctypes.c_uint64),
         ("python_control", CODE_CB),
+        ("python_trap", TRAP_CB),
+        ("trap", ctypes.c_uint64 * TRAP_WORDS),
+        ("res", ctypes.c_uint64 * (SMCCC_REGS + 2)),     # x0-x17, res_mask, res_pc
     ]
 
 
@@ -59,10 +69,12 @@ def library():
     if os.environ.get("FFAEMU_NATIVE", "1") == "0":
         return None
     src = SOURCE.read_bytes()
-    tag = hashlib.sha256(src + sys.version.encode()).hexdigest()[:16]
+    tag = f"{zlib.crc32(src + sys.version.encode()):08x}{len(src):x}"   # cache key; hashlib costs 4 ms to import
     cache = Path(os.environ.get("FFAEMU_CACHE") or Path.home() / ".cache" / "ffaemu")
     lib_path = cache / f"fastpath-{tag}.so"
     if not lib_path.exists():
+        import subprocess                  # only to build the helper, once per cache
+        import tempfile
         try:
             cache.mkdir(parents=True, exist_ok=True)
             with tempfile.NamedTemporaryFile(dir=cache, suffix=".so", delete=False) as tmp:
@@ -109,8 +121,13 @@ class Native:
         ctx.python_intr, ctx.python_eret = self._intr_cb, self._eret_cb
         self._control_cb = CODE_CB(self._python_control)
         ctx.python_control = self._control_cb
+        self._trap_cb = TRAP_CB(self._python_trap)
+        ctx.python_trap = self._trap_cb
+        self.trap_words = _u64_view(ctx.trap)          # read with one .tolist() per trap
+        self._res = _u64_view(ctx.res)
         self._ctx_ptr = ctypes.cast(ctypes.pointer(ctx), ctypes.c_void_p)
         self._regs = (ctypes.c_uint64 * 23)()
+        self._regs_view = _u64_view(self._regs)
         self._vals = (ctypes.c_uint64 * 18)()
         self.error: BaseException | None = None
         self._hooks = []
@@ -145,6 +162,23 @@ class Native:
             self.error = e
             self.m.uc.emu_stop()
 
+    def _python_trap(self):
+        try:
+            self.m._on_model_trap(self.trap_words.tolist())
+        except BaseException as e:       # noqa: BLE001 - re-raised by Machine.resume
+            self.error = e
+            self.m.uc.emu_stop()
+
+    def set_result(self, values: dict[int, int], pc: int) -> None:
+        """From inside `_on_model_trap`: x[n] = values[n] and PC, written by C on return."""
+        res = self._res
+        mask = RES_VALID
+        for n, v in values.items():
+            res[n] = v & MASK64
+            mask |= 1 << n
+        res[RES_MASK] = mask
+        res[RES_PC] = pc
+
     def _python_eret(self, uch, addr, size, user):
         try:
             self.m._on_eret(self.m.uc, addr, size, None)
@@ -173,7 +207,7 @@ class Native:
         """x0-x17, PC, PSTATE, SCR_EL3, HCR_EL2 and the instruction word at PC - insn_back
         (None if unmapped), in one native call."""
         self.lib.ffaemu_read_trap(self.m.uc._uch, self._ctx_ptr, self._regs, insn_back)
-        regs = list(self._regs)
+        regs = self._regs_view.tolist()
         insn = None if regs[22] == 0xFFFF_FFFF_FFFF_FFFF else regs[22]
         return regs[:18], regs[18], regs[19], regs[20], regs[21], insn
 
@@ -197,6 +231,11 @@ class Native:
         if not self.ctx.last_vector:
             return None
         return self.ctx.last_vector, (info >> 16) & 3, (info >> 8) & 3, info & 0xFF
+
+
+def _u64_view(array) -> memoryview:
+    """A ctypes uint64 array as a memoryview of 'Q' (ctypes says '<Q', which tolist() refuses)."""
+    return memoryview(array).cast("B").cast("Q")
 
 
 def attach(machine) -> Native | None:

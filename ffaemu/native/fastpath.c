@@ -19,12 +19,15 @@ typedef int (*mem_read_fn)(uc_engine *, uint64_t, void *, uint64_t);
 typedef int (*stop_fn)(uc_engine *);
 typedef void (*intr_cb)(uc_engine *, uint32_t, void *);
 typedef void (*code_cb)(uc_engine *, uint64_t, uint32_t, void *);
+typedef void (*trap_cb)(void);          /* no arguments: everything is in `trap` */
 
 struct cp_reg { uint32_t crn, crm, op0, op1, op2; uint64_t val; };
 
 enum { INTR_SWI = 2, INTR_HVC = 11, INTR_HYP_TRAP = 12, INTR_SMC = 13 };
 enum { EC_SVC64 = 0x15, EC_HVC64 = 0x16, EC_SMC64 = 0x17 };
 #define LOG_CAP 1024
+#define TRAP_WORDS 26
+#define RES_VALID (1u << 31)
 
 struct fast_ctx {
 	reg_fn reg_read, reg_write;
@@ -41,6 +44,13 @@ struct fast_ctx {
 	uint64_t log[LOG_CAP][8];     /* from, to, ec, esr, elr, spsr, intno, vector */
 	uint64_t insns;               /* instructions of the blocks entered: the virtual clock */
 	code_cb python_control;       /* Machine._on_control_write(value, op1|crm<<8|op2<<16) */
+	/* The lean trap path: an SVC/HVC/SMC for an EL with a Python model crosses to Python
+	 * once, with everything in `trap`, and the model's results come back in `res`. */
+	trap_cb python_trap;          /* Machine._on_model_trap */
+	uint64_t trap[TRAP_WORDS];    /* x0-x17, pc, pstate, scr, hcr, insn, from|to<<8|ec<<16|intno<<24, esr, log_count */
+	uint64_t res[18];             /* x[n] for each bit n of res_mask */
+	uint64_t res_mask;            /* bit 31: results are valid (write them and res_pc) */
+	uint64_t res_pc;
 };
 
 static uint64_t rd(uc_engine *uc, struct fast_ctx *c, int reg)
@@ -68,6 +78,30 @@ static const uint32_t OP1_FOR_EL[4] = { 0, 0, 4, 6 };
 #define SCR_RW  (1u << 10)
 #define HCR_TGE (1ull << 27)
 #define HCR_RW  (1ull << 31)
+
+/* Hand a call to the Python model of EL `to`: one crossing, registers in shared memory;
+ * then write back the results it left in `res` (if any: it may also have moved the CPU
+ * itself, e.g. into EL3 assembly). */
+static void model_trap(uc_engine *uc, struct fast_ctx *c, uint32_t intno, uint64_t pc,
+		       uint64_t pstate, uint64_t scr, uint64_t hcr, uint32_t insn, uint32_t el,
+		       uint32_t to, uint32_t ec)
+{
+	uint64_t *t = c->trap;
+	for (int i = 0; i < 18; i++)
+		t[i] = rd(uc, c, c->r_x[i]);
+	t[18] = pc; t[19] = pstate; t[20] = scr; t[21] = hcr; t[22] = insn;
+	t[23] = el | (to << 8) | ((uint64_t)ec << 16) | ((uint64_t)intno << 24);
+	t[24] = ((uint64_t)ec << 26) | (1u << 25) | ((insn >> 5) & 0xFFFF);
+	t[25] = c->log_count;
+	c->res_mask = 0;
+	c->python_trap();
+	if (c->res_mask & RES_VALID) {
+		for (int i = 0; i < 18; i++)
+			if (c->res_mask & (1u << i))
+				wr(uc, c, c->r_x[i], c->res[i]);
+		wr(uc, c, c->r_pc, c->res_pc);
+	}
+}
 
 void ffaemu_fast_intr(uc_engine *uc, uint32_t intno, void *user)
 {
@@ -111,8 +145,12 @@ void ffaemu_fast_intr(uc_engine *uc, uint32_t intno, void *user)
 		to = 3;
 		ec = EC_SMC64;
 	}
-	if (el < to && (c->python_els & (1u << to)))
-		goto python;                             /* a Python model takes it */
+	if (el < to && (c->python_els & (1u << to))) {
+		if (!c->python_trap)
+			goto python;
+		model_trap(uc, c, intno, pc, pstate, scr, hcr, insn, el, to, ec);
+		return;                                  /* a Python model took it */
+	}
 	{
 		uint64_t esr = ((uint64_t)ec << 26) | (1u << 25) | ((insn >> 5) & 0xFFFF);
 		uint64_t off = el < to ? 0x400 : (pstate & 1) ? 0x200 : 0;

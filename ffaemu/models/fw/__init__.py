@@ -1,9 +1,9 @@
 """EL3 firmware models, by CLI name (`--el3 NAME[:key=value,...]`)."""
 from .. import ModelRegistry
-from .optee import Optee
-from .tfa import Tfa
-from .tfa_el3_spmc import TfaEl3Spmc
-from .tfa_spmd import TfaSpmd
+
+# Classes by "module:name": imported when a model is created (ModelRegistry.factory).
+Optee, Tfa = f"{__name__}.optee:Optee", f"{__name__}.tfa:Tfa"
+TfaEl3Spmc, TfaSpmd = f"{__name__}.tfa_el3_spmc:TfaEl3Spmc", f"{__name__}.tfa_spmd:TfaSpmd"
 
 FIRMWARE = ModelRegistry("firmware")
 FIRMWARE.register("tfa", Tfa, "TF-A lts-v2.14.6 without SPMD: FF-A IDs are unknown SMCs (-1, sign-extended); held to the real image (option smc-unk=sext|zext)")

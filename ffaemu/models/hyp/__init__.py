@@ -1,8 +1,9 @@
 """EL2 hypervisor models, by CLI name (`--el2 NAME[:key=value,...]`)."""
 from .. import ModelRegistry
-from .none import NoHypervisor
-from .pkvm import Pkvm
-from .xen import Xen
+
+# Classes by "module:name": imported when a model is created (ModelRegistry.factory).
+NoHypervisor, Pkvm, Xen = (f"{__name__}.none:NoHypervisor", f"{__name__}.pkvm:Pkvm",
+                           f"{__name__}.xen:Xen")
 
 HYPERVISORS = ModelRegistry("hypervisor")
 HYPERVISORS.register("none", NoHypervisor, "no hypervisor: EL2 boots EL1, EL1 SMCs go to EL3")
