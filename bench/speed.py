@@ -108,8 +108,26 @@ def _wall(cmd: list[str], env: dict | None = None) -> float:
     return elapsed
 
 
+def _installed_python(tmp: Path) -> str:
+    """A fresh venv that sees ffaemu and its dependencies through plain .pth paths: the
+    import cost of an installed (non-editable) package, without the editable install's
+    import-hook finder (about 13 ms of `site` in the development venv)."""
+    import site
+    import unicorn
+    venv = tmp / "installed"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    deps = Path(unicorn.__file__).resolve().parent.parent
+    Path(purelib, "ffaemu-bench.pth").write_text(f"{ROOT}\n{deps}\n")
+    return str(python)
+
+
 def command_line(tmp: Path) -> dict:
-    """`ffaemu run g.S --el3 optee` vs QEMU on the real image, whole processes, alternating."""
+    """`ffaemu run g.S --el3 optee` vs QEMU on the real image, whole processes, alternating;
+    beside them the floor any Python + Unicorn command has: `python -c pass` and
+    `python -c "import unicorn"` (the binding's own import and libunicorn's load)."""
     from ffaemu.loader import load_asm, write_elf
     firmware = Path(os.environ.get("FFAEMU_FIRMWARE", ROOT.parent / "shared" / "real-firmware")) \
         / REAL_FIRMWARE
@@ -126,17 +144,21 @@ def command_line(tmp: Path) -> dict:
         for arg in ("-device", f"loader,addr={addr:#x},data={value:#x},data-len=8")]
     # As an installed package runs: bytecode cached (PYTHONDONTWRITEBYTECODE unset), the
     # fast path built, assembled objects cached; one warm-up run fills those caches.
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env.update(PYTHONPATH=str(ROOT), FFAEMU_CACHE=str(tmp / "cache"))
-    ffaemu = [sys.executable, "-m", "ffaemu", "run", str(src), "--el3", "optee"]
-    _wall(ffaemu, env)
-    _wall(qemu)
-    ours, theirs = [], []
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPATH")}
+    env.update(FFAEMU_CACHE=str(tmp / "cache"))
+    python = _installed_python(tmp)
+    commands = {"qemu": (qemu, None), "ffaemu": ([python, "-m", "ffaemu", "run", str(src), "--el3", "optee"], env),
+                "python": ([python, "-c", "pass"], env),
+                "python_unicorn": ([python, "-c", "import unicorn"], env)}
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for name, (cmd, e) in commands.items():
+        _wall(cmd, e)                                  # warm-up
     for _ in range(PAIRS):
-        ours.append(_wall(ffaemu, env))
-        theirs.append(_wall(qemu))
-    return {"ffaemu_s": statistics.median(ours), "qemu_s": statistics.median(theirs),
-            "pairs": PAIRS, "ffaemu_all": ours, "qemu_all": theirs}
+        for name, (cmd, e) in commands.items():
+            times[name].append(_wall(cmd, e))
+    out = {f"{name}_s": statistics.median(ts) for name, ts in times.items()}
+    out.update(pairs=PAIRS, ffaemu_all=times["ffaemu"], qemu_all=times["qemu"])
+    return out
 
 
 # Width fuzzing and the explorer, here and on the baseline ---------------------------------
@@ -246,6 +268,9 @@ def report(r: dict) -> None:
     else:
         print(f"  QEMU booting real TF-A + OP-TEE to the guest's exit: {cl['qemu_s']:.3f} s wall "
               f"(median of {cl['pairs']}); `ffaemu run g.S --el3 optee`: {cl['ffaemu_s']:.3f} s")
+        print(f"  the floor of any Python + Unicorn command, same run: `python -c pass` "
+              f"{cl['python_s']:.3f} s, `python -c 'import unicorn'` {cl['python_unicorn_s']:.3f} s: "
+              f"QEMU / that = {cl['qemu_s'] / cl['python_unicorn_s']:.2f}x at best")
         rows.append(("command line: QEMU real stack / ffaemu run (wall)", cl["qemu_s"] / cl["ffaemu_s"], 5))
     wf = r["widthfuzz_runs_per_s"]
     print(f"  width fuzz: {wf['now']:,.1f} runs/s" + (f" (today {wf['today']:,.1f})" if "today" in wf else ""))

@@ -183,12 +183,12 @@ def _scenario_names_help() -> str:
     return "the scenario (or --all), one of: " + ", ".join(scenarios.registry())
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="ffaemu", description="Run AArch64 EL3/EL2/EL1 images with exact "
-                "SMC/HVC trapping on Unicorn.")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+def _add_list(sub) -> None:
     sub.add_parser("list", help="list the firmware and hypervisor models", description="List the "
                    "--el3 firmware models and --el2 hypervisor models with their options.")
+
+
+def _add_explore(sub) -> None:
     ex = sub.add_parser("explore", help="interleave several vCPUs of one VM, instruction by "
                         "instruction, looking for ordering bugs")
     ex.add_argument("target", choices=["xen-negotiation-race"],
@@ -215,13 +215,22 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--shard", metavar="I/N", help="run part I of N of the search (bounded or "
                     "random); `ffaemu merge` joins the parts' --json reports into the whole")
     add_assembler_option(ex)
+
+
+def _add_merge(sub) -> None:
     mg = sub.add_parser("merge", help="merge the --json reports of `explore --shard I/N` runs")
     mg.add_argument("reports", nargs="+", metavar="REPORT.json", help="one report per shard")
+
+
+def _add_litmus(sub) -> None:
     lit = sub.add_parser("litmus", help="run herd7 AArch64 litmus tests under the ARMv8 (or SC) model")
     lit.add_argument("files", nargs="+", metavar="FILE.litmus", help="herd7 AArch64 litmus tests")
     lit.add_argument("--model", choices=["armv8", "sc"], default="armv8", help="memory model (default armv8)")
     lit.add_argument("--json", action="store_true", help="one JSON object per test, one per line")
     add_assembler_option(lit)
+
+
+def _add_scenario(sub) -> None:
     scen = sub.add_parser("scenario", help="real FF-A/SMCCC bugs, buggy vs fixed")
     scen_sub = scen.add_subparsers(dest="scenario_command", required=True, parser_class=_Parser)
     scen_sub.add_parser("list", help="list the scenarios by project, with each fix's commit")
@@ -235,6 +244,9 @@ def build_parser() -> argparse.ArgumentParser:
     srun.add_argument("--json", dest="format", action="store_const", const="json",
                       help="the same as --format json")
     add_assembler_option(srun)
+
+
+def _add_run(sub) -> None:
     run = sub.add_parser("run", help="run an image from EL3 (.S, ELF or raw .bin)")
     add_run_options(run)
     run.add_argument("--gdb", nargs="?", type=_port, const=1234, metavar="PORT",
@@ -244,13 +256,39 @@ def build_parser() -> argparse.ArgumentParser:
                      help="when gdb's connection closes without detach/kill: wait for the next "
                      "client (default), continue the run to its end, or stop it")
     qemu_commands.add_run_options(run)          # real firmware under QEMU (ffaemu/backends)
-    qemu_commands.add_commands(sub)
+
+
+def _add_debug(sub) -> None:
     debug = sub.add_parser("debug", help="step through a run: breakpoints on SMC/HVC/SVC/ERET, "
                            "exception entries, registers (x and w views), system registers")
     add_run_options(debug)
     debug.add_argument("--commands", metavar="FILE", help="read debugger commands from FILE "
                        "(default: standard input, or a prompt on a terminal)")
     next(a for a in debug._actions if a.dest == "json").help = "not for debug (refused): its session is text"
+
+
+# Subcommands in `ffaemu -h` order, each with the function that adds its parser; diff and
+# firmware come from backends/commands.py (one function adds both).
+_SUBCOMMANDS = (("list", _add_list), ("explore", _add_explore), ("merge", _add_merge),
+                ("litmus", _add_litmus), ("scenario", _add_scenario), ("run", _add_run),
+                ("diff", qemu_commands.add_commands), ("firmware", None), ("debug", _add_debug))
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The command line's parser. Given `argv` naming a subcommand, only that subcommand's
+    parser is built (argparse costs a few ms per command at every start); otherwise (help,
+    a bad or missing command) all of them, so the messages list every command."""
+    p = _Parser(prog="ffaemu", description="Run AArch64 EL3/EL2/EL1 images with exact "
+                "SMC/HVC trapping on Unicorn.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    wanted = argv[0] if argv else None
+    if wanted not in {name for name, _ in _SUBCOMMANDS}:
+        wanted = None
+    if wanted == "firmware":
+        wanted = "diff"
+    for name, add in _SUBCOMMANDS:
+        if add is not None and wanted in (None, name):
+            add(sub)
     return p
 
 
@@ -559,7 +597,8 @@ def cmd_merge(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        args = build_parser().parse_args(argv)
+        argv = sys.argv[1:] if argv is None else argv
+        args = build_parser(argv).parse_args(argv)
         if getattr(args, "assembler", None):
             from .assembler import ASSEMBLER_ENV
             os.environ[ASSEMBLER_ENV] = args.assembler
@@ -582,6 +621,22 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
 
 
+def console_main() -> None:
+    """The `ffaemu` script and `python -m ffaemu`: `main`, then a quick exit. After the
+    output is flushed and the atexit handlers have run (the keystone worker stops), the
+    interpreter's own teardown of every module and Unicorn object is skipped: it costs
+    about 7 ms of a 3-instruction run and does nothing a user can see."""
+    status = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):           # a closed or broken stdout: the normal exit path
+        sys.exit(status)
+    import atexit
+    atexit._run_exitfuncs()
+    os._exit(status)
+
+
 def _discard_stdout() -> None:
     """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
     try:
@@ -591,4 +646,4 @@ def _discard_stdout() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    console_main()

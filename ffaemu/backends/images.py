@@ -7,7 +7,6 @@ Search order: `$FFAEMU_FIRMWARE` (a directory), then the per-user cache
 """
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,6 +108,7 @@ def firmware_for(model_spec: str) -> Path:
 
 
 def sha256(path: Path) -> str:
+    import hashlib                  # only `firmware list` and builds checksum images
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
