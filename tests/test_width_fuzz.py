@@ -158,6 +158,18 @@ def test_finds_tfa_spmd_version_forward_leaky():
     assert any(x.rule.value == "smc32-preserves-x8-x17" and x.layer == "EL3 tfa-spmd" for x in v)
 
 
+def test_finds_el3_spmc_req2_legacy():
+    el3, el2, case = found("tfa-el3-spmc:req2=legacy", "tfa-el3-spmc", "el3")
+    # Before bb9fc8c0b the SPMD's switch to the EL3 SPMC's SP was SMC_RET8: the SP gets
+    # its context's stale x8-x17 (0 before any secure activity) instead of the sender's,
+    # and its RESP2's x8-x17 never reach the caller. One DIRECT_REQ2 with a non-zero
+    # x8-x17 breaks DEN0077 v1.2 §15 (REQ2: x4-x17 are the payload) at the partition.
+    assert len(case.calls) <= 3 and "direct-req2" in case.calls
+    v = observe(el3, el2, case).violations
+    assert any(x.rule.value == "direct-payload-delivered" and x.call == "FFA_MSG_SEND_DIRECT_REQ2"
+               and 8 <= x.reg <= 17 and x.got == 0 for x in v)
+
+
 ASM_MONITORS = ["asm/el3/monitor_ns_sext.S", "asm/el3/monitor_ns_zext.S"]
 
 

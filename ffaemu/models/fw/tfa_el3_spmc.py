@@ -294,7 +294,7 @@ class El3Spmc(Spmc):
             raise RefusedCall(FfaError.INVALID_PARAMETERS)
         if not sp.methods & (PROP_DIRECT_REQ2_RECV if req2 else PROP_DIRECT_REQ_RECV):
             raise RefusedCall(FfaError.DENIED)            # direct_msg_receivable
-        answer = sp.respond(fid, self.spmd._to_spmc(fid, xs, sp.version))
+        answer = sp.respond(fid, self.spmd._to_spmc(fid, xs, sp.version), self.ffa.deliveries)
         self.spmd.spmc_x8_x17 = answer[8:SMCCC_ARG_REGS]
         self._check_response(sp, answer, origin=src)
         return self.spmd._relay(answer, sp.version)
