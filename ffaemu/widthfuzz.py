@@ -295,6 +295,13 @@ def _reference(el3: str, el2: str, case: Case) -> tuple:
     return observe(el3, el2, case).outcome
 
 
+def forget() -> None:
+    """Drop the booted machines and cached reference outcomes: what follows runs as in a
+    fresh process (a search's result then cannot depend on what ran before it)."""
+    _booted.clear()
+    _reference.cache_clear()
+
+
 def _first_difference(ref: tuple, got: tuple) -> str:
     if ref[0] != got[0]:
         return f"run ended {got[0]} instead of {ref[0]}"
@@ -311,4 +318,4 @@ def differs(el3: str, el2: str, case: Case) -> bool:
 
 
 __all__ = ["Case", "POOL", "DEFAULT_CALLS", "observe", "outcome", "problems", "differs",
-           "run_calls", "FIRMWARE", "HYPERVISORS", "UPPERS"]
+           "run_calls", "forget", "FIRMWARE", "HYPERVISORS", "UPPERS"]
