@@ -182,6 +182,24 @@ def test_finds_el3_spmc_req2_legacy():
                and 8 <= x.reg <= 17 and x.got == 0 for x in v)
 
 
+@pytest.mark.parametrize("el3, kept", [("tfa-spmd", True), ("tfa-el3-spmc", True),
+                                       ("tfa-el3-spmc:req2=legacy", False)])
+def test_partitions_receive_the_payload(el3, kept):
+    """The echo SP behind each SPMC records what it received (echo_sp.Delivery): a 1.2
+    caller's DIRECT_REQ2 reaches it with x4-x17 as sent (DEN0077 v1.2 §15.4), except
+    through the EL3 SPMC before bb9fc8c0b (SMC_RET8: the SP context's x8-x17, 0 here)."""
+    from ffaemu.widthfuzz import _table, run_calls
+    case = Case(calls=("version-1.2", "direct-req2"), high=tuple(range(1, 21)))
+    _, run, regs = run_calls(el3, "none", _table(case, "none"), reuse=False)
+    (d,) = run.firmware.ffa.deliveries
+    assert d.sent[:8] == [0xC400_008D, 0x8001, 0, 0, 0x4444, 0x5555, 0x6666, 0x7777]
+    assert d.sent[8:] == list(range(11, 21))          # the second call's x8-x17
+    assert d.received[4:] == (d.sent[4:] if kept else d.sent[4:8] + [0] * 10)
+    assert regs[1][0] == 0xC400_008E                   # FFA_MSG_SEND_DIRECT_RESP2
+    rule = [v for v in observe(el3, "none", case).violations if v.rule.value == "direct-payload-delivered"]
+    assert len(rule) == (0 if kept else 20)           # x8-x17 in, and x8-x17 back out
+
+
 ASM_MONITORS = ["asm/el3/monitor_ns_sext.S", "asm/el3/monitor_ns_zext.S"]
 
 
