@@ -59,7 +59,8 @@ SCENARIOS = [
                {"buggy": {0: FfaId.FFA_MSG_SEND_DIRECT_RESP2, 1: 0x8001_0000},
                 "fixed": {0: FfaId.FFA_ERROR, 2: NS_ZEXT}})],
         note="the echo SPs answer x8-x17 with the caller's own values, so x8-x17 dropped by "
-             "SMC_RET8 look the same as x8-x17 returned"),
+             "SMC_RET8 look the same as x8-x17 returned in the guest's registers; the width "
+             "fuzzer's payload rule (direct-payload-delivered) sees them lost at the SP"),
     _tf("el3-spmc-desc-version", "TF-A", "6feaad6c6", "fix(el3-spmc): fix FF-A v1.2 version check",
         "the EL3 SPMC's memory-descriptor checks tested ffa_version == 1.1, so a 1.2 caller's "
         "MEM_SHARE was INVALID_PARAMETERS", "tfa-el3-spmc", "desc-version", "exact", "compatible",
