@@ -147,7 +147,9 @@ def test_lts_spmd_refuses_a_spoofed_source_first(direct_src):
     normal-world DIRECT_REQ with source 0x8002 never reaches the EL3 SPMC, whatever its
     check: spmd_ffa_error_return(INVALID_PARAMETERS), (uint32_t) -2 zero-extended in x2."""
     from ffaemu.widthfuzz import run_calls
+    from ffaemu.ffa.abi import FfaId
     res, _, regs = run_calls(f"tfa-el3-spmc:direct-src={direct_src}", "none",
-                             [([0x8400_0063, 0x10002], False), ([0x8400_006F, 0x8002_8001, 0, 0x11], False)])
+                             [([FfaId.FFA_VERSION, 0x10002], False),
+                              ([FfaId.FFA_MSG_SEND_DIRECT_REQ, 0x8002_8001, 0, 0x11], False)])
     assert res.reason.value == "system-off"
     assert (regs[1][0], regs[1][2]) == (ERROR, NS32 - 1)
