@@ -155,8 +155,10 @@ def _setup(el3: str, el2: str, upper: str, seed: int, upper_on, trace, reuse: bo
     if trace is not None or not reuse:
         setup = build_guest(_guest()[0], el3, el2, fw_upper=upper, seed=seed, max_insns=1_000_000,
                             trace=trace)
-        if upper_on is not None and isinstance(setup.firmware, Firmware):
-            _aim_upper(setup.firmware, upper_on)
+        if isinstance(setup.firmware, Firmware):
+            setup.firmware.ffa.deliveries = []       # what the partitions receive, checked
+            if upper_on is not None:
+                _aim_upper(setup.firmware, upper_on)
         return setup
     key = (el3, el2, upper, upper_on)
     setup = _booted.pop(key, None)

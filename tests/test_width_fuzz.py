@@ -217,3 +217,16 @@ def test_harness_assembly_monitors_follow_the_rules(el3):
         assert problems(spec, "none", case) == [], case
 
     check()
+
+
+def test_partitions_record_only_for_the_fuzzer():
+    """The width fuzzer asks for the partitions' log (one Delivery per direct request);
+    any other run records nothing, so a long run of direct requests grows no log."""
+    from ffaemu.models.fw.base import FfaServices
+    from ffaemu.runner import build_guest
+    from ffaemu.widthfuzz import _guest, _table, run_calls
+    case = Case(calls=("version-1.2", "direct-req2"))
+    _, run, _ = run_calls("tfa-el3-spmc", "none", _table(case, "none"), reuse=False)
+    assert len(run.firmware.ffa.deliveries) == 1
+    assert FfaServices().deliveries is None
+    assert build_guest(_guest()[0], "tfa-el3-spmc", "none").firmware.ffa.deliveries is None

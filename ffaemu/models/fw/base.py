@@ -101,7 +101,9 @@ class FfaServices:
     buffers: dict[int, Buffers] = field(default_factory=dict)
     shares: dict[int, Share] = field(default_factory=dict)
     next_handle: int = 1
-    deliveries: list = field(default_factory=list)   # echo_sp.Delivery, per direct request
+    # echo_sp.Delivery per direct request, when a checker asks for them (widthfuzz sets a
+    # list); None, the default, records nothing, so a long run does not grow a log.
+    deliveries: list | None = None
 
 
 class Firmware:
@@ -138,7 +140,7 @@ class Firmware:
         call = Call(trap.xs[:SMCCC_ARG_REGS], caller=NS_ENDPOINT, via_hypervisor=trap.from_el == 2)
         if call.fid == Psci.SYSTEM_OFF:
             return trap.stop("system-off", None, f"PSCI SYSTEM_OFF from EL{trap.from_el}")
-        delivered = len(self.ffa.deliveries)
+        delivered = len(self.ffa.deliveries) if self.ffa.deliveries is not None else 0
         try:
             result = self.handle(call, trap.mem)
         except FirmwarePanic as panic:
@@ -154,7 +156,7 @@ class Firmware:
     def _note_deliveries(self, first: int, xs: list[int], values: dict[int, int] | None) -> None:
         """Direct requests this call carried to a partition (echo_sp.Delivery): the
         caller's x0-x17 before, and after (registers the answer leaves keep their value)."""
-        for d in self.ffa.deliveries[first:]:
+        for d in (self.ffa.deliveries or ())[first:]:
             d.sent = list(xs)
             d.answer = None if values is None else [values.get(n, v) for n, v in enumerate(xs)]
 
