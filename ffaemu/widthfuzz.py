@@ -9,7 +9,8 @@ its SMC32 results with zeros, a sign extension or seeded garbage (all legal). Th
 
 - every answer, at every layer (each Python model's record, the harness delivering the
   top answer to the guest, and the guest's own view), goes through the SMCCC v1.2 /
-  FF-A checker (`ffa/smccc_rules.py`);
+  FF-A checker (`ffa/smccc_rules.py`), and so does each direct message's payload where
+  the firmware hands it to a partition and back;
 - the guest-visible outcome (W views of SMC32 results, full X views of SMC64 results,
   how the run ends) must equal the reference run: no garbage in, x8-x17 of SMC32 calls
   zero, firmware zero-extending.
@@ -31,8 +32,8 @@ from .assembler import assemble
 from .ffa.abi import FfaId, id_name, is_smc64
 from .ffa.conv import Conv, Reply, UpperPolicy
 from .ffa.smccc import VendorHyp
-from .ffa.smccc_rules import (SMCCC_REGS, Violation, call_name, check, check_delivery,
-                               check_records, response_is_smc64, result_view)
+from .ffa.smccc_rules import (SMCCC_REGS, Violation, call_name, check, check_deliveries,
+                               check_delivery, check_records, response_is_smc64, result_view)
 from .loader import DEFAULT_BASE, Image, Segment, write_elf
 from .models.fw.base import Firmware
 from .runner import build_guest
@@ -154,8 +155,10 @@ def _setup(el3: str, el2: str, upper: str, seed: int, upper_on, trace, reuse: bo
     if trace is not None or not reuse:
         setup = build_guest(_guest()[0], el3, el2, fw_upper=upper, seed=seed, max_insns=1_000_000,
                             trace=trace)
-        if upper_on is not None and isinstance(setup.firmware, Firmware):
-            _aim_upper(setup.firmware, upper_on)
+        if isinstance(setup.firmware, Firmware):
+            setup.firmware.ffa.deliveries = []       # what the partitions receive, checked
+            if upper_on is not None:
+                _aim_upper(setup.firmware, upper_on)
         return setup
     key = (el3, el2, upper, upper_on)
     setup = _booted.pop(key, None)
@@ -252,6 +255,8 @@ def observe(el3: str, el2: str, case: Case = Case()) -> Observed:
     every = {k: v for d in devs.values() for k, v in d.items()}
     records = run.machine.calls.records
     violations = check_records(records, devs)
+    if isinstance(run.firmware, Firmware):       # the payload at the partitions behind it
+        violations += check_deliveries(run.firmware.ffa.deliveries, f"EL3 {run.firmware.name}")
     top = [r for r in records if r.depth == 0 and r.ret_full is not None]
     for (args, _), got, rec in zip(table, results, top if len(top) == len(table) else []):
         violations += check_delivery(call_name(args[0]), rec.ret_full, got)
@@ -292,6 +297,13 @@ def _reference(el3: str, el2: str, case: Case) -> tuple:
     return observe(el3, el2, case).outcome
 
 
+def forget() -> None:
+    """Drop the booted machines and cached reference outcomes: what follows runs as in a
+    fresh process (a search's result then cannot depend on what ran before it)."""
+    _booted.clear()
+    _reference.cache_clear()
+
+
 def _first_difference(ref: tuple, got: tuple) -> str:
     if ref[0] != got[0]:
         return f"run ended {got[0]} instead of {ref[0]}"
@@ -308,4 +320,4 @@ def differs(el3: str, el2: str, case: Case) -> bool:
 
 
 __all__ = ["Case", "POOL", "DEFAULT_CALLS", "observe", "outcome", "problems", "differs",
-           "run_calls", "FIRMWARE", "HYPERVISORS", "UPPERS"]
+           "run_calls", "forget", "FIRMWARE", "HYPERVISORS", "UPPERS"]

@@ -2,10 +2,12 @@
 hand-written answers: each case states what DEN0028C / DEN0077 require."""
 from __future__ import annotations
 
-from ffaemu.ffa.smccc_rules import Rule, check, check_delivery, check_relay
+from ffaemu.ffa.smccc_rules import Rule, check, check_deliveries, check_delivery, check_relay
+from ffaemu.models.fw.echo_sp import ECHO_SPS, Delivery
 
 VERSION, ID_GET, ERROR, SUCCESS = 0x8400_0063, 0x8400_0069, 0x8400_0060, 0x8400_0061
 REQ2, RESP2, INIT = 0xC400_008D, 0xC400_008E, 0xC600_0001
+REQ, RESP = 0x8400_006F, 0x8400_0070
 
 
 def regs(*values, high=0):
@@ -84,3 +86,40 @@ def test_declared_deviation_is_reported_as_declared():
     assert str(v[0]) == ("EL2 pkvm: FFA_VERSION x8=0x0000000000000000, expected the caller's 0x108 "
                          "[smc32-preserves-x8-x17: DEN0028C §2.6: an SMC32/HVC32 call preserves "
                          "x8-x30] (declared: assume SMC64)")
+
+
+def _delivery(sent, received):
+    """A direct request through an echo SP: what it received, its response, and the
+    firmware's answer carrying that response back unchanged."""
+    response = ECHO_SPS[0].respond(sent[0], received)
+    return Delivery(0x8001, received, response, sent, list(response))
+
+
+def test_partition_gets_the_payload():
+    """DEN0077 v1.2 §15.4-§15.5: REQ2's x4-x17 reach the SP as sent, RESP2's x4-x17
+    reach the sender (what TF-A's SMC_RET8 to the EL3 SPMC broke before bb9fc8c0b)."""
+    sent = regs(REQ2, 0x8001, 0, 0, 4, 5, 6, 7, high=0x900)
+    assert check_deliveries([_delivery(sent, list(sent))]) == []
+    stale = sent[:8] + [0] * 10                       # the SP context's x8-x17
+    d = _delivery(sent, stale)
+    assert rules(check_deliveries([d])) == [(Rule.PARTITION_GETS_PAYLOAD, n) for n in range(8, 18)]
+    d.answer[8:] = sent[8:]                           # ... and the caller keeps its own
+    assert len(check_deliveries([d])) == 20
+    assert str(check_deliveries([d], "EL3 tfa-el3-spmc")[0]) == (
+        "EL3 tfa-el3-spmc -> SP 0x8001: FFA_MSG_SEND_DIRECT_REQ2 x8=0x0000000000000000, expected the "
+        "sender's 0x908 [direct-payload-delivered: DEN0077 v1.2 §15.2-§15.5: a direct message's "
+        "payload reaches the receiver as sent]")
+
+
+def test_partition_payload_32_bit_is_w3_to_w7():
+    """The 32-bit DIRECT_REQ/RESP carry w3-w7 (DEN0028C §2.6: bits [63:32] are not the
+    callee's); an error instead of the response is not a delivered response."""
+    sent = regs(REQ, 0x8001, 0, 0xAAAA_0000_0000_0003, 4, 5, 6, 7)
+    received = list(sent)
+    received[3] = 3                                    # upper half dropped: same W view
+    assert check_deliveries([_delivery(sent, received)]) == []
+    received[7] = 0
+    assert rules(check_deliveries([_delivery(sent, received)])) == [(Rule.PARTITION_GETS_PAYLOAD, 7)]
+    refused = Delivery(0x8001, list(sent), ECHO_SPS[0].respond(REQ, sent), sent, regs(ERROR, 0, 0xFFFF_FFFE))
+    refused.response[5] = 0
+    assert check_deliveries([refused]) == []

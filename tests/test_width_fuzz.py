@@ -5,11 +5,11 @@ told nothing, the fuzzer finds each width bug and shrinks it to at most three ca
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, find, given, settings
+from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
 
-from ffaemu.widthfuzz import (FIRMWARE, HYPERVISORS, POOL, UPPERS, Case, observe, outcome,
-                              problems)
+from ffaemu.widthfuzz import (FIRMWARE, HYPERVISORS, POOL, UPPERS, Case, forget, observe,
+                              outcome, problems)
 
 # pKVM (Linux v6.18 ffa.c) and Xen (4.22 ffa_private.h ffa_get_ret_code) compare some of
 # the firmware's results as 64-bit values (x0 with FFA_SUCCESS; pKVM also x2 of FFA_ID_GET),
@@ -38,8 +38,10 @@ def stacks(el3s, el2s):
 
 EXAMPLES = settings(max_examples=60, deadline=None, database=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow])
+# A search is deterministic: derandomized, no example database, and no phase that
+# depends on wall time (the explain phase, which also more than doubled a search's time).
 SEARCH = settings(max_examples=400, deadline=None, database=None, derandomize=True,
-                  suppress_health_check=[HealthCheck.too_slow])
+                  phases=(Phase.generate, Phase.shrink), suppress_health_check=[HealthCheck.too_slow])
 
 
 @pytest.mark.parametrize("el2", HYPERVISORS)
@@ -60,6 +62,15 @@ def test_fixed_stacks_follow_the_rules(el3, el2):
 
     check()
     assert len(runs) >= 60
+
+
+@pytest.fixture(autouse=True)
+def fresh_process_state(request):
+    """Each search starts with no booted machine and no cached reference run, so what it
+    finds, and after how many examples, cannot depend on which tests ran before it in
+    this process (xdist scheduling)."""
+    if request.node.name.startswith("test_finds_"):
+        forget()
 
 
 def shrunk(el3s, el2s):
@@ -138,8 +149,9 @@ def test_finds_pkvm_retval_regs_4():
 def test_finds_pkvm_features_mask_off():
     # Rarer than the others: only OP-TEE writes x2 of this answer at all (the EL3 SPMC
     # answers FFA_FEATURES with SMC_RET1, Hafnium with w2 = 1 << 16 that both variants
-    # see), and garbage must reach that one register only.
-    el3, el2, case = found("pkvm:features-mask=off", "pkvm", "el2", examples=2000)
+    # see), and garbage must reach that one register only. The search is deterministic
+    # (SEARCH): the first hit is example 238, every run, under xdist or not.
+    el3, el2, case = found("pkvm:features-mask=off", "pkvm", "el2", examples=1000)
     # Garbage in bits [63:32] of one register of one firmware answer: x2 of the answer to
     # pKVM's own FFA_FEATURES(FFA_RXTX_MAP_64) (hyp_ffa_post_init), so the host's
     # FFA_VERSION is NOT_SUPPORTED instead of a version (W view).
@@ -156,6 +168,36 @@ def test_finds_tfa_spmd_version_forward_leaky():
     assert len(case.calls) <= 3 and {"version-1.2", "version-1.1"} & set(case.calls)
     v = observe(el3, el2, case).violations
     assert any(x.rule.value == "smc32-preserves-x8-x17" and x.layer == "EL3 tfa-spmd" for x in v)
+
+
+def test_finds_el3_spmc_req2_legacy():
+    el3, el2, case = found("tfa-el3-spmc:req2=legacy", "tfa-el3-spmc", "el3")
+    # Before bb9fc8c0b the SPMD's switch to the EL3 SPMC's SP was SMC_RET8: the SP gets
+    # its context's stale x8-x17 (0 before any secure activity) instead of the sender's,
+    # and its RESP2's x8-x17 never reach the caller. One DIRECT_REQ2 with a non-zero
+    # x8-x17 breaks DEN0077 v1.2 §15 (REQ2: x4-x17 are the payload) at the partition.
+    assert len(case.calls) <= 3 and "direct-req2" in case.calls
+    v = observe(el3, el2, case).violations
+    assert any(x.rule.value == "direct-payload-delivered" and x.call == "FFA_MSG_SEND_DIRECT_REQ2"
+               and 8 <= x.reg <= 17 and x.got == 0 for x in v)
+
+
+@pytest.mark.parametrize("el3, kept", [("tfa-spmd", True), ("tfa-el3-spmc", True),
+                                       ("tfa-el3-spmc:req2=legacy", False)])
+def test_partitions_receive_the_payload(el3, kept):
+    """The echo SP behind each SPMC records what it received (echo_sp.Delivery): a 1.2
+    caller's DIRECT_REQ2 reaches it with x4-x17 as sent (DEN0077 v1.2 §15.4), except
+    through the EL3 SPMC before bb9fc8c0b (SMC_RET8: the SP context's x8-x17, 0 here)."""
+    from ffaemu.widthfuzz import _table, run_calls
+    case = Case(calls=("version-1.2", "direct-req2"), high=tuple(range(1, 21)))
+    _, run, regs = run_calls(el3, "none", _table(case, "none"), reuse=False)
+    (d,) = run.firmware.ffa.deliveries
+    assert d.sent[:8] == [0xC400_008D, 0x8001, 0, 0, 0x4444, 0x5555, 0x6666, 0x7777]
+    assert d.sent[8:] == list(range(11, 21))          # the second call's x8-x17
+    assert d.received[4:] == (d.sent[4:] if kept else d.sent[4:8] + [0] * 10)
+    assert regs[1][0] == 0xC400_008E                   # FFA_MSG_SEND_DIRECT_RESP2
+    rule = [v for v in observe(el3, "none", case).violations if v.rule.value == "direct-payload-delivered"]
+    assert len(rule) == (0 if kept else 20)           # x8-x17 in, and x8-x17 back out
 
 
 ASM_MONITORS = ["asm/el3/monitor_ns_sext.S", "asm/el3/monitor_ns_zext.S"]
@@ -175,3 +217,16 @@ def test_harness_assembly_monitors_follow_the_rules(el3):
         assert problems(spec, "none", case) == [], case
 
     check()
+
+
+def test_partitions_record_only_for_the_fuzzer():
+    """The width fuzzer asks for the partitions' log (one Delivery per direct request);
+    any other run records nothing, so a long run of direct requests grows no log."""
+    from ffaemu.models.fw.base import FfaServices
+    from ffaemu.runner import build_guest
+    from ffaemu.widthfuzz import _guest, _table, run_calls
+    case = Case(calls=("version-1.2", "direct-req2"))
+    _, run, _ = run_calls("tfa-el3-spmc", "none", _table(case, "none"), reuse=False)
+    assert len(run.firmware.ffa.deliveries) == 1
+    assert FfaServices().deliveries is None
+    assert build_guest(_guest()[0], "tfa-el3-spmc", "none").firmware.ffa.deliveries is None

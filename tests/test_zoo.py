@@ -45,10 +45,18 @@ EXPECTED = {
     # The EL3 SPMC sign-extends its errors (spmc_ffa_error_return); handles from 0xffffffc0.
     "el3-spmc-desc-version": {"buggy": [{0: ERROR, 2: M64 - 1}],
                               "fixed": [{0: SUCCESS, 2: 0xFFFF_FFC0, 3: 0}]},
-    # The SPMD's own check refuses the spoofed source first (INVALID_PARAMETERS, zero-ext).
-    "el3-spmc-direct-src": {"buggy": [{0: ERROR, 2: NS32 - 1}], "fixed": [{0: ERROR, 2: NS32 - 1}]},
+    # TF-A v2.7.0's SPMD (no 5519f07cd) forwards a spoofed source 0x8002. Buggy (v2.7.0
+    # direct_req_smc_handler): SP 0x8001 gets the request, its response to 0x8002 is
+    # refused to the SP (direct_resp_smc_handler) and the call never returns: no registers
+    # (STOPS). Fixed (48fe24c50): spmc_ffa_error_return(INVALID_PARAMETERS), an `int`: -2
+    # sign-extended in x2.
+    "el3-spmc-direct-src": {"buggy": [{}], "fixed": [{0: ERROR, 2: M64 - 1}]},
     "hafnium-version-store": {"buggy": [{0: 0x10001}], "fixed": [{0: NS32}]},
 }
+# (scenario, variant) -> how each probe's run ends, when not at the guest's SYSTEM_OFF, and
+# what the one-line stop message must name.
+STOPS = {("el3-spmc-direct-src", "buggy"): (["fault"], "refused SP 0x8001's FFA_MSG_SEND_DIRECT_RESP "
+                                            "to 0x8002 with INVALID_PARAMETERS (direct_resp_smc_handler)")}
 BUGZOO = {"pkvm-features-mask": ("pkvm:features-mask=off", "pkvm:features-mask=on", "3f5952917498"),
           "pkvm-version-downgrade": ("pkvm:downgrade=answer", "pkvm:downgrade=refuse", "f41426939244"),
           "pkvm-ffa-range": ("pkvm:ffa-max-func=0x7f", "pkvm:ffa-max-func=0xff", "0dd60c4632a1"),
@@ -77,6 +85,9 @@ def test_zoo_scenario_registers(name):
         seen = [{int(r[1:]): int(v, 16) for r, v in d["observed"].items()}
                 for d in res.details["difference"]]
         assert seen == EXPECTED[name][variant], (variant, res.verdict)
+        ends, message = STOPS.get((name, variant), (["system-off"] * len(seen), ""))
+        assert [d["end"] for d in res.details["difference"]] == ends
+        assert message in res.verdict and res.verdict.count("\n") == 0
         assert res.as_expected
         assert sc.fix in res.verdict
 
@@ -128,3 +139,17 @@ def test_scenario_run_bad_input(argv, message, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("ffaemu: error: ") and message in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("direct_src", ["checked", "unchecked"])
+def test_lts_spmd_refuses_a_spoofed_source_first(direct_src):
+    """With the SPMD's own check (5519f07cd, the default: lts-v2.14.6 spmd_smc_handler) a
+    normal-world DIRECT_REQ with source 0x8002 never reaches the EL3 SPMC, whatever its
+    check: spmd_ffa_error_return(INVALID_PARAMETERS), (uint32_t) -2 zero-extended in x2."""
+    from ffaemu.widthfuzz import run_calls
+    from ffaemu.ffa.abi import FfaId
+    res, _, regs = run_calls(f"tfa-el3-spmc:direct-src={direct_src}", "none",
+                             [([FfaId.FFA_VERSION, 0x10002], False),
+                              ([FfaId.FFA_MSG_SEND_DIRECT_REQ, 0x8002_8001, 0, 0x11], False)])
+    assert res.reason.value == "system-off"
+    assert (regs[1][0], regs[1][2]) == (ERROR, NS32 - 1)

@@ -25,6 +25,12 @@ call and after it. The rules, with where their text comes from:
 - `PROXY_RELAYS_PAYLOAD` — a proxy forwarding a direct request must hand back the
   partition's payload unchanged (x3-x7 of MSG_SEND_DIRECT_RESP, x4-x17 of RESP2;
   DEN0077 v1.2 §15.2-§15.5): pKVM's header comment, "Forwarded on unmodified to the SPMD".
+- `PARTITION_GETS_PAYLOAD` — DEN0077 v1.2 §15.2-§15.5 (FFA_MSG_SEND_DIRECT_REQ/RESP,
+  _REQ2/_RESP2): the payload registers (w3-w7 of the 32-bit messages, x3-x7 of the 64-bit
+  ones, x4-x17 of REQ2/RESP2) are the message: they reach the receiver as the sender wrote
+  them, in both directions. Checked where the firmware hands a normal-world request to one
+  of ffaemu's echo partitions (models/fw/echo_sp.py records what it received) and hands
+  the partition's response back (`check_deliveries`).
 
 A model may declare rules it knowingly breaks (`smccc_deviations = {rule: reason}`, e.g.
 pKVM, which since 6f4c348b1d5c writes x0-x17 for SMC32 calls too); the checker still
@@ -50,6 +56,7 @@ class Rule(str, enum.Enum):
     FFA_RESERVED_MBZ = "ffa-reserved-mbz"
     PROXY_RELAYS_PAYLOAD = "proxy-relays-payload"
     HARNESS_DELIVERS = "harness-delivers-answer"
+    PARTITION_GETS_PAYLOAD = "direct-payload-delivered"
 
 
 CITATION = {
@@ -58,6 +65,8 @@ CITATION = {
     Rule.FFA_RESERVED_MBZ: "DEN0077 v1.2: reserved result registers MBZ",
     Rule.PROXY_RELAYS_PAYLOAD: "DEN0077 v1.2 §15: a direct response's payload reaches the sender",
     Rule.HARNESS_DELIVERS: "the ERET back to the caller carries exactly the model's answer",
+    Rule.PARTITION_GETS_PAYLOAD: "DEN0077 v1.2 §15.2-§15.5: a direct message's payload reaches "
+                                 "the receiver as sent",
 }
 
 # FFA_SUCCESS: how many of w0.. the response to each function defines (DEN0077 v1.2
@@ -70,6 +79,7 @@ SUCCESS_DEFINES = {
 }
 ERROR_DEFINES = 3               # w0 FFA_ERROR, w1 target info, w2 error code
 PAYLOAD = {Func.MSG_SEND_DIRECT_RESP: range(3, 8), Func.MSG_SEND_DIRECT_RESP2: range(4, 18)}
+REQUEST_PAYLOAD = {Func.MSG_SEND_DIRECT_REQ: range(3, 8), Func.MSG_SEND_DIRECT_REQ2: range(4, 18)}
 
 
 @dataclass(frozen=True)
@@ -171,6 +181,34 @@ def check_relay(answer: list[int], callee: list[int], layer: str = "",
             for n in PAYLOAD[func] if view(answer[n]) != view(callee[n])]
 
 
+def _payload_view(fid: int):
+    """W views for the 32-bit direct messages, X views otherwise (DEN0028C §2.6-§2.7)."""
+    return (lambda v: v & MASK64) if is_smc64(w(fid)) else w
+
+
+def check_deliveries(deliveries, layer: str = "") -> list[Violation]:
+    """Each direct request a firmware handed to a partition (`echo_sp.Delivery`): the
+    request's payload as the partition received it vs as the caller sent it, and the
+    response's payload as the caller got it vs as the partition sent it."""
+    out: list[Violation] = []
+    for d in deliveries:
+        if d.sent is None:
+            continue
+        where = f"{layer} -> SP {d.sp:#06x}"
+        func, view = func_of(w(d.sent[0])), _payload_view(d.sent[0])
+        out += [Violation(Rule.PARTITION_GETS_PAYLOAD, n, call_name(d.sent[0]), where,
+                          f"the sender's {d.sent[n]:#x}", d.received[n])
+                for n in REQUEST_PAYLOAD.get(func, ()) if view(d.received[n]) != view(d.sent[n])]
+        resp = func_of(w(d.response[0]))
+        if d.answer is None or func_of(w(d.answer[0])) is not resp:
+            continue
+        view = _payload_view(d.response[0])
+        out += [Violation(Rule.PARTITION_GETS_PAYLOAD, n, call_name(d.response[0]), where,
+                          f"the partition's {d.response[n]:#x}", d.answer[n])
+                for n in PAYLOAD.get(resp, ()) if view(d.answer[n]) != view(d.response[n])]
+    return out
+
+
 def check_delivery(call: str, answer: list[int], got: list[int], layer: str = "harness") -> list[Violation]:
     """The harness's own stubs and trampolines: after the ERET the caller's x0-x17 must be
     exactly what the answering model wrote (`trap.ret`: unnamed registers keep the
@@ -219,4 +257,4 @@ def _children(records, i: int):
 
 
 __all__ = ["Rule", "Violation", "check", "check_relay", "check_delivery", "check_records",
-           "SMCCC_REGS"]
+           "check_deliveries", "SMCCC_REGS"]

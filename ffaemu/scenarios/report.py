@@ -37,8 +37,8 @@ def markdown(rows: list[dict]) -> str:
 def _difference(row: dict) -> str:
     diff = row["difference"]
     if isinstance(diff, list) and diff and isinstance(diff[0], dict) and "observed" in diff[0]:
-        return "; ".join(f"{d['call']}: " + " ".join(f"{k}={v}" for k, v in d["observed"].items())
-                         for d in diff)
+        return "; ".join(f"{d['call']}: " + (" ".join(f"{k}={v}" for k, v in d["observed"].items())
+                                              or f"run stops ({d.get('end')})") for d in diff)
     return row["verdict"]
 
 

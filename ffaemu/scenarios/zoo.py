@@ -9,7 +9,7 @@ citing the fix it reproduces.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 from ..ffa.decode import fid_name
@@ -28,7 +28,9 @@ class Step:
 @dataclass(frozen=True)
 class Probe:
     """A guest run under `el3`/`el2` (the option under test is added to `layer`'s spec),
-    and the registers of call `watch` that show the bug: {variant: {register: value}}."""
+    and the registers of call `watch` that show the bug: {variant: {register: value}}.
+    `stops`: the variants whose run must stop at call `watch` instead ({variant: the stop
+    reason, e.g. "fault" for a modelled hang}); their `expected` registers are {}."""
 
     el3: str
     el2: str
@@ -36,6 +38,11 @@ class Probe:
     watch: int
     expected: dict
     prepare: Callable | None = None       # machine -> None: memory set up before the run
+    stops: dict = field(default_factory=dict)
+
+    def end(self, variant: str) -> str:
+        """How the run must end: at the guest's SYSTEM_OFF unless it stops at `watch`."""
+        return self.stops.get(variant, "system-off")
 
 
 def with_option(spec: str, option: str) -> str:
@@ -77,16 +84,17 @@ class ZooScenario(Scenario):
                                      trace=lines.append, prepare=probe.prepare)
             for line in lines:
                 out("   " + line)
-            step = probe.steps[probe.watch]
-            got = {r: regs[probe.watch][r] for r in probe.expected[variant]}
-            want = probe.expected[variant]
-            ok &= got == want and res.reason.value == "system-off"
-            shown = _regs(got)
+            step, want, end = probe.steps[probe.watch], probe.expected[variant], probe.end(variant)
+            returned = probe.watch < len(regs)
+            got = {r: regs[probe.watch][r] for r in want} if returned else {}
+            ok &= got == want and res.reason.value == end and returned == (end == "system-off")
+            shown = _regs(got) if returned else f"run stops ({res.reason.value}): {res.message}"
             parts.append(f"{step.label} -> {shown}"
-                         + ("" if got == want else f" (expected {_regs(want)})"))
+                         + ("" if (got, res.reason.value) == (want, end) else f" (expected {_regs(want) or end})"))
             seen.append({"el3": el3, "el2": el2, "call": step.label, "fid": fid_name(step.regs[0]),
                          "observed": _hex(got), "expected": _hex(want),
-                         "other_variant": _hex(probe.expected[other]), "end": res.reason.value})
+                         "other_variant": _hex(probe.expected[other]), "end": res.reason.value,
+                         "expected_end": end, "other_variant_end": probe.end(other)})
         cite = f'{self.project} {self.fix} "{self.title}"'
         if not ok:
             verdict = f"UNEXPECTED with {self.option(variant)}: {'; '.join(parts)} [{cite}]"

@@ -59,7 +59,8 @@ SCENARIOS = [
                {"buggy": {0: FfaId.FFA_MSG_SEND_DIRECT_RESP2, 1: 0x8001_0000},
                 "fixed": {0: FfaId.FFA_ERROR, 2: NS_ZEXT}})],
         note="the echo SPs answer x8-x17 with the caller's own values, so x8-x17 dropped by "
-             "SMC_RET8 look the same as x8-x17 returned"),
+             "SMC_RET8 look the same as x8-x17 returned in the guest's registers; the width "
+             "fuzzer's payload rule (direct-payload-delivered) sees them lost at the SP"),
     _tf("el3-spmc-desc-version", "TF-A", "6feaad6c6", "fix(el3-spmc): fix FF-A v1.2 version check",
         "the EL3 SPMC's memory-descriptor checks tested ffa_version == 1.1, so a 1.2 caller's "
         "MEM_SHARE was INVALID_PARAMETERS", "tfa-el3-spmc", "desc-version", "exact", "compatible",
@@ -70,16 +71,24 @@ SCENARIOS = [
                 "fixed": {0: FfaId.FFA_SUCCESS, 2: 0xFFFF_FFC0, 3: 0}},
                prepare=fill_tx(TX, DESC))]),
     _tf("el3-spmc-direct-src", "TF-A", "48fe24c50", "fix(el3-spm): improve direct messaging validation",
-        "the EL3 SPMC did not check a direct request's source ID against its caller",
+        "the EL3 SPMC did not check a direct request's source ID against its caller: a normal-world "
+        "request claiming a secure source reached the SP, whose response to that source was then "
+        "refused, so the caller never got an answer",
         "tfa-el3-spmc", "direct-src", "unchecked", "checked",
-        [Probe("tfa-el3-spmc", "none",
+        # TF-A v2.7.0 pair (spmd-src-check=absent: no 5519f07cd): the SPMD forwards, the
+        # EL3 SPMC hands the request to SP 0x8001, whose FFA_MSG_SEND_DIRECT_RESP goes to
+        # 0x8002, a secure ID other than the SPMC: direct_resp_smc_handler returns
+        # INVALID_PARAMETERS to the SP and the normal world's call never returns (a hang).
+        # Fixed: 48fe24c50's check in direct_req_smc_handler, spmc_ffa_error_return (x2
+        # sign-extended).
+        [Probe("tfa-el3-spmc:spmd-src-check=absent", "none",
                (V1_2, Step("FFA_MSG_SEND_DIRECT_REQ 0x8002 -> 0x8001",
                            (FfaId.FFA_MSG_SEND_DIRECT_REQ, 0x8002_8001, 0, 0x11, 0x22))), 1,
-               {"buggy": {0: FfaId.FFA_ERROR, 2: NS_ZEXT - 1},
-                "fixed": {0: FfaId.FFA_ERROR, 2: NS_ZEXT - 1}})],
-        note="the SPMD refuses a normal-world request with a secure source first (5519f07cd "
-             "'avoid spoofing', 2022-06, before this fix): only a secure partition reaches "
-             "the EL3 SPMC's check", expects_bug=False),
+               {"buggy": {}, "fixed": {0: FfaId.FFA_ERROR, 2: MASK64 - 1}}, stops={"buggy": "fault"})],
+        note="at lts-v2.14.6 the SPMD refuses a normal-world request with a secure source first "
+             "(5519f07cd 'avoid spoofing', 2022-06-09, in v2.8.0): both variants run with "
+             "tfa-el3-spmc:spmd-src-check=absent, the SPMD of TF-A v2.7.0, whose EL3 SPMC "
+             "(direct_req_smc_handler) is the buggy one; 48fe24c50 (2022-11-15) is the fix"),
     _tf("hafnium-version-store", "Hafnium", "3cc9d6f4", "fix: FFA_VERSION checks compatibility rules",
         "any valid requested version was stored and Hafnium's own returned; the fix refuses an "
         "incompatible request (NOT_SUPPORTED) and does not store it",

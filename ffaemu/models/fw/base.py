@@ -101,6 +101,9 @@ class FfaServices:
     buffers: dict[int, Buffers] = field(default_factory=dict)
     shares: dict[int, Share] = field(default_factory=dict)
     next_handle: int = 1
+    # echo_sp.Delivery per direct request, when a checker asks for them (widthfuzz sets a
+    # list); None, the default, records nothing, so a long run does not grow a log.
+    deliveries: list | None = None
 
 
 class Firmware:
@@ -137,13 +140,25 @@ class Firmware:
         call = Call(trap.xs[:SMCCC_ARG_REGS], caller=NS_ENDPOINT, via_hypervisor=trap.from_el == 2)
         if call.fid == Psci.SYSTEM_OFF:
             return trap.stop("system-off", None, f"PSCI SYSTEM_OFF from EL{trap.from_el}")
+        delivered = len(self.ffa.deliveries) if self.ffa.deliveries is not None else 0
         try:
             result = self.handle(call, trap.mem)
         except FirmwarePanic as panic:
+            self._note_deliveries(delivered, call.xs, None)
             return trap.stop("fault", None, f"{self.name}: firmware panic: {panic}")
         if isinstance(result, Answer):
-            return trap.ret(**{f"x{n}": v for n, v in self.fill_answer(result, call.conv).items()})
-        return trap.ret(*self.fill(result, call.conv))
+            values = self.fill_answer(result, call.conv)
+        else:
+            values = dict(enumerate(self.fill(result, call.conv)))
+        self._note_deliveries(delivered, call.xs, values)
+        return trap.ret(**{f"x{n}": v for n, v in values.items()})
+
+    def _note_deliveries(self, first: int, xs: list[int], values: dict[int, int] | None) -> None:
+        """Direct requests this call carried to a partition (echo_sp.Delivery): the
+        caller's x0-x17 before, and after (registers the answer leaves keep their value)."""
+        for d in (self.ffa.deliveries or ())[first:]:
+            d.sent = list(xs)
+            d.answer = None if values is None else [values.get(n, v) for n, v in enumerate(xs)]
 
     def fill(self, reply: Reply | Answer, conv: Conv = Conv.SMC32) -> list[int]:
         """The result registers under the `--fw-upper` policy (for an Answer: x0 up to the

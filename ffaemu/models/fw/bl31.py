@@ -140,6 +140,10 @@ class Spmd:
     # S-EL2 SPMC and SMC_RET8 for the EL3 SPMC whatever the versions, and nothing refused
     # DIRECT_REQ2 below v1.2 (neither the SPMD nor the EL3 SPMC's direct_req_smc_handler).
     req2_legacy = False
+    # tfa-el3-spmc:spmd-src-check=absent: TF-A <= v2.7.0, before 5519f07cd ("feat(spmd):
+    # avoid spoofing in FF-A direct request", 2022-06-09): a normal-world DIRECT_REQ with a
+    # secure source ID is forwarded instead of refused with INVALID_PARAMETERS.
+    src_checked = True
     sel2 = True              # SPMD_SPM_AT_SEL2: the SPMC runs at S-EL2 (Hafnium)
 
     def __init__(self, release: str, spmc: Spmc | None):
@@ -171,7 +175,7 @@ class Spmd:
         if fid in REQ2 and self.rel.req2_needs_1_2 and not self.req2_legacy and \
                 min(self.spmc_nwd_ffa_version, self.nonsecure_ffa_version) < V1_2:
             return self._error(FfaError.NOT_SUPPORTED)  # get_common_ffa_version() < 1.2
-        if fid in DIRECT_REQ and (xs[1] >> 16) & SECURE_ID_BIT:
+        if fid in DIRECT_REQ and (xs[1] >> 16) & SECURE_ID_BIT and self.src_checked:
             return self._error(FfaError.INVALID_PARAMETERS)  # NS caller, secure source ID
         if fid in FORWARDED or (fid == FFA_NS_RES_INFO_GET_64 and self.rel.ns_res_info_get):
             return self._forward(fid, xs, mem)
@@ -252,6 +256,7 @@ def apply_spmd_variants(spmd: Spmd, opts: dict[str, str]) -> None:
     spmd.result_sext = opts.get("result-width") == "sext"
     spmd.version_forward_leaky = opts.get("version-forward") == "leaky"
     spmd.req2_legacy = opts.get("req2") == "legacy"
+    spmd.src_checked = opts.get("spmd-src-check") != "absent"
 
 
 class Bl31:

@@ -357,7 +357,7 @@ class HafniumSpmc(Spmc):
         if fid == F.FFA_MSG_SEND_DIRECT_REQ:            # api_ffa_dir_msg_value: copy32, w2 = 0
             delivered[:8] = [w(v) for v in xs[:8]]
             delivered[2] = 0
-        answer = sp.respond(fid, delivered)
+        answer = sp.respond(fid, delivered, self.state.deliveries)
         if fid == F.FFA_MSG_SEND_DIRECT_REQ:            # RESP_32: api_ffa_dir_msg_value, copy32
             return hf_value(*[w(v) for v in answer[:8]])
         if fid == F.FFA_MSG_SEND_DIRECT_REQ_64:         # x8-x17: arch_regs_get_args, not extended

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from ... import memmap
 from ...arch.bits import MASK32, w
 from ...ffa import memdesc
-from ...ffa.abi import V1_0, V1_1, V1_2, V1_3, VERSION_MAJOR, VERSION_MINOR, FfaError, FfaId
+from ...ffa.abi import V1_0, V1_1, V1_2, V1_3, VERSION_MAJOR, VERSION_MINOR, FfaError, FfaId, id_name
 from ...ffa.conv import Call
 from ...trap import SMCCC_ARG_REGS
 from .base import (PAGE, SECURE_ID_BIT, Answer, Buffers, FfaServices, Firmware, FirmwarePanic,
@@ -101,7 +101,8 @@ class TfaEl3Spmc(Firmware):
     own_version = SPMC_VERSION
     # The first value is the default. Bug-zoo variants (BUGZOO.md), the fixed value first:
     # desc-version (6feaad6c6), direct-src (48fe24c50), req2 (bb9fc8c0b: the SPMD's
-    # SMC_RET8 towards and from the EL3 SPMC, and its direct_req_smc_handler's gate).
+    # SMC_RET8 towards and from the EL3 SPMC, and its direct_req_smc_handler's gate),
+    # spmd-src-check (5519f07cd: the SPMD's own source check; "absent" = TF-A <= v2.7.0).
     # FF-A marks unused result registers "Reserved (MBZ)" (TF-A's own SPMD writes
     # FFA_PARAM_MBZ there), but this SPMC answers with SMC_RET1/SMC_RET4 (FFA_VERSION,
     # FEATURES, RXTX_MAP/UNMAP, RX_RELEASE, RECLAIM; PARTITION_INFO_GET), which leave the
@@ -109,7 +110,7 @@ class TfaEl3Spmc(Firmware):
     smccc_deviations = {"ffa-reserved-mbz": "spmc_main.c answers with SMC_RET1/SMC_RET4, "
                         "leaving the caller's x1-x7"}
     options = {"desc-version": ("compatible", "exact"), "direct-src": ("checked", "unchecked"),
-               "req2": ("gated", "legacy")}
+               "req2": ("gated", "legacy"), "spmd-src-check": ("present", "absent")}
 
     def __init__(self, **kw):
         super().__init__(**kw)
@@ -160,8 +161,12 @@ class El3Spmc(Spmc):
     # tfa-el3-spmc:desc-version: descriptors for any version compatible with 1.1
     # (spmc_compatible_version); an older release tested `ffa_version == 1.1` (6feaad6c6).
     desc_version_compatible = True
-    # tfa-el3-spmc:direct-src: a secure source ID is refused (48fe24c50). At lts-v2.14.6
-    # the SPMD refuses it first (spmd_smc_handler), so a variant must relax both checks.
+    # tfa-el3-spmc:direct-src: 48fe24c50 ("fix(el3-spm): improve direct messaging
+    # validation", 2022-11-15) refuses a normal-world request with a secure source ID and
+    # checks a response's destination against the request's origin (dir_req_origin_id);
+    # "unchecked" is TF-A v2.7.0's direct_req/direct_resp_smc_handler. At lts-v2.14.6 the
+    # SPMD refuses such a source first (spmd_smc_handler, 5519f07cd): only with
+    # spmd-src-check=absent does a request reach this check.
     direct_src_checked = True
 
     def __init__(self, state: FfaServices, sps: tuple[EchoSp, ...] = ECHO_SPS):
@@ -289,9 +294,33 @@ class El3Spmc(Spmc):
             raise RefusedCall(FfaError.INVALID_PARAMETERS)
         if not sp.methods & (PROP_DIRECT_REQ2_RECV if req2 else PROP_DIRECT_REQ_RECV):
             raise RefusedCall(FfaError.DENIED)            # direct_msg_receivable
-        answer = sp.respond(fid, self.spmd._to_spmc(fid, xs, sp.version))
+        answer = sp.respond(fid, self.spmd._to_spmc(fid, xs, sp.version), self.ffa.deliveries)
         self.spmd.spmc_x8_x17 = answer[8:SMCCC_ARG_REGS]
+        self._check_response(sp, answer, origin=src)
         return self.spmd._relay(answer, sp.version)
+
+    def _check_response(self, sp: EchoSp, answer: list[int], origin: int) -> None:
+        """direct_resp_smc_handler on the SP's response. 48fe24c50: the destination must
+        be a normal-world ID, the SPMC or a known SP (direct_msg_validate_dst_id) and the
+        request's origin (dir_req_origin_id, else DENIED). v2.7.0: a secure destination
+        other than FFA_SPMC_ID is INVALID_PARAMETERS. Either error goes to the SP
+        (spmc_ffa_error_return on its context): the normal world's request never returns,
+        which ffaemu stops as a hang. A response to the SPMC ID is a synchronous exit with
+        no entry in progress: not modelled."""
+        dst = answer[1] & 0xFFFF
+        if self.direct_src_checked:
+            known = not dst & SECURE_ID_BIT or dst == FFA_SPMC_ID or any(p.id == dst for p in self.sps)
+            refused = None if known and dst == origin else \
+                FfaError.INVALID_PARAMETERS if not known else FfaError.DENIED
+        else:
+            refused = FfaError.INVALID_PARAMETERS if dst & SECURE_ID_BIT and dst != FFA_SPMC_ID else None
+        if refused is not None:
+            raise FirmwarePanic(f"EL3 SPMC refused SP {sp.id:#06x}'s {id_name(answer[0])} to {dst:#06x} "
+                                f"with {refused.name} (direct_resp_smc_handler): the normal world's "
+                                "request never completes, the system hangs")
+        if dst == FFA_SPMC_ID:
+            raise FirmwarePanic(f"SP {sp.id:#06x} answered the SPMC ID {dst:#06x} with no synchronous "
+                                "entry in progress (spmc_sp_synchronous_exit): not modelled by ffaemu")
 
     def _direct_resp(self, fid: int, xs: list[int], mem) -> Answer:
         """direct_resp_smc_handler: arg2 is checked, then "Direct Response not supported
