@@ -28,11 +28,13 @@ since waiting only adds messages a load may read.
 """
 from __future__ import annotations
 
+import ctypes
 import random
 from dataclasses import dataclass, field
 
-from unicorn import UC_ARCH_ARM64, UC_HOOK_MEM_READ, UC_HOOK_MEM_WRITE, UC_MODE_ARM, Uc
+from unicorn import UC_ARCH_ARM64, UC_HOOK_MEM_READ, UC_HOOK_MEM_WRITE, UC_MODE_ARM, UC_PROT_ALL, Uc, UcError
 from unicorn import arm64_const as uca
+from unicorn.unicorn_py3.unicorn import uclib as _uclib
 
 from ..arch.cpu import Cpu
 from ..arch.sysregs import DAIF_ALL, mode_bits
@@ -47,6 +49,11 @@ EVENTS_PER_RUN = 20_000
 X_REGS = [getattr(uca, f"UC_ARM64_REG_X{n}") for n in range(29)] + [uca.UC_ARM64_REG_X29,
                                                                        uca.UC_ARM64_REG_X30]
 MODELS = ("armv8", "sc")
+# Per-step calls go straight to libunicorn (as explore._Run does): through the binding, its
+# Python wrappers cost more than the one-instruction emulation they wrap.
+_emu_start, _reg_read = _uclib.uc_emu_start, _uclib.uc_reg_read
+_ctx_save, _ctx_restore = _uclib.uc_context_save, _uclib.uc_context_restore
+REG_PC = uca.UC_ARM64_REG_PC
 
 
 def _page_floor(a: int) -> int:
@@ -111,13 +118,22 @@ class _Thread:
             uc.mem_map(p, PAGE)
         for addr, data in spec.segments:
             uc.mem_write(addr, data)
-        uc.mem_map(_page_floor(prog.data), _page_ceil(prog.data + prog.data_size) - _page_floor(prog.data))
+        # The vCPU's private copy of the data region, in a buffer of ours: the read hook writes
+        # the chosen message's value into it directly (no uc_mem_write per load).
+        lo, hi = _page_floor(prog.data), _page_ceil(prog.data + prog.data_size)
+        self.page = ctypes.create_string_buffer(hi - lo)
+        self.page_at = ctypes.addressof(self.page) - lo         # host address of guest address 0
+        uc.mem_map_ptr(lo, hi - lo, UC_PROT_ALL, ctypes.addressof(self.page))
         cpu = Cpu(uc)
         cpu.set_pstate_and_spsr(mode_bits(2, spx=True) | DAIF_ALL, 2, 0)
         for n, v in spec.regs.items():
             cpu.set_x(n, v)
         cpu.pc = spec.entry
         self.uc, self.ctx = uc, uc.context_save()
+        self.handle = uc._uch
+        self.ahead_ctx = uc.context_save()          # the look-ahead's saved CPU (reused)
+        self.pc_value = ctypes.c_uint64()
+        self.pc_ref = ctypes.byref(self.pc_value)
         self.code = {}
         for addr, data in spec.segments:
             for off in range(0, len(data) - 3, 4):
@@ -154,7 +170,19 @@ class _Thread:
         return self.at
 
     def view(self, slots) -> int:
-        return max((self.reg[s] for s in slots), default=0)
+        return max(map(self.reg.__getitem__, slots), default=0)
+
+    def emulate(self, pc: int, count: int) -> None:
+        """`count` instructions from `pc` (uc_emu_start, called directly)."""
+        err = _emu_start(self.handle, pc, STOP_NEVER, 0, count)
+        if err:
+            raise UcError(err)
+
+    def read_pc(self) -> int:
+        err = _reg_read(self.handle, REG_PC, self.pc_ref)
+        if err:
+            raise UcError(err)
+        return self.pc_value.value
 
 
 class Outcome:
@@ -340,12 +368,13 @@ class Executor:
                 a += 4
             self._runs[pc] = run
         end = pc + 4 * len(run)
-        t.uc.emu_start(pc, STOP_NEVER, count=len(run))
+        t.emulate(pc, len(run))
         t.at = end
+        view, reg = t.view, t.reg
         for insn in run:
-            v = t.view(insn.reads)
+            v = view(insn.reads)
             for w in insn.writes:
-                t.reg[w] = v
+                reg[w] = v
             if self.trace is not None:
                 self.trace.append(Event(t.tid, insn.pc, insn.text))
 
@@ -355,8 +384,8 @@ class Executor:
             self._cas_expect = t.uc.reg_read(X_REGS[insn.compare])
         if insn.xstore is not None:
             xstore = self._exclusive_write(t, insn)
-        t.uc.emu_start(insn.pc, STOP_NEVER, count=1)
-        t.at = t.uc.reg_read(uca.UC_ARM64_REG_PC) if insn.flow else insn.pc + 4
+        t.emulate(insn.pc, 1)
+        t.at = t.read_pc() if insn.flow else insn.pc + 4
         if insn.xstore is not None:
             self._writes = [xstore]           # the model, not Unicorn's monitor, decides (below)
         if self.error is not None:
@@ -392,8 +421,7 @@ class Executor:
                 return
             post, m = self._read(t, insn, address, size)
             val = m.val if m is not None else self.prog.init.get(address, 0)
-            uc.mem_write(address, (val & ((1 << (8 * size)) - 1)).to_bytes(size, "little"))
-            val = m.val if m is not None else self.prog.init.get(address, 0)
+            ctypes.memmove(t.page_at + address, (val & ((1 << (8 * size)) - 1)).to_bytes(size, "little"), size)
             self._reads.append((address, post, val))
         except Exception as e:            # noqa: BLE001 - re-raised after the step
             self.error = self.error or e
@@ -448,7 +476,7 @@ class Executor:
         t.vcap = max(t.vcap, t.view(insn.addr))
         if insn.acquire:
             t.vrp, t.vwp = max(t.vrp, post), max(t.vwp, post)
-        return self._describe_read(t) if self._reads else ""
+        return self._describe_read(t) if self._reads and self.trace is not None else ""
 
     def _after_store(self, t: _Thread, insn: Insn) -> str:
         data = [s for s in insn.reads if s not in insn.addr]
@@ -469,19 +497,23 @@ class Executor:
                 return "store-exclusive fails (another vCPU wrote the location)" if writes else ""
             t.reg[insn.status] = len(self.mem) + 1
             t.uc.reg_write(X_REGS[insn.status], 0)
-        notes = []
+        notes = [] if self.trace is not None else None        # what happened, for a trace
         for loc, size, val in writes:
             m = Msg(loc, val, size, t.tid, insn.pc)
             if t.promise is not None and not insn.direct_write and self._fulfils(t, m, view):
                 ts, t.promise = t.promise[0], None
                 t.coh[loc], t.vwm = ts, max(t.vwm, ts)
-                notes.append(f"fulfils its promise, write #{ts} ({self.prog.loc_name(loc)}={val:#x})")
+                note = notes is not None and \
+                    f"fulfils its promise, write #{ts} ({self.prog.loc_name(loc)}={val:#x})"
             elif insn.direct_write or self.sc:
-                notes.append(self._append(t, m, release=insn.release))
+                note = self._append(t, m, release=insn.release)
             else:
                 t.buffer.append((m, view))
-                notes.append(f"{self.prog.loc_name(loc)}={val:#x} into vCPU {t.tid}'s write buffer")
-        return "; ".join(notes)
+                note = notes is not None and \
+                    f"{self.prog.loc_name(loc)}={val:#x} into vCPU {t.tid}'s write buffer"
+            if notes is not None:
+                notes.append(note)
+        return "; ".join(notes) if notes else ""
 
     # -- promises: read->write reordering (Promising-ARM's promise and fulfil steps) -----------
     # A vCPU may append a write it will make later (a promise) before the loads that precede it;
@@ -500,7 +532,11 @@ class Executor:
         if pc == t.spec.end or self.insn(t, pc).kind != LOAD or not self._stores(t):
             t.ahead = (len(self.mem), None)
             return None
-        saved, ctx, trace, floor = t.save(), t.uc.context_save(), self.trace, self._floor
+        saved, trace, floor = t.save(), self.trace, self._floor
+        ctx = t.ahead_ctx.context
+        err = _ctx_save(t.handle, ctx)
+        if err:
+            raise UcError(err)
         self._ahead, self.trace, found, loaded = True, None, None, False
         try:
             for _ in range(self.AHEAD_STEPS):
@@ -524,7 +560,7 @@ class Executor:
             found = None
         finally:
             self._ahead, self.trace, self._floor = False, trace, floor
-            t.uc.context_restore(ctx)
+            _ctx_restore(t.handle, ctx)
             t.restore(saved)
         t.ahead = (len(self.mem), found)
         return found
@@ -558,6 +594,8 @@ class Executor:
         t.vwm = max(t.vwm, ts)
         if release:
             t.vrel = max(t.vrel, ts)
+        if self.trace is None:
+            return ""
         return f"{self.prog.loc_name(m.loc)}={m.val:#x} visible as write #{ts}"
 
     def _drain(self, t: _Thread, i: int) -> None:
