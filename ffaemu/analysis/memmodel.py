@@ -140,7 +140,8 @@ class _Thread:
                 self.code[addr + off] = int.from_bytes(data[off:off + 4], "little")
 
     def reset(self) -> None:
-        self.uc.context_restore(self.ctx)
+        _ctx_restore(self.handle, self.ctx.context)
+        self.frozen_state, self.frozen_cpu = None, self.ctx     # see `freeze`
         self.reg = [0] * NREGS
         self.coh: dict[int, int] = {}
         self.vrp = self.vwp = self.vrm = self.vwm = self.vcap = self.vrel = 0
@@ -165,6 +166,28 @@ class _Thread:
     def restore(self, saved: tuple) -> None:
         for k, v in zip(self._STATE, saved):
             setattr(self, k, v)
+
+    # A run snapshot holds each vCPU frozen: its model state and look-ahead cache, copied, and
+    # its CPU in a Unicorn context. Both are kept while the vCPU does not change (a snapshot
+    # shares them with the one before): `frozen_state` is dropped by whatever changes the model
+    # state (its block, a drain, a promise, a new look-ahead), `frozen_cpu` by its block. The
+    # private data region needs no copy: every load's value is written into it by the read hook.
+    def freeze(self) -> tuple:
+        if self.frozen_state is None:
+            self.frozen_state = self.save() + (self.ahead,)
+        if self.frozen_cpu is None:
+            self.frozen_cpu = self.uc.context_save()
+        return self.frozen_state, self.frozen_cpu
+
+    def thaw(self, frozen: tuple) -> None:
+        state, cpu = frozen
+        for k, v in zip(self._STATE, state):
+            setattr(self, k, v.copy() if isinstance(v, (list, dict)) else v)
+        self.ahead = state[-1]
+        err = _ctx_restore(self.handle, cpu.context)
+        if err:
+            raise UcError(err)
+        self.frozen_state, self.frozen_cpu = state, cpu
 
     def pc(self) -> int:
         return self.at
@@ -192,6 +215,7 @@ class Outcome:
         self.regs, self.memory, self.choices = regs, memory, choices
         self.deviations, self.trace, self.failure = deviations, trace, failure
         self.valid = valid          # False: a promise was never fulfilled (not an execution)
+        self.snapshots: list[tuple] | None = None    # run(keep=True): see Executor.run
 
 
 class Executor:
@@ -234,18 +258,42 @@ class Executor:
 
     # -- one execution ---------------------------------------------------------------------
     def run(self, deviations: dict[int, int] | None = None, rng: random.Random | None = None,
-            trace: bool = False, switch_prob: float = 0.15) -> Outcome:
-        self.mem: list[Msg] = []
+            trace: bool = False, switch_prob: float = 0.15, keep: bool = False,
+            resume: tuple | None = None) -> Outcome:
+        """One execution. `keep`: the Outcome's `snapshots` hold the run's whole state at the
+        start of each event choice, `(choices made so far, ...)`, one per count (the latest);
+        `resume`: one of them, from a run whose choices before it are the ones `deviations`
+        makes: the run continues from there instead of from the start (prefix sharing: the
+        same Outcome, without re-running the prefix). Not with `trace`."""
         self.deviations = dict(deviations or {})
         self.rng, self.switch_prob = rng, switch_prob
-        self.choices: list[tuple[int, int]] = []         # (alternatives, taken)
         self.trace: list[Event] | None = [] if trace else None
         self.error: Exception | None = None
         self._floor = None
-        for t in self.threads:
-            t.reset()
-        current, failure = 0, None
-        for _ in range(EVENTS_PER_RUN):
+        if resume is None:
+            self.mem: list[Msg] = []
+            self.choices: list[tuple[int, int]] = []         # (alternatives, taken)
+            for t in self.threads:
+                t.reset()
+            current, first = 0, 0
+        else:
+            if trace:
+                raise ValueError("a resumed run has no trace of its prefix")
+            _, first, current, mem, choices, frozen = resume
+            self.mem, self.choices = list(mem), list(choices)
+            for t, f in zip(self.threads, frozen):
+                t.thaw(f)
+        snapshots = [] if keep else None
+        failure = None
+        for step in range(first, EVENTS_PER_RUN):
+            if keep:
+                snap = resume if step == first and resume is not None else (
+                    len(self.choices), step, current, tuple(self.mem), tuple(self.choices),
+                    tuple(t.freeze() for t in self.threads))
+                if snapshots and snapshots[-1][0] == snap[0]:
+                    snapshots[-1] = snap                   # no choice since: the later one
+                else:
+                    snapshots.append(snap)
             events = self._events(current)
             if not events:
                 if all(t.done and not t.buffer for t in self.threads):
@@ -253,12 +301,16 @@ class Executor:
                 failure = "deadlock: no vCPU can make progress (each waits for a write that never comes)"
                 break
             kind, tid, arg = events[self._choose(len(events), switch=True)]
+            t = self.threads[tid]
             if kind == "drain":
-                self._drain(self.threads[tid], arg)
+                t.frozen_state = None
+                self._drain(t, arg)
             elif kind == "promise":
-                self._promise(self.threads[tid], arg)
+                t.frozen_state = None
+                self._promise(t, arg)
             else:
-                self._block(self.threads[tid])
+                t.frozen_state = t.frozen_cpu = None
+                self._block(t)
                 current = tid
         else:
             failure = f"no progress after {EVENTS_PER_RUN} events (livelock?)"
@@ -272,8 +324,10 @@ class Executor:
             memory[m.loc] = m.val
         devs = {i: c for i, (_, c) in enumerate(self.choices) if c}
         valid = not any(t.promise for t in self.threads)
-        return Outcome(regs, memory, [n for n, _ in self.choices], devs, self.trace,
-                       failure if valid else None, valid)
+        out = Outcome(regs, memory, [n for n, _ in self.choices], devs, self.trace,
+                      failure if valid else None, valid)
+        out.snapshots = snapshots
+        return out
 
     def _choose(self, n: int, switch: bool = False) -> int:
         if n == 1 or self._ahead:
@@ -528,6 +582,7 @@ class Executor:
         """The first plain store `t` makes after a load, running alone from here (cached)."""
         if t.ahead is not None:                     # until the vCPU runs again
             return t.ahead[1]
+        t.frozen_state = None                       # t.ahead changes (below)
         pc = t.pc()
         if pc == t.spec.end or self.insn(t, pc).kind != LOAD or not self._stores(t):
             t.ahead = (len(self.mem), None)
