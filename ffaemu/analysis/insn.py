@@ -39,7 +39,8 @@ F_FULL, F_LD, F_ST, F_ISB = "full", "ld", "st", "isb"
 
 _CONDITIONAL = ("cbz", "cbnz", "tbz", "tbnz")
 _COMPARE_ALIASES = ("cmp", "cmn", "tst")
-_FLOW = ("b", "bl", "br", "blr", "ret", "eret", "svc", "hvc", "smc", "brk", "hlt", "wfi", "wfe")
+_JUMPS = ("b", "bl", "br", "blr", "ret")             # branches: only the PC (and x30) change
+_FLOW = _JUMPS + ("eret", "svc", "hvc", "smc", "brk", "hlt", "wfi", "wfe")
 
 
 def bit(word: int, n: int) -> int:
@@ -65,6 +66,7 @@ class Insn:
     compare: int | None = None         # CAS's compare register
     xstore: tuple | None = None        # STXR: (data slot or None for ZR, base slot, size in bytes)
     flow: bool = False                 # may leave the next PC other than pc + 4
+    jump: bool = False                 # a branch (conditional or not): no exception, no wait
     # Derived once (read on every step of the model's hot loop), from the fields above:
     # writes buffered before this instruction must drain first (MEMORY-MODEL.md);
     needs_empty_buffer: bool = field(init=False, repr=False, compare=False)
@@ -170,5 +172,5 @@ def decode(word: int, pc: int) -> Insn:
                           "does not order)")
     branch = cs.mnemonic in _CONDITIONAL or cs.mnemonic.startswith("b.")
     flow = branch or cs.mnemonic in _FLOW
-    return Insn(**base, kind=LOCAL, branch=branch, flow=flow)
+    return Insn(**base, kind=LOCAL, branch=branch, flow=flow, jump=branch or cs.mnemonic in _JUMPS)
 

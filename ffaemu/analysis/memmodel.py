@@ -159,13 +159,15 @@ class _Thread:
               "wait_len", "at", "reads", "block_reads", "promise")
 
     def save(self) -> tuple:
-        """The model state, copied (for a look-ahead that must leave no trace)."""
-        return tuple(v.copy() if isinstance(v, (list, dict)) else v
-                     for v in (getattr(self, k) for k in self._STATE))
+        """The model state (`_STATE`), copied (for a look-ahead that must leave no trace)."""
+        return (self.reg.copy(), self.coh.copy(), self.vrp, self.vwp, self.vrm, self.vwm, self.vcap,
+                self.vrel, self.buffer.copy(), self.excl, self.done, self.wait_len, self.at,
+                self.reads.copy(), self.block_reads.copy(), self.promise)
 
     def restore(self, saved: tuple) -> None:
-        for k, v in zip(self._STATE, saved):
-            setattr(self, k, v)
+        (self.reg, self.coh, self.vrp, self.vwp, self.vrm, self.vwm, self.vcap, self.vrel, self.buffer,
+         self.excl, self.done, self.wait_len, self.at, self.reads, self.block_reads,
+         self.promise) = saved
 
     # A run snapshot holds each vCPU frozen: its model state and look-ahead cache, copied, and
     # its CPU in a Unicorn context. Both are kept while the vCPU does not change (a snapshot
@@ -181,8 +183,9 @@ class _Thread:
 
     def thaw(self, frozen: tuple) -> None:
         state, cpu = frozen
-        for k, v in zip(self._STATE, state):
-            setattr(self, k, v.copy() if isinstance(v, (list, dict)) else v)
+        self.restore(state[:-1])
+        self.reg, self.coh, self.buffer = self.reg.copy(), self.coh.copy(), self.buffer.copy()
+        self.reads, self.block_reads = self.reads.copy(), self.block_reads.copy()
         self.ahead = state[-1]
         err = _ctx_restore(self.handle, cpu.context)
         if err:
@@ -193,7 +196,12 @@ class _Thread:
         return self.at
 
     def view(self, slots) -> int:
-        return max(map(self.reg.__getitem__, slots), default=0)
+        if not slots:
+            return 0
+        reg = self.reg
+        if len(slots) == 1:
+            return reg[slots[0]]
+        return max([reg[s] for s in slots])
 
     def emulate(self, pc: int, count: int) -> None:
         """`count` instructions from `pc` (uc_emu_start, called directly)."""
@@ -230,6 +238,8 @@ class Executor:
         self._ahead = False
         self._has_stores: dict[int, bool] = {}
         self.threads = [_Thread(t, spec, prog) for t, spec in enumerate(prog.threads)]
+        self._orders = [[self.threads[c]] + [t for t in self.threads if t.tid != c]
+                        for c in range(len(self.threads))]     # _events: the current vCPU first
         self._insns: dict[int, Insn] = {}     # vCPUs' code never overlaps differently
         self._runs: dict[int, list[Insn]] = {}
         lo, hi = prog.data, prog.data + prog.data_size - 1
@@ -260,8 +270,8 @@ class Executor:
     def run(self, deviations: dict[int, int] | None = None, rng: random.Random | None = None,
             trace: bool = False, switch_prob: float = 0.15, keep: bool = False,
             resume: tuple | None = None) -> Outcome:
-        """One execution. `keep`: the Outcome's `snapshots` hold the run's whole state at the
-        start of each event choice, `(choices made so far, ...)`, one per count (the latest);
+        """One execution. `keep`: the Outcome's `snapshots` hold the run's whole state just
+        before each event choice, `(choices made so far, ...)`, one per count (the latest);
         `resume`: one of them, from a run whose choices before it are the ones `deviations`
         makes: the run continues from there instead of from the start (prefix sharing: the
         same Outcome, without re-running the prefix). Not with `trace`."""
@@ -286,7 +296,13 @@ class Executor:
         snapshots = [] if keep else None
         failure = None
         for step in range(first, EVENTS_PER_RUN):
-            if keep:
+            events = self._events(current)
+            if not events:
+                if all(t.done and not t.buffer for t in self.threads):
+                    break
+                failure = "deadlock: no vCPU can make progress (each waits for a write that never comes)"
+                break
+            if keep:        # after _events: with the look-aheads it made (a resume finds them cached)
                 snap = resume if step == first and resume is not None else (
                     len(self.choices), step, current, tuple(self.mem), tuple(self.choices),
                     tuple(t.freeze() for t in self.threads))
@@ -294,12 +310,6 @@ class Executor:
                     snapshots[-1] = snap                   # no choice since: the later one
                 else:
                     snapshots.append(snap)
-            events = self._events(current)
-            if not events:
-                if all(t.done and not t.buffer for t in self.threads):
-                    break
-                failure = "deadlock: no vCPU can make progress (each waits for a write that never comes)"
-                break
             kind, tid, arg = events[self._choose(len(events), switch=True)]
             t = self.threads[tid]
             if kind == "drain":
@@ -349,15 +359,15 @@ class Executor:
 
     def _events(self, current: int) -> list[tuple[str, int, int]]:
         """Enabled events, the current vCPU's first: its drains, its next block; then the others'."""
-        order = [current] + [t for t in range(len(self.threads)) if t != current]
         events = []
-        for tid in order:
-            t = self.threads[tid]
-            seen = set()
-            for i, (m, _) in enumerate(t.buffer):
-                if m.loc not in seen:
-                    seen.add(m.loc)
-                    events.append(("drain", tid, i))
+        for t in self._orders[current]:
+            tid = t.tid
+            if t.buffer:
+                seen = set()
+                for i, (m, _) in enumerate(t.buffer):
+                    if m.loc not in seen:
+                        seen.add(m.loc)
+                        events.append(("drain", tid, i))
             if self._can_run(t):
                 events.append(("block", tid, 0))
                 if self.promises and t.promise is None:
@@ -377,7 +387,8 @@ class Executor:
         """Run `t` up to its next visible event and on to just before its next load or write."""
         visible = False
         t.wait_len, t.ahead = -1, None
-        for _ in range(STEPS_PER_BLOCK):
+        steps = 0                     # as instructions one at a time, straight runs as one
+        while steps < STEPS_PER_BLOCK:
             pc = t.pc()
             if pc == t.spec.end:
                 t.done = True
@@ -396,10 +407,10 @@ class Executor:
                         t.wait_len = len(self.mem)     # wait until memory changes
                         return
                     self._floor = (loc, ts)
-            if insn.kind == LOCAL and not insn.flow:
-                self._straight(t, pc)
+            if insn.kind == LOCAL and (insn.jump or not insn.flow):
+                steps += self._straight(t, pc)
                 continue
-            self._step(t, insn)
+            steps += self._step(t, insn)
             if insn.kind in (STORE, ATOMIC):
                 t.block_reads = {}                     # a store: a loop around it is no spin
             if insn.kind in (STORE, ATOMIC) or (self.sc and insn.kind == LOAD):
@@ -408,37 +419,62 @@ class Executor:
                           "memory event (a loop without loads or stores?)")
 
     # -- instructions ----------------------------------------------------------------------
-    def _straight(self, t: _Thread, pc: int) -> None:
-        """A run of local, straight-line instructions in one emu_start (no re-translation per
-        instruction); their register views are propagated here."""
-        run = self._runs.get(pc)
-        if run is None:
+    # A vCPU's local instructions run in as few emu_starts as possible: a run of straight-line
+    # ones and the branch that ends it, if any, together, and right after the load or store
+    # before them. The model's bookkeeping is the same, in the same order, as one instruction
+    # at a time; so are the step limits (STEPS_PER_BLOCK, AHEAD_STEPS), which count a straight
+    # run as one step and every other instruction as one: each call returns its steps.
+    def _local_run(self, t: _Thread, pc: int) -> tuple[list[Insn], int]:
+        """The local instructions from `pc` up to the first other one or branch (included),
+        and how many steps they count for (cached per PC)."""
+        got = self._runs.get(pc)
+        if got is None:
             run, a = [], pc
             while a != t.spec.end and a in t.code:
                 i = self.insn(t, a)
-                if i.kind != LOCAL or i.flow:
+                if i.kind != LOCAL or (i.flow and not i.jump):
                     break
                 run.append(i)
                 a += 4
-            self._runs[pc] = run
-        end = pc + 4 * len(run)
+                if i.flow:
+                    break
+            steps = (len(run) > 1 or not run[-1].flow) + run[-1].flow if run else 0
+            got = self._runs[pc] = (run, steps)
+        return got
+
+    def _straight(self, t: _Thread, pc: int) -> int:
+        """A run of local instructions (`_local_run`) in one emu_start (no re-translation per
+        instruction); their register views are propagated here."""
+        run, steps = self._local_run(t, pc)
         t.emulate(pc, len(run))
-        t.at = end
+        self._locals(t, run, pc + 4 * len(run))
+        return steps
+
+    def _locals(self, t: _Thread, run: list[Insn], end: int) -> None:
+        """After `run` was emulated: the PC, and the register views its instructions pass on."""
+        t.at = t.read_pc() if run and run[-1].flow else end
         view, reg = t.view, t.reg
         for insn in run:
             v = view(insn.reads)
             for w in insn.writes:
                 reg[w] = v
+            if insn.branch:
+                t.vcap = max(t.vcap, v)
             if self.trace is not None:
                 self.trace.append(Event(t.tid, insn.pc, insn.text))
 
-    def _step(self, t: _Thread, insn: Insn) -> None:
+    def _step(self, t: _Thread, insn: Insn) -> int:
+        """One instruction, and the local run after a load or store (`_local_run`) with it;
+        returns the steps taken."""
         self._cur, self._reads, self._writes = insn, [], []
         if insn.compare is not None:
             self._cas_expect = t.uc.reg_read(X_REGS[insn.compare])
         if insn.xstore is not None:
             xstore = self._exclusive_write(t, insn)
-        t.emulate(insn.pc, 1)
+        # Not after a store-exclusive: the model writes its status register after the step.
+        after = insn.kind in (LOAD, STORE) and not insn.exclusive
+        run, steps = self._local_run(t, insn.pc + 4) if after else ((), 0)
+        t.emulate(insn.pc, 1 + len(run))
         t.at = t.read_pc() if insn.flow else insn.pc + 4
         if insn.xstore is not None:
             self._writes = [xstore]           # the model, not Unicorn's monitor, decides (below)
@@ -460,6 +496,9 @@ class Executor:
                 t.vcap = max(t.vcap, v)
         if self.trace is not None:
             self.trace.append(Event(t.tid, insn.pc, insn.text, note))
+        if run:
+            self._locals(t, run, insn.pc + 4 + 4 * len(run))
+        return 1 + steps
 
     def _exclusive_write(self, t: _Thread, insn: Insn) -> tuple[int, int, int]:
         """STXR's (address, size, value), from its registers: Unicorn's own exclusive monitor
@@ -522,12 +561,16 @@ class Executor:
                               "bytes) are not modelled")
 
     def _after_load(self, t: _Thread, insn: Insn) -> str:
-        post = max((p for _, p, _ in self._reads), default=0)
+        post = 0
+        for _, p, _ in self._reads:
+            if p > post:
+                post = p
+        addr = t.view(insn.addr)      # a written-back base only joins post: the same for all
         for w in insn.writes:
             if w != insn.status:
-                t.reg[w] = max(post, t.view(insn.addr))
+                t.reg[w] = max(post, addr)
         t.vrm = max(t.vrm, post)
-        t.vcap = max(t.vcap, t.view(insn.addr))
+        t.vcap = max(t.vcap, t.view(insn.addr))       # after a write-back, as written
         if insn.acquire:
             t.vrp, t.vwp = max(t.vrp, post), max(t.vwp, post)
         return self._describe_read(t) if self._reads and self.trace is not None else ""
@@ -594,7 +637,8 @@ class Executor:
             raise UcError(err)
         self._ahead, self.trace, found, loaded = True, None, None, False
         try:
-            for _ in range(self.AHEAD_STEPS):
+            steps = 0
+            while steps < self.AHEAD_STEPS:
                 pc = t.pc()
                 if pc == t.spec.end:
                     break
@@ -602,11 +646,11 @@ class Executor:
                 if insn.kind == ATOMIC or insn.direct_write or insn.exclusive or \
                         (insn.needs_empty_buffer and t.buffer):
                     break
-                if insn.kind == LOCAL and not insn.flow:
-                    self._straight(t, pc)
+                if insn.kind == LOCAL and (insn.jump or not insn.flow):
+                    steps += self._straight(t, pc)
                     continue
                 self._floor = None
-                self._step(t, insn)
+                steps += self._step(t, insn)
                 loaded |= insn.kind == LOAD
                 if insn.kind == STORE and loaded and t.buffer:
                     found = t.buffer[-1][0]
