@@ -28,10 +28,20 @@ class _Final:
         return list(struct.unpack_from(f"<{n}I", self.page, off))
 
 
+# Executors by (code, vCPUs): making one (Unicorn instances, every instruction decoded) costs
+# as much as dozens of runs, and each run starts from reset vCPUs, so a search reuses them.
+_EXECUTORS: dict[tuple, memmodel.Executor] = {}
+
+
 def executor(prog: ex.Program) -> memmodel.Executor:
-    """One memmodel vCPU per explore vCPU (made once per Program)."""
+    """One memmodel vCPU per explore vCPU (made once per Program and image)."""
     if getattr(prog, "_armv8", None) is None:
         seg = prog.image.segments[0]
+        key = (seg.addr, bytes(seg.data), prog.image.symbols["vcpu_main"], prog.image.symbols["done"],
+               tuple(prog.requests))
+        if key in _EXECUTORS:
+            prog._armv8 = _EXECUTORS[key]
+            return prog._armv8
         threads = [memmodel.ThreadSpec([(seg.addr, seg.data)], prog.image.symbols["vcpu_main"],
                                        prog.image.symbols["done"], {0: v}, f"vCPU {v}")
                    for v in range(prog.vcpus)]
@@ -42,6 +52,7 @@ def executor(prog: ex.Program) -> memmodel.Executor:
         program = memmodel.Program(threads, ex.SHARED, ex.SHARED_SIZE, init, names, prog.image.symbolize)
         prog._armv8 = memmodel.Executor(program, "armv8", promises=True)
         prog._armv8.want_regs = False          # judged on memory only
+        _EXECUTORS[key] = prog._armv8
     return prog._armv8
 
 
