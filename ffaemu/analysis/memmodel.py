@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 
 from unicorn import UC_ARCH_ARM64, UC_HOOK_MEM_READ, UC_HOOK_MEM_WRITE, UC_MODE_ARM, UC_PROT_ALL, Uc, UcError
 from unicorn import arm64_const as uca
+from unicorn.unicorn_py3.unicorn import HOOK_MEM_ACCESS_CFUNC, uc_hook_h
 from unicorn.unicorn_py3.unicorn import uclib as _uclib
 
 from ..arch.cpu import Cpu
@@ -131,6 +132,7 @@ class _Thread:
         cpu.pc = spec.entry
         self.uc, self.ctx = uc, uc.context_save()
         self.handle = uc._uch
+        self.hooks: list = []
         self.ahead_ctx = uc.context_save()          # the look-ahead's saved CPU (reused)
         self.pc_value = ctypes.c_uint64()
         self.pc_ref = ctypes.byref(self.pc_value)
@@ -244,12 +246,26 @@ class Executor:
         self._runs: dict[int, list[Insn]] = {}
         lo, hi = prog.data, prog.data + prog.data_size - 1
         for t in self.threads:
-            t.uc.hook_add(UC_HOOK_MEM_READ, self._on_read, t, lo, hi)
-            t.uc.hook_add(UC_HOOK_MEM_WRITE, self._on_write, t, lo, hi)
+            self._hook(t, UC_HOOK_MEM_READ, lo, hi, lambda _h, _a, address, size, _v, _k, t=t:
+                       self._on_read(t, address, size))
+            self._hook(t, UC_HOOK_MEM_WRITE, lo, hi, lambda _h, _a, address, size, value, _k:
+                       self._writes.append((address, size, value & ((1 << (8 * size)) - 1))))
         for t in self.threads:                           # every instruction decodes, or a clear error
             for pc in t.code:
                 if pc >= t.spec.entry:
                     self.insn(t, pc, strict=False)
+
+    @staticmethod
+    def _hook(t: _Thread, kind: int, lo: int, hi: int, fn) -> None:
+        """A memory hook on [lo, hi] registered with libunicorn directly: one Python call per
+        access (the binding wraps each callback in two more)."""
+        cb = HOOK_MEM_ACCESS_CFUNC(fn)
+        handle = uc_hook_h()
+        err = _uclib.uc_hook_add(t.handle, ctypes.byref(handle), kind, cb, None, ctypes.c_uint64(lo),
+                                 ctypes.c_uint64(hi))
+        if err:
+            raise UcError(err)
+        t.hooks.append(cb)                  # alive as long as the vCPU's Unicorn instance
 
     # -- decoding --------------------------------------------------------------------------
     def insn(self, t: _Thread, pc: int, strict: bool = True) -> Insn | None:
@@ -507,7 +523,7 @@ class Executor:
         value = t.uc.reg_read(X_REGS[data]) if data is not None else 0
         return t.uc.reg_read(X_REGS[base]), size, value & ((1 << (8 * size)) - 1)
 
-    def _on_read(self, uc, _access, address, size, _value, t: _Thread) -> None:
+    def _on_read(self, t: _Thread, address: int, size: int) -> None:
         try:
             insn = self._cur
             if insn.kind == STORE:            # STXR's compare-and-swap read: not a load
@@ -516,12 +532,9 @@ class Executor:
             val = m.val if m is not None else self.prog.init.get(address, 0)
             ctypes.memmove(t.page_at + address, (val & ((1 << (8 * size)) - 1)).to_bytes(size, "little"), size)
             self._reads.append((address, post, val))
-        except Exception as e:            # noqa: BLE001 - re-raised after the step
+        except BaseException as e:        # noqa: BLE001 - re-raised after the step
             self.error = self.error or e
-            uc.emu_stop()
-
-    def _on_write(self, _uc, _access, address, size, value, t: _Thread) -> None:
-        self._writes.append((address, size, value & ((1 << (8 * size)) - 1)))
+            _uclib.uc_emu_stop(t.handle)
 
     def _read(self, t: _Thread, insn: Insn, loc: int, size: int) -> tuple[int, Msg | None]:
         """Choose the message a load reads; returns (post view, message or None for the initial value)."""
@@ -546,8 +559,7 @@ class Executor:
         m = self.mem[ts - 1] if ts else None
         if m is not None:
             self._check_size(m, size)
-        newer = [w for w in writes if w > ts]
-        self._last_read = (ts, m, newer)
+        self._last_read = (ts, m, writes)                 # for _describe_read
         t.reads.append((insn.pc, ts))
         post = max(pre, ts)
         t.coh[loc] = max(t.coh.get(loc, 0), post)
@@ -716,9 +728,10 @@ class Executor:
             t.vrp = max(t.vrp, t.vcap)
 
     def _describe_read(self, t: _Thread) -> str:
-        ts, m, newer = self._last_read
+        ts, m, writes = self._last_read
         if ts is None:
-            return f"reads {self.prog.loc_name(m.loc)}={m.val:#x} {newer}"
+            return f"reads {self.prog.loc_name(m.loc)}={m.val:#x} {writes}"
+        newer = [w for w in writes if w > ts]
         loc = self.prog.loc_name(self._reads[-1][0])
         src = "the initial value" if m is None else f"write #{ts} by vCPU {m.tid}"
         val = (m.val if m is not None else self.prog.init.get(self._reads[-1][0], 0))
