@@ -403,16 +403,18 @@ class Executor:
         """Run `t` up to its next visible event and on to just before its next load or write."""
         visible = False
         t.wait_len, t.ahead = -1, None
+        end, insns, sc = t.spec.end, self._insns, self.sc
         steps = 0                     # as instructions one at a time, straight runs as one
         while steps < STEPS_PER_BLOCK:
-            pc = t.pc()
-            if pc == t.spec.end:
+            pc = t.at
+            if pc == end:
                 t.done = True
                 return
-            insn = self.insn(t, pc)
+            insn = insns.get(pc) or self.insn(t, pc)
+            kind = insn.kind
             if insn.needs_empty_buffer and t.buffer:
                 return
-            if insn.kind in (LOAD, ATOMIC) or insn.direct_write or (self.sc and insn.kind == STORE):
+            if kind == LOAD or kind == ATOMIC or insn.direct_write or (sc and kind == STORE):
                 if visible:
                     return
                 self._floor = None
@@ -423,13 +425,14 @@ class Executor:
                         t.wait_len = len(self.mem)     # wait until memory changes
                         return
                     self._floor = (loc, ts)
-            if insn.kind == LOCAL and (insn.jump or not insn.flow):
+            if kind == LOCAL and (insn.jump or not insn.flow):
                 steps += self._straight(t, pc)
                 continue
             steps += self._step(t, insn)
-            if insn.kind in (STORE, ATOMIC):
+            if kind == STORE or kind == ATOMIC:
                 t.block_reads = {}                     # a store: a loop around it is no spin
-            if insn.kind in (STORE, ATOMIC) or (self.sc and insn.kind == LOAD):
+                visible = True
+            elif sc and kind == LOAD:
                 visible = True
         raise FfaemuError(f"vCPU {t.tid} ran {STEPS_PER_BLOCK} instructions without a visible "
                           "memory event (a loop without loads or stores?)")
@@ -461,48 +464,59 @@ class Executor:
     def _straight(self, t: _Thread, pc: int) -> int:
         """A run of local instructions (`_local_run`) in one emu_start (no re-translation per
         instruction); their register views are propagated here."""
-        run, steps = self._local_run(t, pc)
-        t.emulate(pc, len(run))
+        run, steps = self._runs.get(pc) or self._local_run(t, pc)
+        err = _emu_start(t.handle, pc, STOP_NEVER, 0, len(run))
+        if err:
+            raise UcError(err)
         self._locals(t, run, pc + 4 * len(run))
         return steps
 
     def _locals(self, t: _Thread, run: list[Insn], end: int) -> None:
         """After `run` was emulated: the PC, and the register views its instructions pass on."""
         t.at = t.read_pc() if run and run[-1].flow else end
-        view, reg = t.view, t.reg
+        reg, trace = t.reg, self.trace
         for insn in run:
-            v = view(insn.reads)
+            reads = insn.reads
+            if not reads:
+                v = 0
+            elif len(reads) == 1:
+                v = reg[reads[0]]
+            else:
+                v = max([reg[s] for s in reads])
             for w in insn.writes:
                 reg[w] = v
-            if insn.branch:
-                t.vcap = max(t.vcap, v)
-            if self.trace is not None:
-                self.trace.append(Event(t.tid, insn.pc, insn.text))
+            if insn.branch and v > t.vcap:
+                t.vcap = v
+            if trace is not None:
+                trace.append(Event(t.tid, insn.pc, insn.text))
 
     def _step(self, t: _Thread, insn: Insn) -> int:
         """One instruction, and the local run after a load or store (`_local_run`) with it;
         returns the steps taken."""
         self._cur, self._reads, self._writes = insn, [], []
+        kind, pc = insn.kind, insn.pc
         if insn.compare is not None:
             self._cas_expect = t.uc.reg_read(X_REGS[insn.compare])
         if insn.xstore is not None:
             xstore = self._exclusive_write(t, insn)
         # Not after a store-exclusive: the model writes its status register after the step.
-        after = insn.kind in (LOAD, STORE) and not insn.exclusive
-        run, steps = self._local_run(t, insn.pc + 4) if after else ((), 0)
-        t.emulate(insn.pc, 1 + len(run))
-        t.at = t.read_pc() if insn.flow else insn.pc + 4
+        run, steps = self._local_run(t, pc + 4) if (kind == LOAD or kind == STORE) and \
+            not insn.exclusive else ((), 0)
+        err = _emu_start(t.handle, pc, STOP_NEVER, 0, 1 + len(run))
+        if err:
+            raise UcError(err)
+        t.at = t.read_pc() if insn.flow else pc + 4
         if insn.xstore is not None:
             self._writes = [xstore]           # the model, not Unicorn's monitor, decides (below)
         if self.error is not None:
             err, self.error = self.error, None
             raise err
         note = ""
-        if insn.kind == LOAD or insn.kind == ATOMIC:
+        if kind == LOAD or kind == ATOMIC:
             note = self._after_load(t, insn)
-        if insn.kind == STORE or insn.kind == ATOMIC:
+        if kind == STORE or kind == ATOMIC:
             note = " ".join(filter(None, [note, self._after_store(t, insn)]))
-        elif insn.kind == FENCE:
+        elif kind == FENCE:
             self._fence(t, insn.fence)
         elif insn.kind != LOAD:
             v = t.view(insn.reads)
