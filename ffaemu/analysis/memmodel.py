@@ -25,6 +25,11 @@ a run is named by its deviations `{choice index: alternative}`. Choices exist on
 is more than one candidate: vCPUs run local instructions, fences and buffered stores without a
 choice, and a vCPU's loads run as late as possible (just before its next visible event),
 since waiting only adds messages a load may read.
+
+Speed (the search runs every such run): a run keeps snapshots of its state before each event
+choice, and a run that deviates from it only later resumes from there (`run(keep=, resume=)`);
+each vCPU's local instructions run in one `uc_emu_start` per straight run and branch, called in
+libunicorn directly, as are the memory hooks. None of this changes a run's choices or outcome.
 """
 from __future__ import annotations
 
@@ -204,12 +209,6 @@ class _Thread:
         if len(slots) == 1:
             return reg[slots[0]]
         return max([reg[s] for s in slots])
-
-    def emulate(self, pc: int, count: int) -> None:
-        """`count` instructions from `pc` (uc_emu_start, called directly)."""
-        err = _emu_start(self.handle, pc, STOP_NEVER, 0, count)
-        if err:
-            raise UcError(err)
 
     def read_pc(self) -> int:
         err = _reg_read(self.handle, REG_PC, self.pc_ref)
