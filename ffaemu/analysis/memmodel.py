@@ -37,39 +37,18 @@ import ctypes
 import random
 from dataclasses import dataclass, field
 
-from unicorn import UC_ARCH_ARM64, UC_HOOK_MEM_READ, UC_HOOK_MEM_WRITE, UC_MODE_ARM, UC_PROT_ALL, Uc, UcError
+from unicorn import UC_HOOK_MEM_READ, UC_HOOK_MEM_WRITE, UcError
 from unicorn import arm64_const as uca
-from unicorn.unicorn_py3.unicorn import HOOK_MEM_ACCESS_CFUNC, uc_hook_h
-from unicorn.unicorn_py3.unicorn import uclib as _uclib
 
-from ..arch.cpu import Cpu
-from ..arch.sysregs import DAIF_ALL, mode_bits
 from ..errors import FfaemuError
-from .insn import (ACQ_SC, ATOMIC, F_FULL, F_ISB, F_LD, F_ST, FENCE, LOAD, LOCAL, NREGS, STORE,
-                   Insn, decode)
+from .insn import ACQ_SC, ATOMIC, F_FULL, F_ISB, F_LD, F_ST, FENCE, LOAD, LOCAL, STORE, Insn, decode
+from .vcpu import STOP_NEVER, Vcpu, ctx_restore, ctx_save, emu_start, uc_stop
 
-PAGE = 0x1000
-STOP_NEVER = 0xFFFF_FFFF_FFFF_FFFC
 STEPS_PER_BLOCK = 4_000          # a block that long without a visible event is a livelock
 EVENTS_PER_RUN = 20_000
 X_REGS = [getattr(uca, f"UC_ARM64_REG_X{n}") for n in range(29)] + [uca.UC_ARM64_REG_X29,
                                                                        uca.UC_ARM64_REG_X30]
 MODELS = ("armv8", "sc")
-# Per-step calls go straight to libunicorn (as explore._Run does): through the binding, its
-# Python wrappers cost more than the one-instruction emulation they wrap.
-_emu_start, _reg_read = _uclib.uc_emu_start, _uclib.uc_reg_read
-_ctx_save, _ctx_restore = _uclib.uc_context_save, _uclib.uc_context_restore
-REG_PC = uca.UC_ARM64_REG_PC
-
-
-def _page_floor(a: int) -> int:
-    return a & ~(PAGE - 1)
-
-
-def _page_ceil(a: int) -> int:
-    return (a + PAGE - 1) & ~(PAGE - 1)
-
-
 @dataclass
 class ThreadSpec:
     """One vCPU: where its code is, where it starts and stops, its initial registers."""
@@ -112,110 +91,6 @@ class Event:
     note: str = ""
 
 
-class _Thread:
-    def __init__(self, tid: int, spec: ThreadSpec, prog: Program):
-        self.tid, self.spec = tid, spec
-        uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
-        uc.ctl_set_cpu_model(uca.UC_CPU_ARM64_MAX)          # LDAPR and LSE atomics
-        pages = set()
-        for addr, data in spec.segments:
-            pages.update(range(_page_floor(addr), _page_ceil(addr + len(data)), PAGE))
-        for p in sorted(pages):
-            uc.mem_map(p, PAGE)
-        for addr, data in spec.segments:
-            uc.mem_write(addr, data)
-        # The vCPU's private copy of the data region, in a buffer of ours: the read hook writes
-        # the chosen message's value into it directly (no uc_mem_write per load).
-        lo, hi = _page_floor(prog.data), _page_ceil(prog.data + prog.data_size)
-        self.page = ctypes.create_string_buffer(hi - lo)
-        self.page_at = ctypes.addressof(self.page) - lo         # host address of guest address 0
-        uc.mem_map_ptr(lo, hi - lo, UC_PROT_ALL, ctypes.addressof(self.page))
-        cpu = Cpu(uc)
-        cpu.set_pstate_and_spsr(mode_bits(2, spx=True) | DAIF_ALL, 2, 0)
-        for n, v in spec.regs.items():
-            cpu.set_x(n, v)
-        cpu.pc = spec.entry
-        self.uc, self.ctx = uc, uc.context_save()
-        self.handle = uc._uch
-        self.hooks: list = []
-        self.ahead_ctx = uc.context_save()          # the look-ahead's saved CPU (reused)
-        self.pc_value = ctypes.c_uint64()
-        self.pc_ref = ctypes.byref(self.pc_value)
-        self.code = {}
-        for addr, data in spec.segments:
-            for off in range(0, len(data) - 3, 4):
-                self.code[addr + off] = int.from_bytes(data[off:off + 4], "little")
-
-    def reset(self) -> None:
-        _ctx_restore(self.handle, self.ctx.context)
-        self.frozen_state, self.frozen_cpu = None, self.ctx     # see `freeze`
-        self.reg = [0] * NREGS
-        self.coh: dict[int, int] = {}
-        self.vrp = self.vwp = self.vrm = self.vwm = self.vcap = self.vrel = 0
-        self.buffer: list[tuple[Msg, int]] = []        # (message, view of its address and data)
-        self.excl: tuple[int, int] | None = None        # (loc, timestamp read)
-        self.done = False
-        self.wait_len = -1
-        self.at = self.spec.entry                       # the PC, tracked without asking Unicorn
-        self.reads: list[tuple[int, int]] = []          # (pc, ts) of this vCPU's loads, in order
-        self.block_reads: dict[int, tuple[int, int]] = {}   # pc -> (loc, ts) since its last store
-        self.promise: tuple[int, Msg] | None = None     # (timestamp, message) not yet fulfilled
-        self.ahead: tuple | None = None                 # look-ahead cache: (len(mem), candidate)
-
-    _STATE = ("reg", "coh", "vrp", "vwp", "vrm", "vwm", "vcap", "vrel", "buffer", "excl", "done",
-              "wait_len", "at", "reads", "block_reads", "promise")
-
-    def save(self) -> tuple:
-        """The model state (`_STATE`), copied (for a look-ahead that must leave no trace)."""
-        return (self.reg.copy(), self.coh.copy(), self.vrp, self.vwp, self.vrm, self.vwm, self.vcap,
-                self.vrel, self.buffer.copy(), self.excl, self.done, self.wait_len, self.at,
-                self.reads.copy(), self.block_reads.copy(), self.promise)
-
-    def restore(self, saved: tuple) -> None:
-        (self.reg, self.coh, self.vrp, self.vwp, self.vrm, self.vwm, self.vcap, self.vrel, self.buffer,
-         self.excl, self.done, self.wait_len, self.at, self.reads, self.block_reads,
-         self.promise) = saved
-
-    # A run snapshot holds each vCPU frozen: its model state and look-ahead cache, copied, and
-    # its CPU in a Unicorn context. Both are kept while the vCPU does not change (a snapshot
-    # shares them with the one before): `frozen_state` is dropped by whatever changes the model
-    # state (its block, a drain, a promise, a new look-ahead), `frozen_cpu` by its block. The
-    # private data region needs no copy: every load's value is written into it by the read hook.
-    def freeze(self) -> tuple:
-        if self.frozen_state is None:
-            self.frozen_state = self.save() + (self.ahead,)
-        if self.frozen_cpu is None:
-            self.frozen_cpu = self.uc.context_save()
-        return self.frozen_state, self.frozen_cpu
-
-    def thaw(self, frozen: tuple) -> None:
-        state, cpu = frozen
-        self.restore(state[:-1])
-        self.reg, self.coh, self.buffer = self.reg.copy(), self.coh.copy(), self.buffer.copy()
-        self.reads, self.block_reads = self.reads.copy(), self.block_reads.copy()
-        self.ahead = state[-1]
-        err = _ctx_restore(self.handle, cpu.context)
-        if err:
-            raise UcError(err)
-        self.frozen_state, self.frozen_cpu = state, cpu
-
-    def pc(self) -> int:
-        return self.at
-
-    def view(self, slots) -> int:
-        if not slots:
-            return 0
-        reg = self.reg
-        if len(slots) == 1:
-            return reg[slots[0]]
-        return max([reg[s] for s in slots])
-
-    def read_pc(self) -> int:
-        err = _reg_read(self.handle, REG_PC, self.pc_ref)
-        if err:
-            raise UcError(err)
-        return self.pc_value.value
-
 
 class Outcome:
     """One execution's end: registers per vCPU, final memory, its choices and trace."""
@@ -238,36 +113,24 @@ class Executor:
         self.promises = promises and not self.sc   # read->write reordering (see `_promise`)
         self._ahead = False
         self._has_stores: dict[int, bool] = {}
-        self.threads = [_Thread(t, spec, prog) for t, spec in enumerate(prog.threads)]
+        self.threads = [Vcpu(t, spec, prog) for t, spec in enumerate(prog.threads)]
         self._orders = [[self.threads[c]] + [t for t in self.threads if t.tid != c]
                         for c in range(len(self.threads))]     # _events: the current vCPU first
         self._insns: dict[int, Insn] = {}     # vCPUs' code never overlaps differently
         self._runs: dict[int, list[Insn]] = {}
         lo, hi = prog.data, prog.data + prog.data_size - 1
         for t in self.threads:
-            self._hook(t, UC_HOOK_MEM_READ, lo, hi, lambda _h, _a, address, size, _v, _k, t=t:
+            t.hook(UC_HOOK_MEM_READ, lo, hi, lambda _h, _a, address, size, _v, _k, t=t:
                        self._on_read(t, address, size))
-            self._hook(t, UC_HOOK_MEM_WRITE, lo, hi, lambda _h, _a, address, size, value, _k:
+            t.hook(UC_HOOK_MEM_WRITE, lo, hi, lambda _h, _a, address, size, value, _k:
                        self._writes.append((address, size, value & ((1 << (8 * size)) - 1))))
         for t in self.threads:                           # every instruction decodes, or a clear error
             for pc in t.code:
                 if pc >= t.spec.entry:
                     self.insn(t, pc, strict=False)
 
-    @staticmethod
-    def _hook(t: _Thread, kind: int, lo: int, hi: int, fn) -> None:
-        """A memory hook on [lo, hi] registered with libunicorn directly: one Python call per
-        access (the binding wraps each callback in two more)."""
-        cb = HOOK_MEM_ACCESS_CFUNC(fn)
-        handle = uc_hook_h()
-        err = _uclib.uc_hook_add(t.handle, ctypes.byref(handle), kind, cb, None, ctypes.c_uint64(lo),
-                                 ctypes.c_uint64(hi))
-        if err:
-            raise UcError(err)
-        t.hooks.append(cb)                  # alive as long as the vCPU's Unicorn instance
-
     # -- decoding --------------------------------------------------------------------------
-    def insn(self, t: _Thread, pc: int, strict: bool = True) -> Insn | None:
+    def insn(self, t: Vcpu, pc: int, strict: bool = True) -> Insn | None:
         got = self._insns.get(pc)
         if got is None:
             if pc not in t.code:
@@ -391,14 +254,14 @@ class Executor:
                         events.append(("promise", tid, cand))
         return events
 
-    def _can_run(self, t: _Thread) -> bool:
+    def _can_run(self, t: Vcpu) -> bool:
         if t.done or t.wait_len == len(self.mem):
             return False
         if t.pc() == t.spec.end:
             return True
         return not (t.buffer and self.insn(t, t.pc()).needs_empty_buffer)
 
-    def _block(self, t: _Thread) -> None:
+    def _block(self, t: Vcpu) -> None:
         """Run `t` up to its next visible event and on to just before its next load or write."""
         visible = False
         t.wait_len, t.ahead = -1, None
@@ -442,7 +305,7 @@ class Executor:
     # before them. The model's bookkeeping is the same, in the same order, as one instruction
     # at a time; so are the step limits (STEPS_PER_BLOCK, AHEAD_STEPS), which count a straight
     # run as one step and every other instruction as one: each call returns its steps.
-    def _local_run(self, t: _Thread, pc: int) -> tuple[list[Insn], int]:
+    def _local_run(self, t: Vcpu, pc: int) -> tuple[list[Insn], int]:
         """The local instructions from `pc` up to the first other one or branch (included),
         and how many steps they count for (cached per PC)."""
         got = self._runs.get(pc)
@@ -460,17 +323,17 @@ class Executor:
             got = self._runs[pc] = (run, steps)
         return got
 
-    def _straight(self, t: _Thread, pc: int) -> int:
+    def _straight(self, t: Vcpu, pc: int) -> int:
         """A run of local instructions (`_local_run`) in one emu_start (no re-translation per
         instruction); their register views are propagated here."""
         run, steps = self._runs.get(pc) or self._local_run(t, pc)
-        err = _emu_start(t.handle, pc, STOP_NEVER, 0, len(run))
+        err = emu_start(t.handle, pc, STOP_NEVER, 0, len(run))
         if err:
             raise UcError(err)
         self._locals(t, run, pc + 4 * len(run))
         return steps
 
-    def _locals(self, t: _Thread, run: list[Insn], end: int) -> None:
+    def _locals(self, t: Vcpu, run: list[Insn], end: int) -> None:
         """After `run` was emulated: the PC, and the register views its instructions pass on."""
         t.at = t.read_pc() if run and run[-1].flow else end
         reg, trace = t.reg, self.trace
@@ -489,7 +352,7 @@ class Executor:
             if trace is not None:
                 trace.append(Event(t.tid, insn.pc, insn.text))
 
-    def _step(self, t: _Thread, insn: Insn) -> int:
+    def _step(self, t: Vcpu, insn: Insn) -> int:
         """One instruction, and the local run after a load or store (`_local_run`) with it;
         returns the steps taken."""
         self._cur, self._reads, self._writes = insn, [], []
@@ -501,7 +364,7 @@ class Executor:
         # Not after a store-exclusive: the model writes its status register after the step.
         run, steps = self._local_run(t, pc + 4) if (kind == LOAD or kind == STORE) and \
             not insn.exclusive else ((), 0)
-        err = _emu_start(t.handle, pc, STOP_NEVER, 0, 1 + len(run))
+        err = emu_start(t.handle, pc, STOP_NEVER, 0, 1 + len(run))
         if err:
             raise UcError(err)
         t.at = t.read_pc() if insn.flow else pc + 4
@@ -529,14 +392,14 @@ class Executor:
             self._locals(t, run, insn.pc + 4 + 4 * len(run))
         return 1 + steps
 
-    def _exclusive_write(self, t: _Thread, insn: Insn) -> tuple[int, int, int]:
+    def _exclusive_write(self, t: Vcpu, insn: Insn) -> tuple[int, int, int]:
         """STXR's (address, size, value), from its registers: Unicorn's own exclusive monitor
         may fail a store the model lets succeed (and still fire the write hook)."""
         data, base, size = insn.xstore
         value = t.uc.reg_read(X_REGS[data]) if data is not None else 0
         return t.uc.reg_read(X_REGS[base]), size, value & ((1 << (8 * size)) - 1)
 
-    def _on_read(self, t: _Thread, address: int, size: int) -> None:
+    def _on_read(self, t: Vcpu, address: int, size: int) -> None:
         try:
             insn = self._cur
             if insn.kind == STORE:            # STXR's compare-and-swap read: not a load
@@ -547,9 +410,9 @@ class Executor:
             self._reads.append((address, post, val))
         except BaseException as e:        # noqa: BLE001 - re-raised after the step
             self.error = self.error or e
-            _uclib.uc_emu_stop(t.handle)
+            uc_stop(t.handle)
 
-    def _read(self, t: _Thread, insn: Insn, loc: int, size: int) -> tuple[int, Msg | None]:
+    def _read(self, t: Vcpu, insn: Insn, loc: int, size: int) -> tuple[int, Msg | None]:
         """Choose the message a load reads; returns (post view, message or None for the initial value)."""
         for m, view in reversed(t.buffer):                # own buffered write: forwarded
             if m.loc == loc:
@@ -585,7 +448,7 @@ class Executor:
             raise FfaemuError(f"mixed-size accesses to {self.prog.loc_name(m.loc)} ({m.size} and {size} "
                               "bytes) are not modelled")
 
-    def _after_load(self, t: _Thread, insn: Insn) -> str:
+    def _after_load(self, t: Vcpu, insn: Insn) -> str:
         post = 0
         for _, p, _ in self._reads:
             if p > post:
@@ -600,7 +463,7 @@ class Executor:
             t.vrp, t.vwp = max(t.vrp, post), max(t.vwp, post)
         return self._describe_read(t) if self._reads and self.trace is not None else ""
 
-    def _after_store(self, t: _Thread, insn: Insn) -> str:
+    def _after_store(self, t: Vcpu, insn: Insn) -> str:
         data = [s for s in insn.reads if s not in insn.addr]
         view = max(t.view(insn.addr), t.view(data))
         t.vcap = max(t.vcap, t.view(insn.addr))
@@ -646,7 +509,7 @@ class Executor:
     # with no promise left at the end). Candidates: the vCPU run ahead alone, newest reads.
     AHEAD_STEPS = 64
 
-    def _candidate(self, t: _Thread) -> Msg | None:
+    def _candidate(self, t: Vcpu) -> Msg | None:
         """The first plain store `t` makes after a load, running alone from here (cached)."""
         if t.ahead is not None:                     # until the vCPU runs again
             return t.ahead[1]
@@ -657,7 +520,7 @@ class Executor:
             return None
         saved, trace, floor = t.save(), self.trace, self._floor
         ctx = t.ahead_ctx.context
-        err = _ctx_save(t.handle, ctx)
+        err = ctx_save(t.handle, ctx)
         if err:
             raise UcError(err)
         self._ahead, self.trace, found, loaded = True, None, None, False
@@ -684,12 +547,12 @@ class Executor:
             found = None
         finally:
             self._ahead, self.trace, self._floor = False, trace, floor
-            _ctx_restore(t.handle, ctx)
+            ctx_restore(t.handle, ctx)
             t.restore(saved)
         t.ahead = (len(self.mem), found)
         return found
 
-    def _stores(self, t: _Thread) -> bool:
+    def _stores(self, t: Vcpu) -> bool:
         """Whether `t`'s code has a plain store at all (else it never promises)."""
         if t.tid not in self._has_stores:
             insns = [self.insn(t, pc, strict=False) for pc in t.code if pc >= t.spec.entry]
@@ -697,21 +560,21 @@ class Executor:
                                           for i in insns)
         return self._has_stores[t.tid]
 
-    def _promise(self, t: _Thread, m: Msg) -> None:
+    def _promise(self, t: Vcpu, m: Msg) -> None:
         self.mem.append(Msg(m.loc, m.val, m.size, t.tid, m.pc))
         t.promise, t.ahead = (len(self.mem), self.mem[-1]), None
         if self.trace is not None:
             self.trace.append(Event(t.tid, m.pc, "(promise)", f"{self.prog.loc_name(m.loc)}={m.val:#x} "
                                     f"promised as write #{len(self.mem)}"))
 
-    def _fulfils(self, t: _Thread, m: Msg, view: int) -> bool:
+    def _fulfils(self, t: Vcpu, m: Msg, view: int) -> bool:
         """Promising.v `writable`: view_ext = addr, data, vcap, vwp; coh[loc] and view_ext < ts."""
         ts, p = t.promise
         return (p.loc, p.val, p.size) == (m.loc, m.val, m.size) \
             and not any(b.loc == m.loc for b, _ in t.buffer) \
             and max(view, t.vcap, t.vwp) < ts and t.coh.get(m.loc, 0) < ts
 
-    def _append(self, t: _Thread, m: Msg, release: bool = False) -> str:
+    def _append(self, t: Vcpu, m: Msg, release: bool = False) -> str:
         self.mem.append(m)
         ts = len(self.mem)
         t.coh[m.loc] = ts
@@ -722,13 +585,13 @@ class Executor:
             return ""
         return f"{self.prog.loc_name(m.loc)}={m.val:#x} visible as write #{ts}"
 
-    def _drain(self, t: _Thread, i: int) -> None:
+    def _drain(self, t: Vcpu, i: int) -> None:
         m, _ = t.buffer.pop(i)
         note = self._append(t, m)
         if self.trace is not None:
             self.trace.append(Event(t.tid, m.pc, "(write buffer drains)", note))
 
-    def _fence(self, t: _Thread, kind: str) -> None:
+    def _fence(self, t: Vcpu, kind: str) -> None:
         """Arm ARM B2.3 barrier ordering, as Promising-ARM's view updates (MEMORY-MODEL.md)."""
         if kind == F_FULL:
             v = max(t.vrm, t.vwm)
@@ -740,7 +603,7 @@ class Executor:
         elif kind == F_ISB:
             t.vrp = max(t.vrp, t.vcap)
 
-    def _describe_read(self, t: _Thread) -> str:
+    def _describe_read(self, t: Vcpu) -> str:
         ts, m, writes = self._last_read
         if ts is None:
             return f"reads {self.prog.loc_name(m.loc)}={m.val:#x} {writes}"
