@@ -187,16 +187,41 @@ def _make_vcpus(prog: Program):
     return shared, ucs, contexts
 
 
+class _Progress:
+    """Where a schedule is: the step about to run, the current vCPU, how long it has run, the
+    trace and switches so far, the runnable vCPUs (`_Fork` copies it with the machines)."""
+    __slots__ = ("step", "current", "since_switch", "trace", "taken", "runnable")
+
+    def __init__(self, run: _Run):
+        self.step, self.current, self.since_switch, self.trace, self.taken = 0, 0, 0, [], []
+        self.runnable = [v for v in range(run.prog.vcpus) if run.pcs[v] != run.done]
+
+    def copy(self) -> "_Progress":
+        new = _Progress.__new__(_Progress)
+        new.step, new.current, new.since_switch = self.step, self.current, self.since_switch
+        new.trace, new.taken, new.runnable = self.trace.copy(), self.taken.copy(), self.runnable.copy()
+        return new
+
+
 def run_schedule(prog: Program, preemptions=(), rng: random.Random | None = None) -> Outcome:
     """Run one schedule: `preemptions` (step -> vCPU), or random switches from `rng`."""
     run = _Run(prog)
-    switches = dict(preemptions)
-    current, since_switch, trace, taken = 0, 0, [], []
+    return _advance(prog, run, _Progress(run), dict(preemptions), MAX_STEPS, rng)
+
+
+def _advance(prog: Program, run: _Run, at: _Progress, switches: dict, until: int,
+             rng: random.Random | None = None) -> Outcome | None:
+    """Run the schedule (`switches`: step -> vCPU, or `rng`) from `at` to its end, or stop at
+    the start of step `until` (None; `at` says where)."""
+    current, since_switch, trace, taken, runnable = at.current, at.since_switch, at.trace, at.taken, \
+        at.runnable
     pcs, done, vcpus = run.pcs, run.done, range(prog.vcpus)
     emu_start, reg_read, handles = _uclib.uc_emu_start, _uclib.uc_reg_read, run._handles
     value, value_ref, reg_pc = run._value, run._value_ref, uca.UC_ARM64_REG_PC
-    runnable = [v for v in vcpus if pcs[v] != done]      # changes only when a vCPU reaches done
-    for step in range(MAX_STEPS):
+    for step in range(at.step, MAX_STEPS):
+        if step == until:                           # runnable changes only when a vCPU reaches done
+            at.step, at.current, at.since_switch, at.runnable = step, current, since_switch, runnable
+            return None
         if not runnable:
             return Outcome(_Steps(prog, trace), check(prog, run), taken)
         target = switches.get(step)
@@ -276,8 +301,7 @@ def explore_bounded(variant: str, bound: int = 2, vcpus: int = 2, memory_model: 
         return _armv8().explore_bounded(Program(variant, vcpus), bound, shard)
     prog = Program(variant, vcpus)
     length = len(run_schedule(prog).trace)
-    schedules = failures = 0
-    first = first_index = None
+    wanted = {}                                 # this shard's schedules -> enumeration index
     index = -1
     for k in range(bound + 1):
         for steps in itertools.combinations(range(1, length), k):
@@ -285,18 +309,74 @@ def explore_bounded(variant: str, bound: int = 2, vcpus: int = 2, memory_model: 
                 if any(t == prev for t, prev in zip(targets, (0,) + targets)):
                     continue                    # a switch goes to another vCPU
                 index += 1
-                if index % shard[1] != shard[0]:
-                    continue
-                out = run_schedule(prog, list(zip(steps, targets)))
-                schedules += 1
-                if out.failure:
-                    failures += 1
-                    if first is None:
-                        first, first_index = out, index
-    report = Report(variant, schedules, failures, first, f"bounded, at most {bound} preemptions")
+                if index % shard[1] == shard[0]:
+                    wanted[tuple(zip(steps, targets))] = index
+    outcomes = _run_sharing_prefixes(prog, wanted)
+    failing = sorted(i for i, out in outcomes.items() if out.failure)
+    first_index = failing[0] if failing else None
+    first = outcomes[first_index] if failing else None
+    report = Report(variant, len(wanted), len(failing), first, f"bounded, at most {bound} preemptions")
     if shard != (0, 1):
         report.shard = {"index": shard[0], "of": shard[1], "first_index": first_index}
     return report
+
+
+class _Fork:
+    """A schedule's machines and progress, saved where schedules that share it part ways."""
+
+    def __init__(self, run: _Run, at: _Progress):
+        self.contexts = [uc.context_save() for uc in run.ucs]
+        self.shared, self.pcs, self.at = run.shared.raw, run.pcs.copy(), at.copy()
+
+    def resume(self, run: _Run) -> _Progress:
+        for handle, ctx in zip(run._handles, self.contexts):
+            err = _uclib.uc_context_restore(handle, ctx.context)
+            if err:
+                raise UcError(err)
+        ctypes.memmove(run.shared, self.shared, SHARED_SIZE)
+        run.pcs[:] = self.pcs
+        return self.at.copy()
+
+
+def _run_sharing_prefixes(prog: Program, schedules: dict[tuple, int]) -> dict[int, Outcome]:
+    """Each schedule's Outcome by its index, exactly as `run_schedule` gives it, from fewer
+    instructions: a schedule runs as the one without its last preemption up to that step
+    (so do the schedules that share that one), and goes on alone from a `_Fork` there."""
+    children: dict[tuple, list[tuple]] = {}
+    for pre in schedules:                         # the tree of their preemption prefixes
+        for j in range(len(pre)):
+            children.setdefault(pre[:j], set()).add(pre[:j + 1])
+    outcomes: dict[int, Outcome] = {}
+    run = _Run(prog)
+
+    def settle(node: tuple, out: Outcome) -> None:       # `node` and what hangs below it
+        if node in schedules:
+            outcomes[schedules[node]] = out
+        for child in children.get(node, ()):
+            settle(child, out)
+
+    def walk(node: tuple, at: _Progress) -> None:
+        switches, kids, out = dict(node), sorted(children.get(node, ()), key=lambda c: c[-1]), None
+        i = 0
+        while i < len(kids):
+            step = kids[i][-1][0]
+            out = _advance(prog, run, at, switches, step)
+            if out is not None:                   # it ended before that step: so do they
+                for kid in kids[i:]:
+                    settle(kid, out)
+                break
+            fork = _Fork(run, at)
+            while i < len(kids) and kids[i][-1][0] == step:
+                walk(kids[i], fork.resume(run))
+                i += 1
+            at = fork.resume(run)
+        if out is None:
+            out = _advance(prog, run, at, switches, MAX_STEPS)
+        if node in schedules:
+            outcomes[schedules[node]] = out
+
+    walk((), _Progress(run))
+    return outcomes
 
 
 def explore_random(variant: str, seed: int, count: int = 200, vcpus: int = 2,

@@ -152,3 +152,24 @@ def test_cli_explore_bad_input(capsys, argv, message):
     assert main(["explore", "xen-negotiation-race", "--variant", "version-then-flag"] + argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("ffaemu: error: ") and message in err and err.count("\n") == 1
+
+
+def _as_run(out):
+    return out.failure, [(s.vcpu, s.pc) for s in out.trace], out.preemptions
+
+
+def test_schedules_sharing_prefixes_run_as_each_alone():
+    # The bounded sc search forks schedules from the one without their last preemption
+    # (explore._run_sharing_prefixes); each must be the schedule run alone, including
+    # schedules whose later switch comes after the shorter one has ended.
+    from ffaemu.explore import _run_sharing_prefixes
+    prog = Program("unlocked-publish")
+    length = len(run_schedule(prog).trace)
+    pres = [()] + [((s, 1),) for s in range(1, length)]
+    pres += [((s1, 1), (s2, 0)) for s1 in (3, 28) for s2 in range(s1 + 1, length + 40, 3)]
+    pres += [((28, 1), (length + 500, 0)), ((28, 1), (40, 0), (length + 600, 1))]
+    shared = _run_sharing_prefixes(prog, {pre: i for i, pre in enumerate(pres)})
+    assert len(shared) == len(pres)
+    assert sum(1 for out in shared.values() if out.failure) > 0       # the bug is among them
+    for i, pre in enumerate(pres):
+        assert _as_run(shared[i]) == _as_run(run_schedule(prog, list(pre))), pre
