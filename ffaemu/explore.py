@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ctypes
 import itertools
+import math
 import random
 import struct
 from collections.abc import Sequence
@@ -300,22 +301,19 @@ def explore_bounded(variant: str, bound: int = 2, vcpus: int = 2, memory_model: 
     if _model(memory_model) == "armv8":
         return _armv8().explore_bounded(Program(variant, vcpus), bound, shard)
     prog = Program(variant, vcpus)
-    length = len(run_schedule(prog).trace)
-    wanted = {}                                 # this shard's schedules -> enumeration index
-    index = -1
-    for k in range(bound + 1):
-        for steps in itertools.combinations(range(1, length), k):
-            for targets in itertools.product(range(vcpus), repeat=k):
-                if any(t == prev for t, prev in zip(targets, (0,) + targets)):
-                    continue                    # a switch goes to another vCPU
-                index += 1
-                if index % shard[1] == shard[0]:
-                    wanted[tuple(zip(steps, targets))] = index
-    outcomes = _run_sharing_prefixes(prog, wanted)
-    failing = sorted(i for i, out in outcomes.items() if out.failure)
-    first_index = failing[0] if failing else None
-    first = outcomes[first_index] if failing else None
-    report = Report(variant, len(wanted), len(failing), first, f"bounded, at most {bound} preemptions")
+    space = _Schedules(len(run_schedule(prog).trace), vcpus, bound)
+    tally = {"schedules": 0, "failures": 0, "first": None, "first_index": None}
+
+    def record(_pre: tuple, index: int, out: Outcome) -> None:
+        tally["schedules"] += 1
+        if out.failure:
+            tally["failures"] += 1
+            if tally["first_index"] is None or index < tally["first_index"]:
+                tally["first"], tally["first_index"] = out, index
+    _run_sharing_prefixes(prog, space, lambda index: index % shard[1] == shard[0], record)
+    first, first_index = tally["first"], tally["first_index"]
+    report = Report(variant, tally["schedules"], tally["failures"], first,
+                    f"bounded, at most {bound} preemptions")
     if shard != (0, 1):
         report.shard = {"index": shard[0], "of": shard[1], "first_index": first_index}
     return report
@@ -338,45 +336,78 @@ class _Fork:
         return self.at.copy()
 
 
-def _run_sharing_prefixes(prog: Program, schedules: dict[tuple, int]) -> dict[int, Outcome]:
-    """Each schedule's Outcome by its index, exactly as `run_schedule` gives it, from fewer
-    instructions: a schedule runs as the one without its last preemption up to that step
-    (so do the schedules that share that one), and goes on alone from a `_Fork` there."""
-    children: dict[tuple, list[tuple]] = {}
-    for pre in schedules:                         # the tree of their preemption prefixes
-        for j in range(len(pre)):
-            children.setdefault(pre[:j], set()).add(pre[:j + 1])
-    outcomes: dict[int, Outcome] = {}
+class _Schedules:
+    """The bounded search's schedules: up to `bound` preemptions at steps 1..length-1 (rising),
+    each to another vCPU than the one running (vCPU 0 first). They are numbered as if
+    enumerated by preemption count, then steps (itertools.combinations' order), then targets
+    (itertools.product's order), the order shards and the first failure are defined by."""
+
+    def __init__(self, length: int, vcpus: int, bound: int):
+        self.n, self.vcpus, self.others, self.bound = length - 1, vcpus, vcpus - 1, bound
+        self.offsets = list(itertools.accumulate(
+            (math.comb(self.n, k) * self.others ** k for k in range(bound + 1)), initial=0))
+
+    def index(self, pre: tuple) -> int:
+        k, n, others = len(pre), self.n, self.others
+        steps = targets = 0
+        prev_step = prev_target = 0
+        for i, (step, target) in enumerate(pre):
+            # combinations before this one at position i: first element prev_step+1..step-1
+            # (sum of C(n - x, k-1-i) over them, by the hockey-stick identity)
+            steps += math.comb(n - prev_step, k - i) - math.comb(n - step + 1, k - i)
+            targets = targets * others + target - (prev_target < target)
+            prev_step, prev_target = step, target
+        return self.offsets[k] + steps * others ** k + targets
+
+    def children(self, pre: tuple, first_step: int = 0):
+        """The schedules with one more preemption, by step and target (steps >= first_step)."""
+        if len(pre) == self.bound:
+            return
+        last_step, last_target = pre[-1] if pre else (0, 0)
+        for step in range(max(last_step + 1, first_step), self.n + 1):
+            for target in range(self.vcpus):
+                if target != last_target:
+                    yield pre + ((step, target),)
+
+    def subtree(self, pre: tuple, first_step: int = 0):
+        for child in self.children(pre, first_step):
+            yield child
+            yield from self.subtree(child)
+
+
+def _run_sharing_prefixes(prog: Program, space: _Schedules, wanted, record) -> None:
+    """`record(preemptions, index, outcome)` for each schedule of `space` whose index is
+    `wanted`, its outcome exactly as `run_schedule` gives it, from fewer instructions: a
+    schedule runs as the one without its last preemption up to that step (so do the others
+    that share it) and goes on alone from a `_Fork` there."""
     run = _Run(prog)
 
-    def settle(node: tuple, out: Outcome) -> None:       # `node` and what hangs below it
-        if node in schedules:
-            outcomes[schedules[node]] = out
-        for child in children.get(node, ()):
-            settle(child, out)
+    def settle(pre: tuple, out: Outcome) -> None:
+        index = space.index(pre)
+        if wanted(index):
+            record(pre, index, out)
 
-    def walk(node: tuple, at: _Progress) -> None:
-        switches, kids, out = dict(node), sorted(children.get(node, ()), key=lambda c: c[-1]), None
-        i = 0
-        while i < len(kids):
-            step = kids[i][-1][0]
+    def walk(pre: tuple, at: _Progress) -> None:
+        switches, out = dict(pre), None
+        kids = {}
+        for kid in space.children(pre):            # those with wanted schedules to run
+            if len(kid) < space.bound or wanted(space.index(kid)):
+                kids.setdefault(kid[-1][0], []).append(kid)
+        for step, group in kids.items():
             out = _advance(prog, run, at, switches, step)
-            if out is not None:                   # it ended before that step: so do they
-                for kid in kids[i:]:
+            if out is not None:                    # it ended before that step: so do they all
+                for kid in space.subtree(pre, step):
                     settle(kid, out)
                 break
             fork = _Fork(run, at)
-            while i < len(kids) and kids[i][-1][0] == step:
-                walk(kids[i], fork.resume(run))
-                i += 1
+            for kid in group:
+                walk(kid, fork.resume(run))
             at = fork.resume(run)
         if out is None:
             out = _advance(prog, run, at, switches, MAX_STEPS)
-        if node in schedules:
-            outcomes[schedules[node]] = out
+        settle(pre, out)
 
     walk((), _Progress(run))
-    return outcomes
 
 
 def explore_random(variant: str, seed: int, count: int = 200, vcpus: int = 2,
