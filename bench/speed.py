@@ -40,6 +40,7 @@ BASELINE = "ee4af22"      # the merged tree before issue 13's changes (lazy impo
 # searches; it is still printed, for transparency.
 ARMV8_BASELINE = "9c43b21"
 EXPLORE_REPS = {"sc": "1", "armv8": "10"}    # searches timed per workload (armv8's is short)
+EXPLORE_ROUNDS = 3                           # now and baseline alternate; medians
 REAL_FIRMWARE = "tfa-2.14.6-optee-4.10.0.bios"
 FFA_ID_GET, FFA_VERSION, PSCI_SYSTEM_OFF = 0x84000069, 0x84000063, 0x84000008
 PAIRS = int(os.environ.get("BENCH_PAIRS", "7"))
@@ -212,19 +213,28 @@ def suite_wall_time() -> float | None:
 
 
 def explorer(tmp: Path) -> dict:
-    """Explorer schedules/s here, on BASELINE (sc) and on ARMV8_BASELINE (armv8)."""
+    """Explorer schedules/s here, on BASELINE (sc) and on ARMV8_BASELINE (armv8): the trees
+    alternate, EXPLORE_ROUNDS times, and each rate is the median of its rounds."""
     base_sc = os.environ.get("BENCH_BASELINE", BASELINE)
     base_armv8 = os.environ.get("BENCH_BASELINE_ARMV8", ARMV8_BASELINE)
     trees = {base_sc: baseline_tree(tmp, base_sc, "explore-sc"),
              base_armv8: baseline_tree(tmp, base_armv8, "explore-armv8")}
-    r = {m: {"now": workload(ROOT, "explore", m, "2", EXPLORE_REPS[m])} for m in ("sc", "armv8")}
-    for m, commit in (("sc", base_sc), ("armv8", base_armv8)):
-        if trees[commit] is not None:
-            r[m]["today"] = workload(trees[commit], "explore", m, "2", EXPLORE_REPS[m])
-            r[m]["baseline"] = commit
-    if trees[base_sc] is not None and base_sc != base_armv8:      # for transparency only
-        r["armv8"]["older_model"] = workload(trees[base_sc], "explore", "armv8", "2", EXPLORE_REPS["armv8"])
-        r["armv8"]["older_baseline"] = base_sc
+    runs: dict = {}
+    for _ in range(EXPLORE_ROUNDS):
+        for m, commit in (("sc", base_sc), ("armv8", base_armv8)):
+            runs.setdefault((m, "now"), []).append(workload(ROOT, "explore", m, "2", EXPLORE_REPS[m]))
+            if trees[commit] is not None:
+                runs.setdefault((m, "today"), []).append(
+                    workload(trees[commit], "explore", m, "2", EXPLORE_REPS[m]))
+        if trees[base_sc] is not None and base_sc != base_armv8:      # for transparency only
+            runs.setdefault(("armv8", "older_model"), []).append(
+                workload(trees[base_sc], "explore", "armv8", "2", EXPLORE_REPS["armv8"]))
+    r: dict = {"sc": {}, "armv8": {}}
+    for (m, which), results in runs.items():
+        r[m][which] = dict(results[0], schedules_per_s=statistics.median(
+            x["schedules_per_s"] for x in results), all=[x["schedules_per_s"] for x in results])
+    r["sc"]["baseline"], r["armv8"]["baseline"] = base_sc, base_armv8
+    r["armv8"]["older_baseline"] = base_sc
     return r
 
 
@@ -286,7 +296,8 @@ def report(r: dict) -> None:
         line = f"  explorer ({m}): {now['schedules_per_s']:,.0f} schedules/s ({now['schedules']} schedules)"
         if "today" in v:
             today = v["today"]
-            line += f" ({v['baseline']} {today['schedules_per_s']:,.0f}; same schedules and failures: " \
+            line += f" ({v['baseline']} {today['schedules_per_s']:,.0f}; medians of {len(now['all'])} " \
+                    f"alternating; same schedules and failures: " \
                     f"{(now['schedules'], now['failures']) == (today['schedules'], today['failures'])})"
             rows.append((f"explorer schedules/s ({m}), now / {v['baseline']}",
                          now["schedules_per_s"] / today["schedules_per_s"], 4))

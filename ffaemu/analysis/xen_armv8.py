@@ -20,11 +20,16 @@ class _Final:
     """A run's final shared page, read like `explore._Run.words`."""
 
     def __init__(self, prog: ex.Program, out: memmodel.Outcome, init: dict[int, int]):
-        self.page = bytearray(ex.SHARED_SIZE)
-        for addr, val in {**init, **out.memory}.items():
-            struct.pack_into("<I", self.page, addr - ex.SHARED, val & 0xFFFF_FFFF)
+        self.values, self.page = {**init, **out.memory}, None
+        if any(addr % 4 for addr in self.values):      # else no write overlaps another: by word
+            self.page = bytearray(ex.SHARED_SIZE)
+            for addr, val in self.values.items():
+                struct.pack_into("<I", self.page, addr - ex.SHARED, val & 0xFFFF_FFFF)
 
     def words(self, off: int, n: int) -> list[int]:
+        if self.page is None:
+            at = ex.SHARED + off
+            return [self.values.get(at + 4 * i, 0) & 0xFFFF_FFFF for i in range(n)]
         return list(struct.unpack_from(f"<{n}I", self.page, off))
 
 
