@@ -34,8 +34,10 @@ class _Final:
 
 
 # Executors by (code, vCPUs): making one (Unicorn instances, every instruction decoded) costs
-# as much as dozens of runs, and each run starts from reset vCPUs, so a search reuses them.
+# as much as dozens of runs, and each run starts from reset vCPUs, so a search reuses them
+# (the last few: each holds a Unicorn instance per vCPU).
 _EXECUTORS: dict[tuple, memmodel.Executor] = {}
+KEEP_EXECUTORS = 8
 
 
 def executor(prog: ex.Program) -> memmodel.Executor:
@@ -57,6 +59,8 @@ def executor(prog: ex.Program) -> memmodel.Executor:
         program = memmodel.Program(threads, ex.SHARED, ex.SHARED_SIZE, init, names, prog.image.symbolize)
         prog._armv8 = memmodel.Executor(program, "armv8", promises=True)
         prog._armv8.want_regs = False          # judged on memory only
+        while len(_EXECUTORS) >= KEEP_EXECUTORS:
+            del _EXECUTORS[next(iter(_EXECUTORS))]          # the oldest
         _EXECUTORS[key] = prog._armv8
     return prog._armv8
 
