@@ -147,13 +147,19 @@ class Executor:
     # -- one execution ---------------------------------------------------------------------
     def run(self, deviations: dict[int, int] | None = None, rng: random.Random | None = None,
             trace: bool = False, switch_prob: float = 0.15, keep: bool = False,
-            resume: tuple | None = None) -> Outcome:
+            resume: tuple | None = None, leaf: bool = False) -> Outcome:
         """One execution. `keep`: the Outcome's `snapshots` hold the run's whole state just
         before each event choice, `(choices made so far, ...)`, one per count (the latest);
         `resume`: one of them, from a run whose choices before it are the ones `deviations`
         makes: the run continues from there instead of from the start (prefix sharing: the
-        same Outcome, without re-running the prefix). Not with `trace`."""
+        same Outcome, without re-running the prefix). Not with `trace`. `leaf`: no run will
+        deviate from this one after its last deviation, whose alternatives need not be
+        counted then: past it, no vCPU looks ahead for a promise (a default choice never takes
+        one: a vCPU's promise comes after its block among the events), and `choices` ends
+        there; everything else is the same."""
         self.deviations = dict(deviations or {})
+        # look-aheads stop once this many choices are made (never: -1)
+        self._settled = max(self.deviations, default=-1) + 1 if leaf and rng is None else -1
         self.rng, self.switch_prob = rng, switch_prob
         self.trace: list[Event] | None = [] if trace else None
         self.error: Exception | None = None
@@ -248,7 +254,7 @@ class Executor:
                         events.append(("drain", tid, i))
             if self._can_run(t):
                 events.append(("block", tid, 0))
-                if self.promises and t.promise is None:
+                if self.promises and t.promise is None and not 0 <= self._settled <= len(self.choices):
                     cand = self._candidate(t)
                     if cand is not None:
                         events.append(("promise", tid, cand))

@@ -42,7 +42,7 @@ def explore(ex: Executor, key, bound: int | None = None, limit: int | None = Non
     while stack:
         devs, last, subtree, resume = stack.pop()
         grow = bound is None or len(devs) < bound
-        out = ex.run(devs, keep=grow, resume=resume)
+        out = ex.run(devs, keep=grow, resume=resume, leaf=not grow)
         position += 1
         children = []
         if grow:
