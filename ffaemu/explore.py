@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ctypes
 import itertools
+import math
 import random
 import struct
 from collections.abc import Sequence
@@ -187,16 +188,41 @@ def _make_vcpus(prog: Program):
     return shared, ucs, contexts
 
 
+class _Progress:
+    """Where a schedule is: the step about to run, the current vCPU, how long it has run, the
+    trace and switches so far, the runnable vCPUs (`_Fork` copies it with the machines)."""
+    __slots__ = ("step", "current", "since_switch", "trace", "taken", "runnable")
+
+    def __init__(self, run: _Run):
+        self.step, self.current, self.since_switch, self.trace, self.taken = 0, 0, 0, [], []
+        self.runnable = [v for v in range(run.prog.vcpus) if run.pcs[v] != run.done]
+
+    def copy(self) -> "_Progress":
+        new = _Progress.__new__(_Progress)
+        new.step, new.current, new.since_switch = self.step, self.current, self.since_switch
+        new.trace, new.taken, new.runnable = self.trace.copy(), self.taken.copy(), self.runnable.copy()
+        return new
+
+
 def run_schedule(prog: Program, preemptions=(), rng: random.Random | None = None) -> Outcome:
     """Run one schedule: `preemptions` (step -> vCPU), or random switches from `rng`."""
     run = _Run(prog)
-    switches = dict(preemptions)
-    current, since_switch, trace, taken = 0, 0, [], []
+    return _advance(prog, run, _Progress(run), dict(preemptions), MAX_STEPS, rng)
+
+
+def _advance(prog: Program, run: _Run, at: _Progress, switches: dict, until: int,
+             rng: random.Random | None = None) -> Outcome | None:
+    """Run the schedule (`switches`: step -> vCPU, or `rng`) from `at` to its end, or stop at
+    the start of step `until` (None; `at` says where)."""
+    current, since_switch, trace, taken, runnable = at.current, at.since_switch, at.trace, at.taken, \
+        at.runnable
     pcs, done, vcpus = run.pcs, run.done, range(prog.vcpus)
     emu_start, reg_read, handles = _uclib.uc_emu_start, _uclib.uc_reg_read, run._handles
     value, value_ref, reg_pc = run._value, run._value_ref, uca.UC_ARM64_REG_PC
-    runnable = [v for v in vcpus if pcs[v] != done]      # changes only when a vCPU reaches done
-    for step in range(MAX_STEPS):
+    for step in range(at.step, MAX_STEPS):
+        if step == until:                           # runnable changes only when a vCPU reaches done
+            at.step, at.current, at.since_switch, at.runnable = step, current, since_switch, runnable
+            return None
         if not runnable:
             return Outcome(_Steps(prog, trace), check(prog, run), taken)
         target = switches.get(step)
@@ -275,28 +301,113 @@ def explore_bounded(variant: str, bound: int = 2, vcpus: int = 2, memory_model: 
     if _model(memory_model) == "armv8":
         return _armv8().explore_bounded(Program(variant, vcpus), bound, shard)
     prog = Program(variant, vcpus)
-    length = len(run_schedule(prog).trace)
-    schedules = failures = 0
-    first = first_index = None
-    index = -1
-    for k in range(bound + 1):
-        for steps in itertools.combinations(range(1, length), k):
-            for targets in itertools.product(range(vcpus), repeat=k):
-                if any(t == prev for t, prev in zip(targets, (0,) + targets)):
-                    continue                    # a switch goes to another vCPU
-                index += 1
-                if index % shard[1] != shard[0]:
-                    continue
-                out = run_schedule(prog, list(zip(steps, targets)))
-                schedules += 1
-                if out.failure:
-                    failures += 1
-                    if first is None:
-                        first, first_index = out, index
-    report = Report(variant, schedules, failures, first, f"bounded, at most {bound} preemptions")
+    space = _Schedules(len(run_schedule(prog).trace), vcpus, bound)
+    tally = {"schedules": 0, "failures": 0, "first": None, "first_index": None}
+
+    def record(_pre: tuple, index: int, out: Outcome) -> None:
+        tally["schedules"] += 1
+        if out.failure:
+            tally["failures"] += 1
+            if tally["first_index"] is None or index < tally["first_index"]:
+                tally["first"], tally["first_index"] = out, index
+    _run_sharing_prefixes(prog, space, lambda index: index % shard[1] == shard[0], record)
+    first, first_index = tally["first"], tally["first_index"]
+    report = Report(variant, tally["schedules"], tally["failures"], first,
+                    f"bounded, at most {bound} preemptions")
     if shard != (0, 1):
         report.shard = {"index": shard[0], "of": shard[1], "first_index": first_index}
     return report
+
+
+class _Fork:
+    """A schedule's machines and progress, saved where schedules that share it part ways."""
+
+    def __init__(self, run: _Run, at: _Progress):
+        self.contexts = [uc.context_save() for uc in run.ucs]
+        self.shared, self.pcs, self.at = run.shared.raw, run.pcs.copy(), at.copy()
+
+    def resume(self, run: _Run) -> _Progress:
+        for handle, ctx in zip(run._handles, self.contexts):
+            err = _uclib.uc_context_restore(handle, ctx.context)
+            if err:
+                raise UcError(err)
+        ctypes.memmove(run.shared, self.shared, SHARED_SIZE)
+        run.pcs[:] = self.pcs
+        return self.at.copy()
+
+
+class _Schedules:
+    """The bounded search's schedules: up to `bound` preemptions at steps 1..length-1 (rising),
+    each to another vCPU than the one running (vCPU 0 first). They are numbered as if
+    enumerated by preemption count, then steps (itertools.combinations' order), then targets
+    (itertools.product's order), the order shards and the first failure are defined by."""
+
+    def __init__(self, length: int, vcpus: int, bound: int):
+        self.n, self.vcpus, self.others, self.bound = length - 1, vcpus, vcpus - 1, bound
+        self.offsets = list(itertools.accumulate(
+            (math.comb(self.n, k) * self.others ** k for k in range(bound + 1)), initial=0))
+
+    def index(self, pre: tuple) -> int:
+        k, n, others = len(pre), self.n, self.others
+        steps = targets = 0
+        prev_step = prev_target = 0
+        for i, (step, target) in enumerate(pre):
+            # combinations before this one at position i: first element prev_step+1..step-1
+            # (sum of C(n - x, k-1-i) over them, by the hockey-stick identity)
+            steps += math.comb(n - prev_step, k - i) - math.comb(n - step + 1, k - i)
+            targets = targets * others + target - (prev_target < target)
+            prev_step, prev_target = step, target
+        return self.offsets[k] + steps * others ** k + targets
+
+    def children(self, pre: tuple, first_step: int = 0):
+        """The schedules with one more preemption, by step and target (steps >= first_step)."""
+        if len(pre) == self.bound:
+            return
+        last_step, last_target = pre[-1] if pre else (0, 0)
+        for step in range(max(last_step + 1, first_step), self.n + 1):
+            for target in range(self.vcpus):
+                if target != last_target:
+                    yield pre + ((step, target),)
+
+    def subtree(self, pre: tuple, first_step: int = 0):
+        for child in self.children(pre, first_step):
+            yield child
+            yield from self.subtree(child)
+
+
+def _run_sharing_prefixes(prog: Program, space: _Schedules, wanted, record) -> None:
+    """`record(preemptions, index, outcome)` for each schedule of `space` whose index is
+    `wanted`, its outcome exactly as `run_schedule` gives it, from fewer instructions: a
+    schedule runs as the one without its last preemption up to that step (so do the others
+    that share it) and goes on alone from a `_Fork` there."""
+    run = _Run(prog)
+
+    def settle(pre: tuple, out: Outcome) -> None:
+        index = space.index(pre)
+        if wanted(index):
+            record(pre, index, out)
+
+    def walk(pre: tuple, at: _Progress) -> None:
+        switches, out = dict(pre), None
+        kids = {}
+        for kid in space.children(pre):            # those with wanted schedules to run
+            if len(kid) < space.bound or wanted(space.index(kid)):
+                kids.setdefault(kid[-1][0], []).append(kid)
+        for step, group in kids.items():
+            out = _advance(prog, run, at, switches, step)
+            if out is not None:                    # it ended before that step: so do they all
+                for kid in space.subtree(pre, step):
+                    settle(kid, out)
+                break
+            fork = _Fork(run, at)
+            for kid in group:
+                walk(kid, fork.resume(run))
+            at = fork.resume(run)
+        if out is None:
+            out = _advance(prog, run, at, switches, MAX_STEPS)
+        settle(pre, out)
+
+    walk((), _Progress(run))
 
 
 def explore_random(variant: str, seed: int, count: int = 200, vcpus: int = 2,

@@ -152,3 +152,40 @@ def test_cli_explore_bad_input(capsys, argv, message):
     assert main(["explore", "xen-negotiation-race", "--variant", "version-then-flag"] + argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("ffaemu: error: ") and message in err and err.count("\n") == 1
+
+
+def _as_run(out):
+    return out.failure, [(s.vcpu, s.pc) for s in out.trace], out.preemptions
+
+
+def test_schedules_sharing_prefixes_run_as_each_alone():
+    # The bounded sc search forks schedules from the one without their last preemption
+    # (explore._run_sharing_prefixes); each must be the schedule run alone, including
+    # schedules whose later switch comes after the shorter one has ended (steps up to 40
+    # past the default run's end here).
+    from ffaemu.explore import _run_sharing_prefixes, _Schedules
+    prog = Program("unlocked-publish")
+    space = _Schedules(len(run_schedule(prog).trace) + 40, 2, 2)
+    got = {}
+    _run_sharing_prefixes(prog, space, lambda index: index % 23 == 5,
+                          lambda pre, index, out: got.setdefault(index, (pre, out)))
+    assert len(got) > 200 and any(out.failure for _, out in got.values())   # the bug is among them
+    for index, (pre, out) in got.items():
+        assert space.index(pre) == index
+        assert _as_run(out) == _as_run(run_schedule(prog, list(pre))), pre
+
+
+@pytest.mark.parametrize("length,vcpus,bound", [(2, 2, 2), (9, 2, 3), (7, 3, 3), (6, 4, 2)])
+def test_schedule_numbers_follow_the_enumeration(length, vcpus, bound):
+    # Shards and the first failure are defined by this order (by preemption count, then
+    # itertools.combinations of the steps, then itertools.product of the targets).
+    import itertools
+
+    from ffaemu.explore import _Schedules
+    space = _Schedules(length, vcpus, bound)
+    expected = [tuple(zip(steps, targets)) for k in range(bound + 1)
+                for steps in itertools.combinations(range(1, length), k)
+                for targets in itertools.product(range(vcpus), repeat=k)
+                if all(t != prev for t, prev in zip(targets, (0,) + targets))]
+    assert [space.index(pre) for pre in expected] == list(range(len(expected)))
+    assert sorted([()] + list(space.subtree(()))) == sorted(expected)

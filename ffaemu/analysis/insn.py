@@ -7,7 +7,7 @@ w0 and reading nothing).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..errors import FfaemuError
 
@@ -39,7 +39,8 @@ F_FULL, F_LD, F_ST, F_ISB = "full", "ld", "st", "isb"
 
 _CONDITIONAL = ("cbz", "cbnz", "tbz", "tbnz")
 _COMPARE_ALIASES = ("cmp", "cmn", "tst")
-_FLOW = ("b", "bl", "br", "blr", "ret", "eret", "svc", "hvc", "smc", "brk", "hlt", "wfi", "wfe")
+_JUMPS = ("b", "bl", "br", "blr", "ret")             # branches: only the PC (and x30) change
+_FLOW = _JUMPS + ("eret", "svc", "hvc", "smc", "brk", "hlt", "wfi", "wfe")
 
 
 def bit(word: int, n: int) -> int:
@@ -65,17 +66,19 @@ class Insn:
     compare: int | None = None         # CAS's compare register
     xstore: tuple | None = None        # STXR: (data slot or None for ZR, base slot, size in bytes)
     flow: bool = False                 # may leave the next PC other than pc + 4
+    jump: bool = False                 # a branch (conditional or not): no exception, no wait
+    # Derived once (read on every step of the model's hot loop), from the fields above:
+    # writes buffered before this instruction must drain first (MEMORY-MODEL.md);
+    needs_empty_buffer: bool = field(init=False, repr=False, compare=False)
+    # a write that goes to memory at once (release, exclusive, atomic), not to the buffer.
+    direct_write: bool = field(init=False, repr=False, compare=False)
 
-    @property
-    def needs_empty_buffer(self) -> bool:
-        """Writes buffered before this instruction must drain first (MEMORY-MODEL.md)."""
-        return (self.kind == FENCE and self.fence in (F_FULL, F_ST)) or self.release \
-            or (self.kind == STORE and self.exclusive) or self.kind == ATOMIC
-
-    @property
-    def direct_write(self) -> bool:
-        """A write that goes to memory at once (release, exclusive, atomic), not to the buffer."""
-        return self.kind == ATOMIC or (self.kind == STORE and (self.release or self.exclusive))
+    def __post_init__(self) -> None:
+        derived = object.__setattr__
+        derived(self, "needs_empty_buffer", (self.kind == FENCE and self.fence in (F_FULL, F_ST))
+                or self.release or (self.kind == STORE and self.exclusive) or self.kind == ATOMIC)
+        derived(self, "direct_write",
+                self.kind == ATOMIC or (self.kind == STORE and (self.release or self.exclusive)))
 
 
 def _slot(name: str) -> int | None:
@@ -169,5 +172,5 @@ def decode(word: int, pc: int) -> Insn:
                           "does not order)")
     branch = cs.mnemonic in _CONDITIONAL or cs.mnemonic.startswith("b.")
     flow = branch or cs.mnemonic in _FLOW
-    return Insn(**base, kind=LOCAL, branch=branch, flow=flow)
+    return Insn(**base, kind=LOCAL, branch=branch, flow=flow, jump=branch or cs.mnemonic in _JUMPS)
 

@@ -25,38 +25,30 @@ a run is named by its deviations `{choice index: alternative}`. Choices exist on
 is more than one candidate: vCPUs run local instructions, fences and buffered stores without a
 choice, and a vCPU's loads run as late as possible (just before its next visible event),
 since waiting only adds messages a load may read.
+
+Speed (the search runs every such run): a run keeps snapshots of its state before each event
+choice, and a run that deviates from it only later resumes from there (`run(keep=, resume=)`);
+each vCPU's local instructions run in one `uc_emu_start` per straight run and branch, called in
+libunicorn directly, as are the memory hooks. None of this changes a run's choices or outcome.
 """
 from __future__ import annotations
 
+import ctypes
 import random
 from dataclasses import dataclass, field
 
-from unicorn import UC_ARCH_ARM64, UC_HOOK_MEM_READ, UC_HOOK_MEM_WRITE, UC_MODE_ARM, Uc
+from unicorn import UC_HOOK_MEM_READ, UC_HOOK_MEM_WRITE, UcError
 from unicorn import arm64_const as uca
 
-from ..arch.cpu import Cpu
-from ..arch.sysregs import DAIF_ALL, mode_bits
 from ..errors import FfaemuError
-from .insn import (ACQ_SC, ATOMIC, F_FULL, F_ISB, F_LD, F_ST, FENCE, LOAD, LOCAL, NREGS, STORE,
-                   Insn, decode)
+from .insn import ACQ_SC, ATOMIC, F_FULL, F_ISB, F_LD, F_ST, FENCE, LOAD, LOCAL, STORE, Insn, decode
+from .vcpu import STOP_NEVER, Vcpu, ctx_restore, ctx_save, emu_start, uc_stop
 
-PAGE = 0x1000
-STOP_NEVER = 0xFFFF_FFFF_FFFF_FFFC
 STEPS_PER_BLOCK = 4_000          # a block that long without a visible event is a livelock
 EVENTS_PER_RUN = 20_000
 X_REGS = [getattr(uca, f"UC_ARM64_REG_X{n}") for n in range(29)] + [uca.UC_ARM64_REG_X29,
                                                                        uca.UC_ARM64_REG_X30]
 MODELS = ("armv8", "sc")
-
-
-def _page_floor(a: int) -> int:
-    return a & ~(PAGE - 1)
-
-
-def _page_ceil(a: int) -> int:
-    return (a + PAGE - 1) & ~(PAGE - 1)
-
-
 @dataclass
 class ThreadSpec:
     """One vCPU: where its code is, where it starts and stops, its initial registers."""
@@ -99,63 +91,6 @@ class Event:
     note: str = ""
 
 
-class _Thread:
-    def __init__(self, tid: int, spec: ThreadSpec, prog: Program):
-        self.tid, self.spec = tid, spec
-        uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
-        uc.ctl_set_cpu_model(uca.UC_CPU_ARM64_MAX)          # LDAPR and LSE atomics
-        pages = set()
-        for addr, data in spec.segments:
-            pages.update(range(_page_floor(addr), _page_ceil(addr + len(data)), PAGE))
-        for p in sorted(pages):
-            uc.mem_map(p, PAGE)
-        for addr, data in spec.segments:
-            uc.mem_write(addr, data)
-        uc.mem_map(_page_floor(prog.data), _page_ceil(prog.data + prog.data_size) - _page_floor(prog.data))
-        cpu = Cpu(uc)
-        cpu.set_pstate_and_spsr(mode_bits(2, spx=True) | DAIF_ALL, 2, 0)
-        for n, v in spec.regs.items():
-            cpu.set_x(n, v)
-        cpu.pc = spec.entry
-        self.uc, self.ctx = uc, uc.context_save()
-        self.code = {}
-        for addr, data in spec.segments:
-            for off in range(0, len(data) - 3, 4):
-                self.code[addr + off] = int.from_bytes(data[off:off + 4], "little")
-
-    def reset(self) -> None:
-        self.uc.context_restore(self.ctx)
-        self.reg = [0] * NREGS
-        self.coh: dict[int, int] = {}
-        self.vrp = self.vwp = self.vrm = self.vwm = self.vcap = self.vrel = 0
-        self.buffer: list[tuple[Msg, int]] = []        # (message, view of its address and data)
-        self.excl: tuple[int, int] | None = None        # (loc, timestamp read)
-        self.done = False
-        self.wait_len = -1
-        self.at = self.spec.entry                       # the PC, tracked without asking Unicorn
-        self.reads: list[tuple[int, int]] = []          # (pc, ts) of this vCPU's loads, in order
-        self.block_reads: dict[int, tuple[int, int]] = {}   # pc -> (loc, ts) since its last store
-        self.promise: tuple[int, Msg] | None = None     # (timestamp, message) not yet fulfilled
-        self.ahead: tuple | None = None                 # look-ahead cache: (len(mem), candidate)
-
-    _STATE = ("reg", "coh", "vrp", "vwp", "vrm", "vwm", "vcap", "vrel", "buffer", "excl", "done",
-              "wait_len", "at", "reads", "block_reads", "promise")
-
-    def save(self) -> tuple:
-        """The model state, copied (for a look-ahead that must leave no trace)."""
-        return tuple(v.copy() if isinstance(v, (list, dict)) else v
-                     for v in (getattr(self, k) for k in self._STATE))
-
-    def restore(self, saved: tuple) -> None:
-        for k, v in zip(self._STATE, saved):
-            setattr(self, k, v)
-
-    def pc(self) -> int:
-        return self.at
-
-    def view(self, slots) -> int:
-        return max((self.reg[s] for s in slots), default=0)
-
 
 class Outcome:
     """One execution's end: registers per vCPU, final memory, its choices and trace."""
@@ -164,6 +99,7 @@ class Outcome:
         self.regs, self.memory, self.choices = regs, memory, choices
         self.deviations, self.trace, self.failure = deviations, trace, failure
         self.valid = valid          # False: a promise was never fulfilled (not an execution)
+        self.snapshots: list[tuple] | None = None    # run(keep=True): see Executor.run
 
 
 class Executor:
@@ -177,20 +113,24 @@ class Executor:
         self.promises = promises and not self.sc   # read->write reordering (see `_promise`)
         self._ahead = False
         self._has_stores: dict[int, bool] = {}
-        self.threads = [_Thread(t, spec, prog) for t, spec in enumerate(prog.threads)]
+        self.threads = [Vcpu(t, spec, prog) for t, spec in enumerate(prog.threads)]
+        self._orders = [[self.threads[c]] + [t for t in self.threads if t.tid != c]
+                        for c in range(len(self.threads))]     # _events: the current vCPU first
         self._insns: dict[int, Insn] = {}     # vCPUs' code never overlaps differently
         self._runs: dict[int, list[Insn]] = {}
         lo, hi = prog.data, prog.data + prog.data_size - 1
         for t in self.threads:
-            t.uc.hook_add(UC_HOOK_MEM_READ, self._on_read, t, lo, hi)
-            t.uc.hook_add(UC_HOOK_MEM_WRITE, self._on_write, t, lo, hi)
+            t.hook(UC_HOOK_MEM_READ, lo, hi, lambda _h, _a, address, size, _v, _k, t=t:
+                       self._on_read(t, address, size))
+            t.hook(UC_HOOK_MEM_WRITE, lo, hi, lambda _h, _a, address, size, value, _k:
+                       self._writes.append((address, size, value & ((1 << (8 * size)) - 1))))
         for t in self.threads:                           # every instruction decodes, or a clear error
             for pc in t.code:
                 if pc >= t.spec.entry:
                     self.insn(t, pc, strict=False)
 
     # -- decoding --------------------------------------------------------------------------
-    def insn(self, t: _Thread, pc: int, strict: bool = True) -> Insn | None:
+    def insn(self, t: Vcpu, pc: int, strict: bool = True) -> Insn | None:
         got = self._insns.get(pc)
         if got is None:
             if pc not in t.code:
@@ -206,31 +146,65 @@ class Executor:
 
     # -- one execution ---------------------------------------------------------------------
     def run(self, deviations: dict[int, int] | None = None, rng: random.Random | None = None,
-            trace: bool = False, switch_prob: float = 0.15) -> Outcome:
-        self.mem: list[Msg] = []
+            trace: bool = False, switch_prob: float = 0.15, keep: bool = False,
+            resume: tuple | None = None, leaf: bool = False) -> Outcome:
+        """One execution. `keep`: the Outcome's `snapshots` hold the run's whole state just
+        before each event choice, `(choices made so far, ...)`, one per count (the latest);
+        `resume`: one of them, from a run whose choices before it are the ones `deviations`
+        makes: the run continues from there instead of from the start (prefix sharing: the
+        same Outcome, without re-running the prefix). Not with `trace`. `leaf`: no run will
+        deviate from this one after its last deviation, whose alternatives need not be
+        counted then: past it, no vCPU looks ahead for a promise (a default choice never takes
+        one: a vCPU's promise comes after its block among the events), and `choices` ends
+        there; everything else is the same."""
         self.deviations = dict(deviations or {})
+        # look-aheads stop once this many choices are made (never: -1)
+        self._settled = max(self.deviations, default=-1) + 1 if leaf and rng is None else -1
         self.rng, self.switch_prob = rng, switch_prob
-        self.choices: list[tuple[int, int]] = []         # (alternatives, taken)
         self.trace: list[Event] | None = [] if trace else None
         self.error: Exception | None = None
         self._floor = None
-        for t in self.threads:
-            t.reset()
-        current, failure = 0, None
-        for _ in range(EVENTS_PER_RUN):
+        if resume is None:
+            self.mem: list[Msg] = []
+            self.choices: list[tuple[int, int]] = []         # (alternatives, taken)
+            for t in self.threads:
+                t.reset()
+            current, first = 0, 0
+        else:
+            if trace:
+                raise ValueError("a resumed run has no trace of its prefix")
+            _, first, current, mem, choices, frozen = resume
+            self.mem, self.choices = list(mem), list(choices)
+            for t, f in zip(self.threads, frozen):
+                t.thaw(f)
+        snapshots = [] if keep else None
+        failure = None
+        for step in range(first, EVENTS_PER_RUN):
             events = self._events(current)
             if not events:
                 if all(t.done and not t.buffer for t in self.threads):
                     break
                 failure = "deadlock: no vCPU can make progress (each waits for a write that never comes)"
                 break
+            if keep:        # after _events: with the look-aheads it made (a resume finds them cached)
+                snap = resume if step == first and resume is not None else (
+                    len(self.choices), step, current, tuple(self.mem), tuple(self.choices),
+                    tuple(t.freeze() for t in self.threads))
+                if snapshots and snapshots[-1][0] == snap[0]:
+                    snapshots[-1] = snap                   # no choice since: the later one
+                else:
+                    snapshots.append(snap)
             kind, tid, arg = events[self._choose(len(events), switch=True)]
+            t = self.threads[tid]
             if kind == "drain":
-                self._drain(self.threads[tid], arg)
+                t.frozen_state = None
+                self._drain(t, arg)
             elif kind == "promise":
-                self._promise(self.threads[tid], arg)
+                t.frozen_state = None
+                self._promise(t, arg)
             else:
-                self._block(self.threads[tid])
+                t.frozen_state = t.frozen_cpu = None
+                self._block(t)
                 current = tid
         else:
             failure = f"no progress after {EVENTS_PER_RUN} events (livelock?)"
@@ -244,8 +218,10 @@ class Executor:
             memory[m.loc] = m.val
         devs = {i: c for i, (_, c) in enumerate(self.choices) if c}
         valid = not any(t.promise for t in self.threads)
-        return Outcome(regs, memory, [n for n, _ in self.choices], devs, self.trace,
-                       failure if valid else None, valid)
+        out = Outcome(regs, memory, [n for n, _ in self.choices], devs, self.trace,
+                      failure if valid else None, valid)
+        out.snapshots = snapshots
+        return out
 
     def _choose(self, n: int, switch: bool = False) -> int:
         if n == 1 or self._ahead:
@@ -267,43 +243,46 @@ class Executor:
 
     def _events(self, current: int) -> list[tuple[str, int, int]]:
         """Enabled events, the current vCPU's first: its drains, its next block; then the others'."""
-        order = [current] + [t for t in range(len(self.threads)) if t != current]
         events = []
-        for tid in order:
-            t = self.threads[tid]
-            seen = set()
-            for i, (m, _) in enumerate(t.buffer):
-                if m.loc not in seen:
-                    seen.add(m.loc)
-                    events.append(("drain", tid, i))
+        for t in self._orders[current]:
+            tid = t.tid
+            if t.buffer:
+                seen = set()
+                for i, (m, _) in enumerate(t.buffer):
+                    if m.loc not in seen:
+                        seen.add(m.loc)
+                        events.append(("drain", tid, i))
             if self._can_run(t):
                 events.append(("block", tid, 0))
-                if self.promises and t.promise is None:
+                if self.promises and t.promise is None and not 0 <= self._settled <= len(self.choices):
                     cand = self._candidate(t)
                     if cand is not None:
                         events.append(("promise", tid, cand))
         return events
 
-    def _can_run(self, t: _Thread) -> bool:
+    def _can_run(self, t: Vcpu) -> bool:
         if t.done or t.wait_len == len(self.mem):
             return False
         if t.pc() == t.spec.end:
             return True
         return not (t.buffer and self.insn(t, t.pc()).needs_empty_buffer)
 
-    def _block(self, t: _Thread) -> None:
+    def _block(self, t: Vcpu) -> None:
         """Run `t` up to its next visible event and on to just before its next load or write."""
         visible = False
         t.wait_len, t.ahead = -1, None
-        for _ in range(STEPS_PER_BLOCK):
-            pc = t.pc()
-            if pc == t.spec.end:
+        end, insns, sc = t.spec.end, self._insns, self.sc
+        steps = 0                     # as instructions one at a time, straight runs as one
+        while steps < STEPS_PER_BLOCK:
+            pc = t.at
+            if pc == end:
                 t.done = True
                 return
-            insn = self.insn(t, pc)
+            insn = insns.get(pc) or self.insn(t, pc)
+            kind = insn.kind
             if insn.needs_empty_buffer and t.buffer:
                 return
-            if insn.kind in (LOAD, ATOMIC) or insn.direct_write or (self.sc and insn.kind == STORE):
+            if kind == LOAD or kind == ATOMIC or insn.direct_write or (sc and kind == STORE):
                 if visible:
                     return
                 self._floor = None
@@ -314,60 +293,98 @@ class Executor:
                         t.wait_len = len(self.mem)     # wait until memory changes
                         return
                     self._floor = (loc, ts)
-            if insn.kind == LOCAL and not insn.flow:
-                self._straight(t, pc)
+            if kind == LOCAL and (insn.jump or not insn.flow):
+                steps += self._straight(t, pc)
                 continue
-            self._step(t, insn)
-            if insn.kind in (STORE, ATOMIC):
+            steps += self._step(t, insn)
+            if kind == STORE or kind == ATOMIC:
                 t.block_reads = {}                     # a store: a loop around it is no spin
-            if insn.kind in (STORE, ATOMIC) or (self.sc and insn.kind == LOAD):
+                visible = True
+            elif sc and kind == LOAD:
                 visible = True
         raise FfaemuError(f"vCPU {t.tid} ran {STEPS_PER_BLOCK} instructions without a visible "
                           "memory event (a loop without loads or stores?)")
 
     # -- instructions ----------------------------------------------------------------------
-    def _straight(self, t: _Thread, pc: int) -> None:
-        """A run of local, straight-line instructions in one emu_start (no re-translation per
-        instruction); their register views are propagated here."""
-        run = self._runs.get(pc)
-        if run is None:
+    # A vCPU's local instructions run in as few emu_starts as possible: a run of straight-line
+    # ones and the branch that ends it, if any, together, and right after the load or store
+    # before them. The model's bookkeeping is the same, in the same order, as one instruction
+    # at a time; so are the step limits (STEPS_PER_BLOCK, AHEAD_STEPS), which count a straight
+    # run as one step and every other instruction as one: each call returns its steps.
+    def _local_run(self, t: Vcpu, pc: int) -> tuple[list[Insn], int]:
+        """The local instructions from `pc` up to the first other one or branch (included),
+        and how many steps they count for (cached per PC)."""
+        got = self._runs.get(pc)
+        if got is None:
             run, a = [], pc
             while a != t.spec.end and a in t.code:
                 i = self.insn(t, a)
-                if i.kind != LOCAL or i.flow:
+                if i.kind != LOCAL or (i.flow and not i.jump):
                     break
                 run.append(i)
                 a += 4
-            self._runs[pc] = run
-        end = pc + 4 * len(run)
-        t.uc.emu_start(pc, STOP_NEVER, count=len(run))
-        t.at = end
-        for insn in run:
-            v = t.view(insn.reads)
-            for w in insn.writes:
-                t.reg[w] = v
-            if self.trace is not None:
-                self.trace.append(Event(t.tid, insn.pc, insn.text))
+                if i.flow:
+                    break
+            steps = (len(run) > 1 or not run[-1].flow) + run[-1].flow if run else 0
+            got = self._runs[pc] = (run, steps)
+        return got
 
-    def _step(self, t: _Thread, insn: Insn) -> None:
+    def _straight(self, t: Vcpu, pc: int) -> int:
+        """A run of local instructions (`_local_run`) in one emu_start (no re-translation per
+        instruction); their register views are propagated here."""
+        run, steps = self._runs.get(pc) or self._local_run(t, pc)
+        err = emu_start(t.handle, pc, STOP_NEVER, 0, len(run))
+        if err:
+            raise UcError(err)
+        self._locals(t, run, pc + 4 * len(run))
+        return steps
+
+    def _locals(self, t: Vcpu, run: list[Insn], end: int) -> None:
+        """After `run` was emulated: the PC, and the register views its instructions pass on."""
+        t.at = t.read_pc() if run and run[-1].flow else end
+        reg, trace = t.reg, self.trace
+        for insn in run:
+            reads = insn.reads
+            if not reads:
+                v = 0
+            elif len(reads) == 1:
+                v = reg[reads[0]]
+            else:
+                v = max([reg[s] for s in reads])
+            for w in insn.writes:
+                reg[w] = v
+            if insn.branch and v > t.vcap:
+                t.vcap = v
+            if trace is not None:
+                trace.append(Event(t.tid, insn.pc, insn.text))
+
+    def _step(self, t: Vcpu, insn: Insn) -> int:
+        """One instruction, and the local run after a load or store (`_local_run`) with it;
+        returns the steps taken."""
         self._cur, self._reads, self._writes = insn, [], []
+        kind, pc = insn.kind, insn.pc
         if insn.compare is not None:
             self._cas_expect = t.uc.reg_read(X_REGS[insn.compare])
         if insn.xstore is not None:
             xstore = self._exclusive_write(t, insn)
-        t.uc.emu_start(insn.pc, STOP_NEVER, count=1)
-        t.at = t.uc.reg_read(uca.UC_ARM64_REG_PC) if insn.flow else insn.pc + 4
+        # Not after a store-exclusive: the model writes its status register after the step.
+        run, steps = self._local_run(t, pc + 4) if (kind == LOAD or kind == STORE) and \
+            not insn.exclusive else ((), 0)
+        err = emu_start(t.handle, pc, STOP_NEVER, 0, 1 + len(run))
+        if err:
+            raise UcError(err)
+        t.at = t.read_pc() if insn.flow else pc + 4
         if insn.xstore is not None:
             self._writes = [xstore]           # the model, not Unicorn's monitor, decides (below)
         if self.error is not None:
             err, self.error = self.error, None
             raise err
         note = ""
-        if insn.kind == LOAD or insn.kind == ATOMIC:
+        if kind == LOAD or kind == ATOMIC:
             note = self._after_load(t, insn)
-        if insn.kind == STORE or insn.kind == ATOMIC:
+        if kind == STORE or kind == ATOMIC:
             note = " ".join(filter(None, [note, self._after_store(t, insn)]))
-        elif insn.kind == FENCE:
+        elif kind == FENCE:
             self._fence(t, insn.fence)
         elif insn.kind != LOAD:
             v = t.view(insn.reads)
@@ -377,32 +394,31 @@ class Executor:
                 t.vcap = max(t.vcap, v)
         if self.trace is not None:
             self.trace.append(Event(t.tid, insn.pc, insn.text, note))
+        if run:
+            self._locals(t, run, insn.pc + 4 + 4 * len(run))
+        return 1 + steps
 
-    def _exclusive_write(self, t: _Thread, insn: Insn) -> tuple[int, int, int]:
+    def _exclusive_write(self, t: Vcpu, insn: Insn) -> tuple[int, int, int]:
         """STXR's (address, size, value), from its registers: Unicorn's own exclusive monitor
         may fail a store the model lets succeed (and still fire the write hook)."""
         data, base, size = insn.xstore
         value = t.uc.reg_read(X_REGS[data]) if data is not None else 0
         return t.uc.reg_read(X_REGS[base]), size, value & ((1 << (8 * size)) - 1)
 
-    def _on_read(self, uc, _access, address, size, _value, t: _Thread) -> None:
+    def _on_read(self, t: Vcpu, address: int, size: int) -> None:
         try:
             insn = self._cur
             if insn.kind == STORE:            # STXR's compare-and-swap read: not a load
                 return
             post, m = self._read(t, insn, address, size)
             val = m.val if m is not None else self.prog.init.get(address, 0)
-            uc.mem_write(address, (val & ((1 << (8 * size)) - 1)).to_bytes(size, "little"))
-            val = m.val if m is not None else self.prog.init.get(address, 0)
+            ctypes.memmove(t.page_at + address, (val & ((1 << (8 * size)) - 1)).to_bytes(size, "little"), size)
             self._reads.append((address, post, val))
-        except Exception as e:            # noqa: BLE001 - re-raised after the step
+        except BaseException as e:        # noqa: BLE001 - re-raised after the step
             self.error = self.error or e
-            uc.emu_stop()
+            uc_stop(t.handle)
 
-    def _on_write(self, _uc, _access, address, size, value, t: _Thread) -> None:
-        self._writes.append((address, size, value & ((1 << (8 * size)) - 1)))
-
-    def _read(self, t: _Thread, insn: Insn, loc: int, size: int) -> tuple[int, Msg | None]:
+    def _read(self, t: Vcpu, insn: Insn, loc: int, size: int) -> tuple[int, Msg | None]:
         """Choose the message a load reads; returns (post view, message or None for the initial value)."""
         for m, view in reversed(t.buffer):                # own buffered write: forwarded
             if m.loc == loc:
@@ -425,8 +441,7 @@ class Executor:
         m = self.mem[ts - 1] if ts else None
         if m is not None:
             self._check_size(m, size)
-        newer = [w for w in writes if w > ts]
-        self._last_read = (ts, m, newer)
+        self._last_read = (ts, m, writes)                 # for _describe_read
         t.reads.append((insn.pc, ts))
         post = max(pre, ts)
         t.coh[loc] = max(t.coh.get(loc, 0), post)
@@ -439,18 +454,22 @@ class Executor:
             raise FfaemuError(f"mixed-size accesses to {self.prog.loc_name(m.loc)} ({m.size} and {size} "
                               "bytes) are not modelled")
 
-    def _after_load(self, t: _Thread, insn: Insn) -> str:
-        post = max((p for _, p, _ in self._reads), default=0)
+    def _after_load(self, t: Vcpu, insn: Insn) -> str:
+        post = 0
+        for _, p, _ in self._reads:
+            if p > post:
+                post = p
+        addr = t.view(insn.addr)      # a written-back base only joins post: the same for all
         for w in insn.writes:
             if w != insn.status:
-                t.reg[w] = max(post, t.view(insn.addr))
+                t.reg[w] = max(post, addr)
         t.vrm = max(t.vrm, post)
-        t.vcap = max(t.vcap, t.view(insn.addr))
+        t.vcap = max(t.vcap, t.view(insn.addr))       # after a write-back, as written
         if insn.acquire:
             t.vrp, t.vwp = max(t.vrp, post), max(t.vwp, post)
-        return self._describe_read(t) if self._reads else ""
+        return self._describe_read(t) if self._reads and self.trace is not None else ""
 
-    def _after_store(self, t: _Thread, insn: Insn) -> str:
+    def _after_store(self, t: Vcpu, insn: Insn) -> str:
         data = [s for s in insn.reads if s not in insn.addr]
         view = max(t.view(insn.addr), t.view(data))
         t.vcap = max(t.vcap, t.view(insn.addr))
@@ -469,19 +488,23 @@ class Executor:
                 return "store-exclusive fails (another vCPU wrote the location)" if writes else ""
             t.reg[insn.status] = len(self.mem) + 1
             t.uc.reg_write(X_REGS[insn.status], 0)
-        notes = []
+        notes = [] if self.trace is not None else None        # what happened, for a trace
         for loc, size, val in writes:
             m = Msg(loc, val, size, t.tid, insn.pc)
             if t.promise is not None and not insn.direct_write and self._fulfils(t, m, view):
                 ts, t.promise = t.promise[0], None
                 t.coh[loc], t.vwm = ts, max(t.vwm, ts)
-                notes.append(f"fulfils its promise, write #{ts} ({self.prog.loc_name(loc)}={val:#x})")
+                note = notes is not None and \
+                    f"fulfils its promise, write #{ts} ({self.prog.loc_name(loc)}={val:#x})"
             elif insn.direct_write or self.sc:
-                notes.append(self._append(t, m, release=insn.release))
+                note = self._append(t, m, release=insn.release)
             else:
                 t.buffer.append((m, view))
-                notes.append(f"{self.prog.loc_name(loc)}={val:#x} into vCPU {t.tid}'s write buffer")
-        return "; ".join(notes)
+                note = notes is not None and \
+                    f"{self.prog.loc_name(loc)}={val:#x} into vCPU {t.tid}'s write buffer"
+            if notes is not None:
+                notes.append(note)
+        return "; ".join(notes) if notes else ""
 
     # -- promises: read->write reordering (Promising-ARM's promise and fulfil steps) -----------
     # A vCPU may append a write it will make later (a promise) before the loads that precede it;
@@ -492,18 +515,24 @@ class Executor:
     # with no promise left at the end). Candidates: the vCPU run ahead alone, newest reads.
     AHEAD_STEPS = 64
 
-    def _candidate(self, t: _Thread) -> Msg | None:
+    def _candidate(self, t: Vcpu) -> Msg | None:
         """The first plain store `t` makes after a load, running alone from here (cached)."""
         if t.ahead is not None:                     # until the vCPU runs again
             return t.ahead[1]
+        t.frozen_state = None                       # t.ahead changes (below)
         pc = t.pc()
         if pc == t.spec.end or self.insn(t, pc).kind != LOAD or not self._stores(t):
             t.ahead = (len(self.mem), None)
             return None
-        saved, ctx, trace, floor = t.save(), t.uc.context_save(), self.trace, self._floor
+        saved, trace, floor = t.save(), self.trace, self._floor
+        ctx = t.ahead_ctx.context
+        err = ctx_save(t.handle, ctx)
+        if err:
+            raise UcError(err)
         self._ahead, self.trace, found, loaded = True, None, None, False
         try:
-            for _ in range(self.AHEAD_STEPS):
+            steps = 0
+            while steps < self.AHEAD_STEPS:
                 pc = t.pc()
                 if pc == t.spec.end:
                     break
@@ -511,11 +540,11 @@ class Executor:
                 if insn.kind == ATOMIC or insn.direct_write or insn.exclusive or \
                         (insn.needs_empty_buffer and t.buffer):
                     break
-                if insn.kind == LOCAL and not insn.flow:
-                    self._straight(t, pc)
+                if insn.kind == LOCAL and (insn.jump or not insn.flow):
+                    steps += self._straight(t, pc)
                     continue
                 self._floor = None
-                self._step(t, insn)
+                steps += self._step(t, insn)
                 loaded |= insn.kind == LOAD
                 if insn.kind == STORE and loaded and t.buffer:
                     found = t.buffer[-1][0]
@@ -524,12 +553,12 @@ class Executor:
             found = None
         finally:
             self._ahead, self.trace, self._floor = False, trace, floor
-            t.uc.context_restore(ctx)
+            ctx_restore(t.handle, ctx)
             t.restore(saved)
         t.ahead = (len(self.mem), found)
         return found
 
-    def _stores(self, t: _Thread) -> bool:
+    def _stores(self, t: Vcpu) -> bool:
         """Whether `t`'s code has a plain store at all (else it never promises)."""
         if t.tid not in self._has_stores:
             insns = [self.insn(t, pc, strict=False) for pc in t.code if pc >= t.spec.entry]
@@ -537,36 +566,38 @@ class Executor:
                                           for i in insns)
         return self._has_stores[t.tid]
 
-    def _promise(self, t: _Thread, m: Msg) -> None:
+    def _promise(self, t: Vcpu, m: Msg) -> None:
         self.mem.append(Msg(m.loc, m.val, m.size, t.tid, m.pc))
         t.promise, t.ahead = (len(self.mem), self.mem[-1]), None
         if self.trace is not None:
             self.trace.append(Event(t.tid, m.pc, "(promise)", f"{self.prog.loc_name(m.loc)}={m.val:#x} "
                                     f"promised as write #{len(self.mem)}"))
 
-    def _fulfils(self, t: _Thread, m: Msg, view: int) -> bool:
+    def _fulfils(self, t: Vcpu, m: Msg, view: int) -> bool:
         """Promising.v `writable`: view_ext = addr, data, vcap, vwp; coh[loc] and view_ext < ts."""
         ts, p = t.promise
         return (p.loc, p.val, p.size) == (m.loc, m.val, m.size) \
             and not any(b.loc == m.loc for b, _ in t.buffer) \
             and max(view, t.vcap, t.vwp) < ts and t.coh.get(m.loc, 0) < ts
 
-    def _append(self, t: _Thread, m: Msg, release: bool = False) -> str:
+    def _append(self, t: Vcpu, m: Msg, release: bool = False) -> str:
         self.mem.append(m)
         ts = len(self.mem)
         t.coh[m.loc] = ts
         t.vwm = max(t.vwm, ts)
         if release:
             t.vrel = max(t.vrel, ts)
+        if self.trace is None:
+            return ""
         return f"{self.prog.loc_name(m.loc)}={m.val:#x} visible as write #{ts}"
 
-    def _drain(self, t: _Thread, i: int) -> None:
+    def _drain(self, t: Vcpu, i: int) -> None:
         m, _ = t.buffer.pop(i)
         note = self._append(t, m)
         if self.trace is not None:
             self.trace.append(Event(t.tid, m.pc, "(write buffer drains)", note))
 
-    def _fence(self, t: _Thread, kind: str) -> None:
+    def _fence(self, t: Vcpu, kind: str) -> None:
         """Arm ARM B2.3 barrier ordering, as Promising-ARM's view updates (MEMORY-MODEL.md)."""
         if kind == F_FULL:
             v = max(t.vrm, t.vwm)
@@ -578,10 +609,11 @@ class Executor:
         elif kind == F_ISB:
             t.vrp = max(t.vrp, t.vcap)
 
-    def _describe_read(self, t: _Thread) -> str:
-        ts, m, newer = self._last_read
+    def _describe_read(self, t: Vcpu) -> str:
+        ts, m, writes = self._last_read
         if ts is None:
-            return f"reads {self.prog.loc_name(m.loc)}={m.val:#x} {newer}"
+            return f"reads {self.prog.loc_name(m.loc)}={m.val:#x} {writes}"
+        newer = [w for w in writes if w > ts]
         loc = self.prog.loc_name(self._reads[-1][0])
         src = "the initial value" if m is None else f"write #{ts} by vCPU {m.tid}"
         val = (m.val if m is not None else self.prog.init.get(self._reads[-1][0], 0))

@@ -6,6 +6,7 @@ deviates only after its parent's last deviation), in a fixed order: same program
 """
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from ..errors import FfaemuError
@@ -30,20 +31,28 @@ def explore(ex: Executor, key, bound: int | None = None, limit: int | None = Non
     (i, n): only the subtrees under the default run's children numbered i mod n (the
     default run itself counts in shard 0); `order` places each first in the unsharded
     search, so shards merge exactly (`ffaemu.shard`).
+
+    A child run is its parent's up to its last deviation: it resumes from the parent's
+    snapshot before that choice (`Executor.run(keep=..., resume=...)`) instead of starting over.
     """
     summary = Summary()
     index, n = shard
-    stack = [({}, -1, -1)]
+    stack = [({}, -1, -1, None)]
     position = 0
     while stack:
-        devs, last, subtree = stack.pop()
-        out = ex.run(devs)
+        devs, last, subtree, resume = stack.pop()
+        grow = bound is None or len(devs) < bound
+        out = ex.run(devs, keep=grow, resume=resume, leaf=not grow)
         position += 1
         children = []
-        if bound is None or len(devs) < bound:
+        if grow:
+            snapshots, out.snapshots = out.snapshots, None
+            marks = [snap[0] for snap in snapshots]
             for i in range(last + 1, len(out.choices)):
+                snap = snapshots[bisect_right(marks, i) - 1]       # the latest before choice i
                 for alt in range(1, out.choices[i]):
-                    children.append(({**devs, i: alt}, i, subtree if subtree >= 0 else len(children)))
+                    children.append(({**devs, i: alt}, i, subtree if subtree >= 0 else len(children),
+                                     snap))
         if subtree < 0:                            # the default run: its subtrees are dealt out
             children = [c for c in children if c[2] % n == index]
             if index != 0:

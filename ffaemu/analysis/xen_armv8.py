@@ -20,18 +20,35 @@ class _Final:
     """A run's final shared page, read like `explore._Run.words`."""
 
     def __init__(self, prog: ex.Program, out: memmodel.Outcome, init: dict[int, int]):
-        self.page = bytearray(ex.SHARED_SIZE)
-        for addr, val in {**init, **out.memory}.items():
-            struct.pack_into("<I", self.page, addr - ex.SHARED, val & 0xFFFF_FFFF)
+        self.values, self.page = {**init, **out.memory}, None
+        if any(addr % 4 for addr in self.values):      # else no write overlaps another: by word
+            self.page = bytearray(ex.SHARED_SIZE)
+            for addr, val in self.values.items():
+                struct.pack_into("<I", self.page, addr - ex.SHARED, val & 0xFFFF_FFFF)
 
     def words(self, off: int, n: int) -> list[int]:
+        if self.page is None:
+            at = ex.SHARED + off
+            return [self.values.get(at + 4 * i, 0) & 0xFFFF_FFFF for i in range(n)]
         return list(struct.unpack_from(f"<{n}I", self.page, off))
 
 
+# Executors by (code, vCPUs): making one (Unicorn instances, every instruction decoded) costs
+# as much as dozens of runs, and each run starts from reset vCPUs, so a search reuses them
+# (the last few: each holds a Unicorn instance per vCPU).
+_EXECUTORS: dict[tuple, memmodel.Executor] = {}
+KEEP_EXECUTORS = 8
+
+
 def executor(prog: ex.Program) -> memmodel.Executor:
-    """One memmodel vCPU per explore vCPU (made once per Program)."""
+    """One memmodel vCPU per explore vCPU (made once per Program and image)."""
     if getattr(prog, "_armv8", None) is None:
         seg = prog.image.segments[0]
+        key = (seg.addr, bytes(seg.data), prog.image.symbols["vcpu_main"], prog.image.symbols["done"],
+               tuple(prog.requests))
+        if key in _EXECUTORS:
+            prog._armv8 = _EXECUTORS[key]
+            return prog._armv8
         threads = [memmodel.ThreadSpec([(seg.addr, seg.data)], prog.image.symbols["vcpu_main"],
                                        prog.image.symbols["done"], {0: v}, f"vCPU {v}")
                    for v in range(prog.vcpus)]
@@ -42,6 +59,9 @@ def executor(prog: ex.Program) -> memmodel.Executor:
         program = memmodel.Program(threads, ex.SHARED, ex.SHARED_SIZE, init, names, prog.image.symbolize)
         prog._armv8 = memmodel.Executor(program, "armv8", promises=True)
         prog._armv8.want_regs = False          # judged on memory only
+        while len(_EXECUTORS) >= KEEP_EXECUTORS:
+            del _EXECUTORS[next(iter(_EXECUTORS))]          # the oldest
+        _EXECUTORS[key] = prog._armv8
     return prog._armv8
 
 
