@@ -154,6 +154,7 @@ class _ModelTrapRecord:
                                r.reason, self.handler)
 
 
+_lazy_trap = Trap.lazy
 _HYP_TRAP = int(UcIntr.HYP_TRAP)          # a plain int: enum attribute lookups cost per trap
 # An EL2 model's SMC to EL3 from the harness trampoline: always the same routing.
 FORWARD_ROUTING = Routing(EC.SMC64, 0, 2, 3, RESUME, "SMC (from the EL2 model)")
@@ -223,6 +224,7 @@ class Machine:
         self.images: list[Image] = []
         self.harness_images: list[Image] = []      # boot stubs, trampolines: for symbols only
         self._handlers: dict[int, Handler] = {}
+        self._handler_names: dict[int, str] = {}      # for the call trace
         self._stop: Stop | None = None
         self._last_vector: tuple[int, Routing] | None = None
         self._last_raised: int | None = None
@@ -402,6 +404,7 @@ class Machine:
             raise ValueError("Python handlers model EL2 or EL3")
         self._install_harness()
         self._handlers[el] = handler
+        self._handler_names[el] = _handler_name(handler)
         if self.native is not None:
             self.native.set_python_els(self._handlers)
         bind = getattr(handler, "bind", None)
@@ -496,9 +499,11 @@ class Machine:
         if self._stop is not None:
             return self._result()
         self._paused = False
+        from .gcpolicy import RunPace
         try:
-            while self._emulate():
-                pass
+            with RunPace():
+                while self._emulate():
+                    pass
         except UcError as e:
             if self._stop is None:
                 self._stop = Stop(StopReason.FAULT.value, None, f"{self._where()}: {e}")
@@ -720,13 +725,34 @@ class Machine:
             return self._on_intr(self.uc, intno, None)     # the trampoline's SMC: vectored
         if not self._charge():
             return
-        args = (intno, t[TRAP_PSTATE], pc, t[TRAP_INSN], t[TRAP_SCR], t[TRAP_HCR])
-        trap = Trap.lazy((info >> 16) & 0xFF, t[TRAP_ESR], info & 0xFF, to_el, t[:SMCCC_ARG_REGS],
-                         pc if intno == _HYP_TRAP else pc - INSN_BYTES, self.memory, args)
-        rec = self._keep_record(_ModelTrapRecord(args, "python"))
+        # The exception record is kept as `route`'s arguments (a tuple; see _materialize).
+        rec = (intno, t[TRAP_PSTATE], pc, t[TRAP_INSN], t[TRAP_SCR], t[TRAP_HCR])
+        xs = t[:SMCCC_ARG_REGS]
+        trap = _lazy_trap((info >> 16) & 0xFF, t[TRAP_ESR], info & 0xFF, to_el, xs,
+                          pc if intno == _HYP_TRAP else pc - INSN_BYTES, self.memory, rec)
+        if self._recorded < MAX_RECORDS:
+            self._exc_parts.append(rec)
+        self._recorded += 1
+        if self._recorded > MAX_RECORDS:
+            self.exceptions_dropped = self._recorded - MAX_RECORDS
         self._in_model_trap = True
         try:
-            self._dispatch(trap, self._handlers[to_el], rec)
+            if self._trace or self._debug is not None:
+                return self._dispatch(trap, self._handlers[to_el], rec)
+            # _dispatch and _finish for the common case, with no trace: a call answered
+            # with trap.ret() goes back through shared memory with no other work.
+            call = trap.ec in CALL_CLASSES
+            if call:
+                self.calls.enter(info & 0xFF, to_el, self._handler_names[to_el], xs, "", True)
+            act = self._handlers[to_el](trap)
+            if type(act) is Return:
+                answered = native.set_answer(xs, act.values, act.pc)
+                if call:
+                    self.calls.leave(answered, True)
+            elif isinstance(act, types.GeneratorType):
+                self._drive(trap, rec, act, None, entered=False)
+            else:
+                self._finish(trap, rec, act, entered=False)
         except _Halt:
             self.uc.emu_stop()
         finally:
@@ -813,6 +839,9 @@ class Machine:
                 if isinstance(part, _ModelTrapRecord):
                     self._exceptions.append(part.record())
                     continue
+                if isinstance(part, tuple):           # the lean trap path's route arguments
+                    self._exceptions.append(_ModelTrapRecord(part, "python").record())
+                    continue
                 for i in range(0, len(part), 8):
                     f, t, ec, esr, elr, spsr, intno, _ = part[i:i + 8]
                     self._exceptions.append(ExceptionRecord(f, t, EC(ec), esr, elr, spsr,
@@ -881,7 +910,8 @@ class Machine:
                 where = (f"{trap.ec.name[:3].lower()} #{trap.imm16:#x} at {trap.insn_addr:#x}"
                          f"{f' <{sym}>' if sym else ''}{f' {line}' if line else ''}, "
                          f"{trap.routing.reason}")
-            self.calls.enter(trap.from_el, trap.to_el, _handler_name(handler), trap._x, where)
+            self.calls.enter(trap.from_el, trap.to_el, self._handler_names[trap.to_el], trap._x,
+                             where, owned=True)
         act = handler(trap)
         if isinstance(act, types.GeneratorType):
             self._drive(trap, rec, act, None, entered=False)
@@ -912,7 +942,7 @@ class Machine:
         trap3 = Trap(r, FORWARD_SPSR, xs, TRAMPOLINE, self.memory, FORWARD_ESR)
         if not self._charge():
             raise _Halt
-        self.calls.enter(2, 3, _handler_name(handler), xs)
+        self.calls.enter(2, 3, self._handler_names[3], xs)
         answer = handler(trap3)
         if answer is None or isinstance(answer, Vector):
             self.calls.forget()
@@ -962,7 +992,7 @@ class Machine:
         cpu = self.cpu
         if isinstance(act, Return):
             if trap.ec in CALL_CLASSES:
-                self.calls.leave(_with_values(trap._x, act.values))
+                self.calls.leave(_with_values(trap._x, act.values), owned=True)
             if entered:
                 # We are in the code hook at RESUME, whose `eret` runs next, natively.
                 # (Writing PC here would restart at RESUME and re-enter this hook.)
@@ -981,7 +1011,7 @@ class Machine:
             if entered:
                 raise ModelError("a handler cannot switch contexts after forwarding to EL3 assembly")
             if trap.ec in CALL_CLASSES:
-                self.calls.leave(_with_values(trap._x, act.values))
+                self.calls.leave(_with_values(trap._x, act.values), owned=True)
             cpu.pc = act.pc
         elif isinstance(act, Stop):
             self.stop(StopReason(act.reason), act.code, act.message)
@@ -989,11 +1019,22 @@ class Machine:
             if entered:
                 raise ModelError("a handler that forwarded to EL3 must end with trap.ret() "
                                  "or trap.stop(), not by vectoring")
-            rec.handler = "vector"
+            self._vectored(rec)
             self._last_vector = (enter(cpu, trap.routing), trap.routing)
         else:
             raise ModelError(f"handler answered {act!r}; expected trap.ret(), trap.forward(), "
                              "trap.vector() or trap.stop()")
+
+    def _vectored(self, rec) -> None:
+        """A Python model declined the exception of `rec`: its record says "vector"."""
+        if not isinstance(rec, tuple):
+            rec.handler = "vector"
+            return
+        parts = self._exc_parts              # the lean path's tuple: replaced where it is kept
+        for i in range(len(parts) - 1, -1, -1):
+            if parts[i] is rec:
+                parts[i] = _ModelTrapRecord(rec, "vector")
+                return
 
     # Semihosting ----------------------------------------------------------------------
     def _semihost(self) -> None:

@@ -55,10 +55,12 @@ class CallTracer:
         self.events = events              # JSON-lines sink (`--trace-file`)
         self.context: Callable[[], str | None] | None = None   # the calling vCPU (Xen)
 
-    def enter(self, from_el: int, to_el: int, handler: str, xs: list[int], where: str = "") -> None:
-        rec = CallRecord(from_el, to_el, handler, list(xs[:ARG_COUNT]), depth=len(self._open),
-                         args_full=list(xs[:FULL_COUNT]),
-                         vcpu=self.context() if self.context else None)
+    def enter(self, from_el: int, to_el: int, handler: str, xs: list[int], where: str = "",
+              owned: bool = False) -> None:
+        """`owned`: `xs` is a list of x0-x17 nobody changes later, kept without a copy."""
+        full = xs if owned else xs[:FULL_COUNT]
+        rec = CallRecord(from_el, to_el, handler, xs[:ARG_COUNT], None,
+                         self.context() if self.context else None, len(self._open), full)
         if len(self.records) < MAX_CALL_RECORDS:
             self.records.append(rec)
         else:
@@ -76,12 +78,13 @@ class CallTracer:
             if rec in self.records:
                 self.records.remove(rec)
 
-    def leave(self, xs: list[int]) -> None:
+    def leave(self, xs: list[int], owned: bool = False) -> None:
+        """`owned` as for `enter`."""
         if not self._open:
             return
         rec = self._open.pop()
-        rec.ret = list(xs[:ARG_COUNT])
-        rec.ret_full = list(xs[:FULL_COUNT])
+        rec.ret = xs[:ARG_COUNT]
+        rec.ret_full = xs if owned else xs[:FULL_COUNT]
         if self.events:
             self.events({"type": "call", **rec.as_json()})
         if self._sink:

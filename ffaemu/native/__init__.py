@@ -179,6 +179,21 @@ class Native:
         res[RES_MASK] = mask
         res[RES_PC] = pc
 
+    def set_answer(self, xs: list[int], values: dict[int, int], pc: int) -> list[int]:
+        """`set_result`, returning x0-x17 as the caller will see them (`xs` with `values`)."""
+        out = xs[:]
+        res = self._res
+        mask = RES_VALID
+        for n, v in values.items():
+            v &= MASK64
+            res[n] = v
+            if n < SMCCC_REGS:
+                out[n] = v
+            mask |= 1 << n
+        res[RES_MASK] = mask
+        res[RES_PC] = pc
+        return out
+
     def _python_eret(self, uch, addr, size, user):
         try:
             self.m._on_eret(self.m.uc, addr, size, None)
