@@ -737,22 +737,7 @@ class Machine:
             self.exceptions_dropped = self._recorded - MAX_RECORDS
         self._in_model_trap = True
         try:
-            if self._trace or self._debug is not None:
-                return self._dispatch(trap, self._handlers[to_el], rec)
-            # _dispatch and _finish for the common case, with no trace: a call answered
-            # with trap.ret() goes back through shared memory with no other work.
-            call = trap.ec in CALL_CLASSES
-            if call:
-                self.calls.enter(info & 0xFF, to_el, self._handler_names[to_el], xs, "", True)
-            act = self._handlers[to_el](trap)
-            if type(act) is Return:
-                answered = native.set_answer(xs, act.values, act.pc)
-                if call:
-                    self.calls.leave(answered, True)
-            elif isinstance(act, types.GeneratorType):
-                self._drive(trap, rec, act, None, entered=False)
-            else:
-                self._finish(trap, rec, act, entered=False)
+            self._dispatch(trap, self._handlers[to_el], rec)
         except _Halt:
             self.uc.emu_stop()
         finally:
@@ -991,6 +976,11 @@ class Machine:
     def _finish(self, trap: Trap, rec: ExceptionRecord, act, entered: bool) -> None:
         cpu = self.cpu
         if isinstance(act, Return):
+            if self._in_model_trap and not entered:
+                answered = self.native.set_answer(trap._x, act.values, act.pc)
+                if trap.ec in CALL_CLASSES:
+                    self.calls.leave(answered, True)
+                return
             if trap.ec in CALL_CLASSES:
                 self.calls.leave(_with_values(trap._x, act.values), owned=True)
             if entered:
@@ -999,8 +989,6 @@ class Machine:
                 for n, v in act.values.items():
                     cpu.set_x(n, v)
                 cpu.set_elr(2, act.pc)
-            elif self._in_model_trap:
-                self.native.set_result(act.values, act.pc)
             elif self.native is not None:
                 self.native.write_result(act.values, act.pc)
             else:

@@ -28,6 +28,17 @@ class Return:
     values: dict[int, int]
     pc: int
 
+    def __iter__(self):
+        """`yield from` an answer forwards nothing and gives the answer: a generator model
+        extending one that answers some calls at once (pKVM's negotiated FFA_VERSION) can
+        still `return (yield from super().__call__(trap))`."""
+        return _answered(self)
+
+
+def _answered(action):
+    return action
+    yield                   # a generator whose `yield from` value is `action`
+
 
 @dataclass(slots=True)
 class Forward:

@@ -138,6 +138,17 @@ class Pkvm(PkvmMemory):
 
     # Entry: hyp-main.c handle_trap / handle_host_smc ---------------------------------
     def __call__(self, trap: Trap):
+        """An action for a call pKVM answers without an SMC of its own (FFA_VERSION once
+        negotiated); otherwise a generator (`_host_call`) that the machine drives."""
+        if trap.ec == EC.SMC64:
+            func_id = w(trap.x(0) & ~SMCCC_CALL_HINTS)      # u32 func_id, hint bit masked
+            if func_id == FfaId.FFA_VERSION and self.is_ffa_call(func_id):
+                res = self._version_at_el2(trap)
+                if res is not None:
+                    return self._set_retval(trap, res)
+        return self._host_call(trap)
+
+    def _host_call(self, trap: Trap):
         if trap.ec == EC.HVC64:
             return (yield from self._hypercall(trap))
         if trap.ec != EC.SMC64:
@@ -223,16 +234,13 @@ class Pkvm(PkvmMemory):
         stack to the host. They are zero here, as with CONFIG_INIT_STACK_ALL_ZERO
         (security/Kconfig.hardening's default where the compiler has
         -ftrivial-auto-var-init=zero); without it they are whatever the stack held."""
+        res = self._version_at_el2(trap)
+        if res is not None:
+            return res
         req = trap.w(1)
-        res = regs18()
         ns = sext32(FfaError.NOT_SUPPORTED)
-        if VERSION_MAJOR.get(req) != 1:            # bit 31 is outside [30:16]: ignored
-            res[0] = ns
-            return res
         lower = VERSION_MINOR.get(req) < VERSION_MINOR.get(self.hyp_version)
-        if self.negotiated:
-            res[0] = ns if lower and self.downgrade == "refuse" else self.hyp_version
-            return res
+        res = regs18()
         if lower:                                  # "ask first if TEE supports it"
             res = yield from self._smc(trap, FfaId.FFA_VERSION, req)
             if self._is_not_supported(res[0]):
@@ -245,6 +253,22 @@ class Pkvm(PkvmMemory):
         self.negotiated = True                     # smp_store_release(&has_version_negotiated)
         res[0] = self.hyp_version
         return res
+
+    def _version_at_el2(self, trap: Trap) -> list[int] | None:
+        """do_ffa_version() up to its first SMC: the result registers when pKVM answers
+        at once (a major version other than 1, or the version already negotiated), None
+        when it goes on to ask EL3 (`_version`)."""
+        req = trap.w(1)
+        res = regs18()
+        ns = sext32(FfaError.NOT_SUPPORTED)
+        if VERSION_MAJOR.get(req) != 1:            # bit 31 is outside [30:16]: ignored
+            res[0] = ns
+            return res
+        lower = VERSION_MINOR.get(req) < VERSION_MINOR.get(self.hyp_version)
+        if self.negotiated:
+            res[0] = ns if lower and self.downgrade == "refuse" else self.hyp_version
+            return res
+        return None
 
     def _post_init(self, trap: Trap):
         """hyp_ffa_post_init(): EL3 must know us as ID 0 and accept 4 KiB RX/TX buffers."""
