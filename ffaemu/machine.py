@@ -160,6 +160,12 @@ _HYP_TRAP = int(UcIntr.HYP_TRAP)          # a plain int: enum attribute lookups 
 FORWARD_ROUTING = Routing(EC.SMC64, 0, 2, 3, RESUME, "SMC (from the EL2 model)")
 FORWARD_SPSR = entry_pstate(2)
 FORWARD_ESR = FORWARD_ROUTING.esr
+_FORWARD_RECORD = object()      # in _exc_parts: the record of a forward a Python EL3 answered
+
+
+def _forward_record() -> ExceptionRecord:
+    return ExceptionRecord(2, 3, EC.SMC64, FORWARD_ESR, RESUME, FORWARD_SPSR,
+                           FORWARD_ROUTING.reason, "python")
 
 
 @dataclass
@@ -824,6 +830,9 @@ class Machine:
                 if isinstance(part, _ModelTrapRecord):
                     self._exceptions.append(part.record())
                     continue
+                if part is _FORWARD_RECORD:
+                    self._exceptions.append(_forward_record())
+                    continue
                 if isinstance(part, tuple):           # the lean trap path's route arguments
                     self._exceptions.append(_ModelTrapRecord(part, "python").record())
                     continue
@@ -927,14 +936,13 @@ class Machine:
         trap3 = Trap(r, FORWARD_SPSR, xs, TRAMPOLINE, self.memory, FORWARD_ESR)
         if not self._charge():
             raise _Halt
-        self.calls.enter(2, 3, self._handler_names[3], xs)
+        self.calls.enter(2, 3, self._handler_names[3], xs, "", True)
         answer = handler(trap3)
         if answer is None or isinstance(answer, Vector):
             self.calls.forget()
             return None
         if self._debug is None and self._events is None and self._trace is None:
-            self._keep_record(ExceptionRecord(2, 3, EC.SMC64, FORWARD_ESR, RESUME, FORWARD_SPSR,
-                                              r.reason, "python"))
+            self._keep_record(_FORWARD_RECORD)
         else:
             self._record(r, FORWARD_SPSR, "python")
         if isinstance(answer, Stop):
@@ -942,10 +950,11 @@ class Machine:
             raise _Halt
         if not isinstance(answer, Return):
             raise ModelError(f"EL3 handler answered {answer!r}; expected trap.ret() or trap.stop()")
+        out = xs[:]
         for n, v in answer.values.items():
-            xs[n] = v & 0xFFFF_FFFF_FFFF_FFFF
-        self.calls.leave(xs)
-        return Result(xs)
+            out[n] = v & 0xFFFF_FFFF_FFFF_FFFF
+        self.calls.leave(out, True)
+        return Result(out)
 
     def _forward_to_asm(self, trap: Trap, rec: ExceptionRecord, gen, act: Forward,
                         entered: bool) -> None:

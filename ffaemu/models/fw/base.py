@@ -134,7 +134,7 @@ class Firmware:
     def __call__(self, trap: Trap):
         if trap.ec != EC.SMC64:
             return None
-        call = Call(trap.xs[:SMCCC_ARG_REGS], caller=NS_ENDPOINT, via_hypervisor=trap.from_el == 2)
+        call = Call(trap._x[:SMCCC_ARG_REGS], NS_ENDPOINT, trap.from_el == 2)
         if call.fid == Psci.SYSTEM_OFF:
             return trap.stop("system-off", None, f"PSCI SYSTEM_OFF from EL{trap.from_el}")
         try:

@@ -80,6 +80,9 @@ HANDLERS = {FfaId.FFA_RXTX_MAP_64: "_rxtx_map", FfaId.FFA_RXTX_UNMAP: "_rxtx_unm
 MEM_XFER = {FfaId.FFA_MEM_SHARE: FfaId.FFA_MEM_SHARE_64, FfaId.FFA_MEM_SHARE_64: FfaId.FFA_MEM_SHARE_64,
             FfaId.FFA_MEM_LEND: FfaId.FFA_MEM_LEND_64, FfaId.FFA_MEM_LEND_64: FfaId.FFA_MEM_LEND_64}
 
+# kvm_host_ffa_handler(): the negotiated host's FF-A calls that are not passed through as they are.
+AT_EL2 = frozenset({FfaId.FFA_VERSION, FfaId.FFA_FEATURES, *MEM_XFER, *HANDLERS, *UNSUPPORTED})
+
 
 @dataclass
 class HostBuffers:
@@ -138,15 +141,28 @@ class Pkvm(PkvmMemory):
 
     # Entry: hyp-main.c handle_trap / handle_host_smc ---------------------------------
     def __call__(self, trap: Trap):
-        """An action for a call pKVM answers without an SMC of its own (FFA_VERSION once
-        negotiated); otherwise a generator (`_host_call`) that the machine drives."""
-        if trap.ec == EC.SMC64:
+        """`_host_call`, a generator the machine drives, with two shortcuts taken before
+        any generator is made: FFA_VERSION once negotiated is answered at once, and an
+        FF-A call kvm_host_ffa_handler leaves alone goes straight to `_pass_through`."""
+        if trap.ec == EC.SMC64 and self._shortcuts:
             func_id = w(trap.x(0) & ~SMCCC_CALL_HINTS)      # u32 func_id, hint bit masked
-            if func_id == FfaId.FFA_VERSION and self.is_ffa_call(func_id):
-                res = self._version_at_el2(trap)
-                if res is not None:
-                    return self._set_retval(trap, res)
+            if self.is_ffa_call(func_id):
+                if func_id == FfaId.FFA_VERSION:
+                    res = self._version_at_el2(trap)
+                    if res is not None:
+                        return self._set_retval(trap, res)
+                elif self.negotiated and func_id not in AT_EL2:
+                    return self._pass_through(trap)
         return self._host_call(trap)
+
+    _shortcuts = True
+
+    def __init_subclass__(cls, **kw):
+        """A subclass that changes how pKVM routes host calls gets no shortcuts."""
+        super().__init_subclass__(**kw)
+        cls._shortcuts = all(getattr(cls, name) is getattr(Pkvm, name) for name in
+                             ("_host_call", "_host_ffa", "_version", "_version_at_el2",
+                              "_pass_through", "_set_retval", "is_ffa_call"))
 
     def _host_call(self, trap: Trap):
         if trap.ec == EC.HVC64:
