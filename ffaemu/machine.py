@@ -619,7 +619,7 @@ class Machine:
         regs.update(sp=self.cpu.sp, pc=self.cpu.pc, pstate=self.cpu.pstate)
         return RunResult(StopReason(self._stop.reason), self._stop.code, self._stop.message,
                          pstate_el(regs["pstate"]), regs, self.console.decode("latin-1"),
-                         _Exceptions(self), self.calls.records)
+                         _Exceptions(self), self.calls.view())
 
     def stop(self, reason: StopReason, code: int | None, message: str) -> None:
         if self._stop is None:
