@@ -80,6 +80,7 @@ HANDLERS = {FfaId.FFA_RXTX_MAP_64: "_rxtx_map", FfaId.FFA_RXTX_UNMAP: "_rxtx_unm
 MEM_XFER = {FfaId.FFA_MEM_SHARE: FfaId.FFA_MEM_SHARE_64, FfaId.FFA_MEM_SHARE_64: FfaId.FFA_MEM_SHARE_64,
             FfaId.FFA_MEM_LEND: FfaId.FFA_MEM_LEND_64, FfaId.FFA_MEM_LEND_64: FfaId.FFA_MEM_LEND_64}
 
+VERSION_NS = sext32(FfaError.NOT_SUPPORTED)      # do_ffa_version: res->a0 = FFA_RET_NOT_SUPPORTED
 # kvm_host_ffa_handler(): the negotiated host's FF-A calls that are not passed through as they are.
 AT_EL2 = frozenset({FfaId.FFA_VERSION, FfaId.FFA_FEATURES, *MEM_XFER, *HANDLERS, *UNSUPPORTED})
 
@@ -254,7 +255,6 @@ class Pkvm(PkvmMemory):
         if res is not None:
             return res
         req = trap.w(1)
-        ns = sext32(FfaError.NOT_SUPPORTED)
         lower = VERSION_MINOR.get(req) < VERSION_MINOR.get(self.hyp_version)
         res = regs18()
         if lower:                                  # "ask first if TEE supports it"
@@ -264,7 +264,7 @@ class Pkvm(PkvmMemory):
             self.hyp_version = req
         ok = yield from self._post_init(trap)
         if not ok:
-            res[0] = ns
+            res[0] = VERSION_NS
             return res
         self.negotiated = True                     # smp_store_release(&has_version_negotiated)
         res[0] = self.hyp_version
@@ -276,13 +276,12 @@ class Pkvm(PkvmMemory):
         when it goes on to ask EL3 (`_version`)."""
         req = trap.w(1)
         res = regs18()
-        ns = sext32(FfaError.NOT_SUPPORTED)
         if VERSION_MAJOR.get(req) != 1:            # bit 31 is outside [30:16]: ignored
-            res[0] = ns
+            res[0] = VERSION_NS
             return res
         lower = VERSION_MINOR.get(req) < VERSION_MINOR.get(self.hyp_version)
         if self.negotiated:
-            res[0] = ns if lower and self.downgrade == "refuse" else self.hyp_version
+            res[0] = VERSION_NS if lower and self.downgrade == "refuse" else self.hyp_version
             return res
         return None
 
