@@ -160,6 +160,7 @@ _HYP_TRAP = int(UcIntr.HYP_TRAP)          # a plain int: enum attribute lookups 
 FORWARD_ROUTING = Routing(EC.SMC64, 0, 2, 3, RESUME, "SMC (from the EL2 model)")
 FORWARD_SPSR = entry_pstate(2)
 FORWARD_ESR = FORWARD_ROUTING.esr
+_ARG_REGS, _ZEROS = range(SMCCC_ARG_REGS), (0,) * SMCCC_ARG_REGS
 _FORWARD_RECORD = object()      # in _exc_parts: the record of a forward a Python EL3 answered
 
 
@@ -932,7 +933,7 @@ class Machine:
             return None
         r = FORWARD_ROUTING
         values = act.values
-        xs = [values.get(n, 0) for n in range(SMCCC_ARG_REGS)]
+        xs = list(map(values.get, _ARG_REGS, _ZEROS))          # x0-x17, 0 where not given
         trap3 = Trap(r, FORWARD_SPSR, xs, TRAMPOLINE, self.memory, FORWARD_ESR)
         if not self._charge():
             raise _Halt
