@@ -906,7 +906,7 @@ class Machine:
                          f"{f' <{sym}>' if sym else ''}{f' {line}' if line else ''}, "
                          f"{trap.routing.reason}")
             self.calls.enter(trap.from_el, trap.to_el, self._handler_names[trap.to_el], trap._x,
-                             where, owned=True)
+                             where, True)             # owned: the trap's list is its own
         act = handler(trap)
         if isinstance(act, types.GeneratorType):
             self._drive(trap, rec, act, None, entered=False)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .arch.bits import s32, w
+from .arch.bits import MASK32, s32
 from .arch.exceptions import EC, INSN_BYTES, Routing, route
 
 SMCCC_ARG_REGS = 18          # x0-x17 carry SMCCC v1.2 arguments and results (DEN0028 §2.6)
@@ -78,7 +78,7 @@ class Regs:
         return self._x[n]
 
     def w(self, n: int) -> int:
-        return w(self._x[n])
+        return self._x[n] & MASK32          # arch.bits.w, inline: models call it on every trap
 
     def s32(self, n: int) -> int:
         return s32(self._x[n])
