@@ -123,6 +123,7 @@ class Pkvm(PkvmMemory):
         self.downgrade = opt["downgrade"]                        # f41426939244
         self.max_func = int(opt["ffa-max-func"], 16)             # 0dd60c4632a1
         self.retval_regs = int(opt["retval-regs"])               # 6f4c348b1d5c
+        self._ffa_call_ids: dict[int, bool] = {}   # is_ffa_call's answers (max_func is fixed)
         self.machine = None
         self.initialised = False
         self.refused = False
@@ -179,9 +180,14 @@ class Pkvm(PkvmMemory):
         return self._set_retval(trap, res)
 
     def is_ffa_call(self, func_id: int) -> bool:
-        """ffa.c is_ffa_call(): a fast standard-service call numbered 0x60..FFA_MAX_FUNC_NUM."""
-        return (FID_FAST.get(func_id) == 1 and FID_OWNER.get(func_id) == Owner.STANDARD
+        """ffa.c is_ffa_call(): a fast standard-service call numbered 0x60..FFA_MAX_FUNC_NUM
+        (remembered per function ID: it is asked on every host SMC)."""
+        known = self._ffa_call_ids.get(func_id)
+        if known is None:
+            known = self._ffa_call_ids[func_id] = (
+                FID_FAST.get(func_id) == 1 and FID_OWNER.get(func_id) == Owner.STANDARD
                 and FFA_MIN_FUNC_NUM <= FID_NUMBER.get(func_id) <= self.max_func)
+        return known
 
     def _pass_through(self, trap: Trap):
         """__kvm_hyp_host_forward_smc: the host's x0-x17 to EL3, EL3's x0-x17 back."""
