@@ -737,11 +737,7 @@ class Machine:
         xs = t[:SMCCC_ARG_REGS]
         trap = _lazy_trap((info >> 16) & 0xFF, t[TRAP_ESR], info & 0xFF, to_el, xs,
                           pc if intno == _HYP_TRAP else pc - INSN_BYTES, self.memory, rec)
-        if self._recorded < MAX_RECORDS:
-            self._exc_parts.append(rec)
-        self._recorded += 1
-        if self._recorded > MAX_RECORDS:
-            self.exceptions_dropped = self._recorded - MAX_RECORDS
+        self._keep_record(rec)
         self._in_model_trap = True
         try:
             self._dispatch(trap, self._handlers[to_el], rec)
