@@ -28,9 +28,11 @@ demo-core: $(STAMP)
 
 # bench/speed.py: issue 13's targets as ratios to the binding's floor, the command line vs
 # QEMU on real firmware, snapshot/explorer speed-ups vs the baseline commit, the suite's
-# wall time (BENCH_SUITE=0 skips it); then bench.py, ffaemu vs QEMU on the same work.
+# wall time (BENCH_SUITE=0 skips it); trap_profile.py, where a trap's microseconds go;
+# then bench.py, ffaemu vs QEMU on the same work.
 bench: $(STAMP)
 	$(PY) bench/speed.py
+	$(PY) bench/trap_profile.py
 	$(PY) bench/bench.py
 
 test: $(STAMP)

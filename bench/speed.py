@@ -4,7 +4,8 @@ ratio, from one run.
 - Trap paths as ratios to the binding's floor measured in this run (floor.py): the
   C-assisted 18-register callback is the reference; ffaemu's bare EL2 handler, pKVM
   answering FFA_VERSION and a pKVM -> TF-A SPMD round trip (FFA_ID_GET) are measured the
-  same way (CPU time, two loop lengths so fixed costs cancel).
+  same way (CPU time, two loop lengths so fixed costs cancel). bench/trap_profile.py
+  breaks those traps down into their pieces.
 - The command line: `ffaemu run g.S --el3 optee` as a whole process against QEMU booting
   the real TF-A + OP-TEE image to the same guest's exit, alternating pairs, medians.
 - Width-fuzz runs/s and explorer schedules/s against "today": the same work on the

@@ -154,11 +154,19 @@ class _ModelTrapRecord:
                                r.reason, self.handler)
 
 
+_lazy_trap = Trap.lazy
 _HYP_TRAP = int(UcIntr.HYP_TRAP)          # a plain int: enum attribute lookups cost per trap
 # An EL2 model's SMC to EL3 from the harness trampoline: always the same routing.
 FORWARD_ROUTING = Routing(EC.SMC64, 0, 2, 3, RESUME, "SMC (from the EL2 model)")
 FORWARD_SPSR = entry_pstate(2)
 FORWARD_ESR = FORWARD_ROUTING.esr
+_ARG_REGS, _ZEROS = range(SMCCC_ARG_REGS), (0,) * SMCCC_ARG_REGS
+_FORWARD_RECORD = object()      # in _exc_parts: the record of a forward a Python EL3 answered
+
+
+def _forward_record() -> ExceptionRecord:
+    return ExceptionRecord(2, 3, EC.SMC64, FORWARD_ESR, RESUME, FORWARD_SPSR,
+                           FORWARD_ROUTING.reason, "python")
 
 
 @dataclass
@@ -223,6 +231,7 @@ class Machine:
         self.images: list[Image] = []
         self.harness_images: list[Image] = []      # boot stubs, trampolines: for symbols only
         self._handlers: dict[int, Handler] = {}
+        self._handler_names: dict[int, str] = {}      # for the call trace
         self._stop: Stop | None = None
         self._last_vector: tuple[int, Routing] | None = None
         self._last_raised: int | None = None
@@ -402,6 +411,7 @@ class Machine:
             raise ValueError("Python handlers model EL2 or EL3")
         self._install_harness()
         self._handlers[el] = handler
+        self._handler_names[el] = _handler_name(handler)
         if self.native is not None:
             self.native.set_python_els(self._handlers)
         bind = getattr(handler, "bind", None)
@@ -496,9 +506,11 @@ class Machine:
         if self._stop is not None:
             return self._result()
         self._paused = False
+        from .gcpolicy import RunPace
         try:
-            while self._emulate():
-                pass
+            with RunPace():
+                while self._emulate():
+                    pass
         except UcError as e:
             if self._stop is None:
                 self._stop = Stop(StopReason.FAULT.value, None, f"{self._where()}: {e}")
@@ -608,7 +620,7 @@ class Machine:
         regs.update(sp=self.cpu.sp, pc=self.cpu.pc, pstate=self.cpu.pstate)
         return RunResult(StopReason(self._stop.reason), self._stop.code, self._stop.message,
                          pstate_el(regs["pstate"]), regs, self.console.decode("latin-1"),
-                         _Exceptions(self), self.calls.records)
+                         _Exceptions(self), self.calls.view())
 
     def stop(self, reason: StopReason, code: int | None, message: str) -> None:
         if self._stop is None:
@@ -720,10 +732,12 @@ class Machine:
             return self._on_intr(self.uc, intno, None)     # the trampoline's SMC: vectored
         if not self._charge():
             return
-        args = (intno, t[TRAP_PSTATE], pc, t[TRAP_INSN], t[TRAP_SCR], t[TRAP_HCR])
-        trap = Trap.lazy((info >> 16) & 0xFF, t[TRAP_ESR], info & 0xFF, to_el, t[:SMCCC_ARG_REGS],
-                         pc if intno == _HYP_TRAP else pc - INSN_BYTES, self.memory, args)
-        rec = self._keep_record(_ModelTrapRecord(args, "python"))
+        # The exception record is kept as `route`'s arguments (a tuple; see _materialize).
+        rec = (intno, t[TRAP_PSTATE], pc, t[TRAP_INSN], t[TRAP_SCR], t[TRAP_HCR])
+        xs = t[:SMCCC_ARG_REGS]
+        trap = _lazy_trap((info >> 16) & 0xFF, t[TRAP_ESR], info & 0xFF, to_el, xs,
+                          pc if intno == _HYP_TRAP else pc - INSN_BYTES, self.memory, rec)
+        self._keep_record(rec)
         self._in_model_trap = True
         try:
             self._dispatch(trap, self._handlers[to_el], rec)
@@ -813,6 +827,12 @@ class Machine:
                 if isinstance(part, _ModelTrapRecord):
                     self._exceptions.append(part.record())
                     continue
+                if part is _FORWARD_RECORD:
+                    self._exceptions.append(_forward_record())
+                    continue
+                if isinstance(part, tuple):           # the lean trap path's route arguments
+                    self._exceptions.append(_ModelTrapRecord(part, "python").record())
+                    continue
                 for i in range(0, len(part), 8):
                     f, t, ec, esr, elr, spsr, intno, _ = part[i:i + 8]
                     self._exceptions.append(ExceptionRecord(f, t, EC(ec), esr, elr, spsr,
@@ -881,7 +901,8 @@ class Machine:
                 where = (f"{trap.ec.name[:3].lower()} #{trap.imm16:#x} at {trap.insn_addr:#x}"
                          f"{f' <{sym}>' if sym else ''}{f' {line}' if line else ''}, "
                          f"{trap.routing.reason}")
-            self.calls.enter(trap.from_el, trap.to_el, _handler_name(handler), trap._x, where)
+            self.calls.enter(trap.from_el, trap.to_el, self._handler_names[trap.to_el], trap._x,
+                             where, True)             # owned: the trap's list is its own
         act = handler(trap)
         if isinstance(act, types.GeneratorType):
             self._drive(trap, rec, act, None, entered=False)
@@ -908,18 +929,17 @@ class Machine:
             return None
         r = FORWARD_ROUTING
         values = act.values
-        xs = [values.get(n, 0) for n in range(SMCCC_ARG_REGS)]
+        xs = list(map(values.get, _ARG_REGS, _ZEROS))          # x0-x17, 0 where not given
         trap3 = Trap(r, FORWARD_SPSR, xs, TRAMPOLINE, self.memory, FORWARD_ESR)
         if not self._charge():
             raise _Halt
-        self.calls.enter(2, 3, _handler_name(handler), xs)
+        self.calls.enter(2, 3, self._handler_names[3], xs, "", True)
         answer = handler(trap3)
         if answer is None or isinstance(answer, Vector):
             self.calls.forget()
             return None
         if self._debug is None and self._events is None and self._trace is None:
-            self._keep_record(ExceptionRecord(2, 3, EC.SMC64, FORWARD_ESR, RESUME, FORWARD_SPSR,
-                                              r.reason, "python"))
+            self._keep_record(_FORWARD_RECORD)
         else:
             self._record(r, FORWARD_SPSR, "python")
         if isinstance(answer, Stop):
@@ -927,10 +947,11 @@ class Machine:
             raise _Halt
         if not isinstance(answer, Return):
             raise ModelError(f"EL3 handler answered {answer!r}; expected trap.ret() or trap.stop()")
+        out = xs[:]
         for n, v in answer.values.items():
-            xs[n] = v & 0xFFFF_FFFF_FFFF_FFFF
-        self.calls.leave(xs)
-        return Result(xs)
+            out[n] = v & 0xFFFF_FFFF_FFFF_FFFF
+        self.calls.leave(out, True)
+        return Result(out)
 
     def _forward_to_asm(self, trap: Trap, rec: ExceptionRecord, gen, act: Forward,
                         entered: bool) -> None:
@@ -961,16 +982,19 @@ class Machine:
     def _finish(self, trap: Trap, rec: ExceptionRecord, act, entered: bool) -> None:
         cpu = self.cpu
         if isinstance(act, Return):
+            if self._in_model_trap and not entered:
+                answered = self.native.set_answer(trap._x, act.values, act.pc)
+                if trap.ec in CALL_CLASSES:
+                    self.calls.leave(answered, True)
+                return
             if trap.ec in CALL_CLASSES:
-                self.calls.leave(_with_values(trap._x, act.values))
+                self.calls.leave(_with_values(trap._x, act.values), owned=True)
             if entered:
                 # We are in the code hook at RESUME, whose `eret` runs next, natively.
                 # (Writing PC here would restart at RESUME and re-enter this hook.)
                 for n, v in act.values.items():
                     cpu.set_x(n, v)
                 cpu.set_elr(2, act.pc)
-            elif self._in_model_trap:
-                self.native.set_result(act.values, act.pc)
             elif self.native is not None:
                 self.native.write_result(act.values, act.pc)
             else:
@@ -981,7 +1005,7 @@ class Machine:
             if entered:
                 raise ModelError("a handler cannot switch contexts after forwarding to EL3 assembly")
             if trap.ec in CALL_CLASSES:
-                self.calls.leave(_with_values(trap._x, act.values))
+                self.calls.leave(_with_values(trap._x, act.values), owned=True)
             cpu.pc = act.pc
         elif isinstance(act, Stop):
             self.stop(StopReason(act.reason), act.code, act.message)
@@ -989,11 +1013,22 @@ class Machine:
             if entered:
                 raise ModelError("a handler that forwarded to EL3 must end with trap.ret() "
                                  "or trap.stop(), not by vectoring")
-            rec.handler = "vector"
+            self._vectored(rec)
             self._last_vector = (enter(cpu, trap.routing), trap.routing)
         else:
             raise ModelError(f"handler answered {act!r}; expected trap.ret(), trap.forward(), "
                              "trap.vector() or trap.stop()")
+
+    def _vectored(self, rec) -> None:
+        """A Python model declined the exception of `rec`: its record says "vector"."""
+        if not isinstance(rec, tuple):
+            rec.handler = "vector"
+            return
+        parts = self._exc_parts              # the lean path's tuple: replaced where it is kept
+        for i in range(len(parts) - 1, -1, -1):
+            if parts[i] is rec:
+                parts[i] = _ModelTrapRecord(rec, "vector")
+                return
 
     # Semihosting ----------------------------------------------------------------------
     def _semihost(self) -> None:

@@ -7,6 +7,7 @@
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Callable
 
@@ -43,60 +44,121 @@ class CallRecord:
         return out
 
 
+# A call as CallTracer keeps it until `records` is read: a list, so that `leave` can fill
+# in the result (and the CallRecord, once made from it, can follow).
+_FROM, _TO, _HANDLER, _ARGS, _RET, _VCPU, _DEPTH, _REC = range(8)
+
+
+def _record(entry: list) -> CallRecord:
+    """The CallRecord of a kept call (made once, then kept with it)."""
+    rec = entry[_REC]
+    if rec is None:
+        args, ret = entry[_ARGS], entry[_RET]
+        rec = entry[_REC] = CallRecord(entry[_FROM], entry[_TO], entry[_HANDLER], args[:ARG_COUNT],
+                                       None if ret is None else ret[:ARG_COUNT], entry[_VCPU],
+                                       entry[_DEPTH], args, ret)
+    return rec
+
+
 class CallTracer:
-    """Records every call a Python model answers; prints it when given a sink."""
+    """Records every call a Python model answers; prints it when given a sink.
+
+    Calls are kept as plain lists while the machine runs (one per call, with the
+    caller's x0-x17 and the result's as given) and become CallRecords when `records`
+    is first read: a run that nobody inspects never builds them."""
 
     def __init__(self, sink: Callable[[str], None] | None = None,
                  events: Callable[[dict], None] | None = None):
-        self.records: list[CallRecord] = []
+        self._log: list[list] = []             # every call kept, in order
+        self._records: list[CallRecord] = []   # CallRecords of the first len() of them
         self.dropped = 0                  # calls beyond MAX_CALL_RECORDS, only counted
-        self._open: list[CallRecord] = []
+        self._open: list[list] = []
         self._sink = sink
         self.events = events              # JSON-lines sink (`--trace-file`)
         self.context: Callable[[], str | None] | None = None   # the calling vCPU (Xen)
 
-    def enter(self, from_el: int, to_el: int, handler: str, xs: list[int], where: str = "") -> None:
-        rec = CallRecord(from_el, to_el, handler, list(xs[:ARG_COUNT]), depth=len(self._open),
-                         args_full=list(xs[:FULL_COUNT]),
-                         vcpu=self.context() if self.context else None)
-        if len(self.records) < MAX_CALL_RECORDS:
-            self.records.append(rec)
+    @property
+    def records(self) -> list[CallRecord]:
+        """Every call kept (the first MAX_CALL_RECORDS), in order, as CallRecords."""
+        recs, log = self._records, self._log
+        if len(recs) < len(log):
+            recs.extend(_record(entry) for entry in log[len(recs):])
+        return recs
+
+    def view(self) -> "CallsView":
+        """`records` as a sequence that makes them only when read (RunResult.calls)."""
+        return CallsView(self)
+
+    def enter(self, from_el: int, to_el: int, handler: str, xs: list[int], where: str = "",
+              owned: bool = False) -> None:
+        """`owned`: `xs` is a list of x0-x17 nobody changes later, kept without a copy."""
+        vcpu = self.context() if self.context else None
+        entry = [from_el, to_el, handler, xs if owned else xs[:FULL_COUNT], None, vcpu,
+                 len(self._open), None]
+        if len(self._log) < MAX_CALL_RECORDS:
+            self._log.append(entry)
         else:
             self.dropped += 1
         if self._sink:
-            pad = "  " * len(self._open) + (f"{rec.vcpu}: " if rec.vcpu else "")
+            pad = "  " * len(self._open) + (f"{vcpu}: " if vcpu else "")
             head = f"EL{from_el} -> EL{to_el} {handler}"
-            self._sink(f"{pad}{head:<24} {describe_call(rec.args)}{f'  [{where}]' if where else ''}")
-        self._open.append(rec)
+            self._sink(f"{pad}{head:<24} {describe_call(xs[:ARG_COUNT])}{f'  [{where}]' if where else ''}")
+        self._open.append(entry)
 
     def forget(self) -> None:
         """Drop the innermost open call: its handler declined it (it will be vectored)."""
         if self._open:
-            rec = self._open.pop()
-            if rec in self.records:
-                self.records.remove(rec)
+            entry = self._open.pop()
+            log = self._log
+            for i in range(len(log) - 1, -1, -1):
+                if log[i] is entry:
+                    del log[i]
+                    if i < len(self._records):
+                        del self._records[i]
+                    break
 
-    def leave(self, xs: list[int]) -> None:
+    def leave(self, xs: list[int], owned: bool = False) -> None:
+        """`owned` as for `enter`."""
         if not self._open:
             return
-        rec = self._open.pop()
-        rec.ret = list(xs[:ARG_COUNT])
-        rec.ret_full = list(xs[:FULL_COUNT])
+        entry = self._open.pop()
+        ret = entry[_RET] = xs if owned else xs[:FULL_COUNT]
+        rec = entry[_REC]
+        if rec is not None:                    # already read as a CallRecord: complete it
+            rec.ret, rec.ret_full = ret[:ARG_COUNT], ret
         if self.events:
-            self.events({"type": "call", **rec.as_json()})
+            self.events({"type": "call", **_record(entry).as_json()})
         if self._sink:
-            pad = "  " * len(self._open) + (f"{rec.vcpu}: " if rec.vcpu else "")
-            head = f"EL{rec.from_el} <- EL{rec.to_el}"
-            self._sink(f"{pad}{head:<24} {describe_result(rec.fid, rec.ret)}")
-
+            pad = "  " * len(self._open) + (f"{entry[_VCPU]}: " if entry[_VCPU] else "")
+            head = f"EL{entry[_FROM]} <- EL{entry[_TO]}"
+            self._sink(f"{pad}{head:<24} {describe_result(entry[_ARGS][0] & 0xFFFF_FFFF, ret[:ARG_COUNT])}")
 
     def finish(self) -> None:
         """At the end of a run: calls that never returned (PSCI SYSTEM_OFF, a stop inside a
         model) go to the JSON-lines sink with `ret` null, outermost first."""
         if self.events:
-            for rec in self._open:
-                self.events({"type": "call", **rec.as_json()})
+            for entry in self._open:
+                self.events({"type": "call", **_record(entry).as_json()})
         self._open = []
+
+
+class CallsView(Sequence):
+    """RunResult.calls: the tracer's `records`, live, made into CallRecords when first read."""
+
+    def __init__(self, tracer: CallTracer):
+        self._tracer = tracer
+
+    def __len__(self) -> int:
+        return len(self._tracer.records)
+
+    def __getitem__(self, i):
+        return self._tracer.records[i]
+
+    def __eq__(self, other) -> bool:
+        return list(self) == list(other)
+
+    def __repr__(self) -> str:
+        return repr(self._tracer.records)
 
 
 REG_NAMES = [f"x{i}" for i in range(31)] + ["sp", "pstate"]

@@ -17,19 +17,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .arch.bits import s32, w
+from .arch.bits import MASK32, s32
 from .arch.exceptions import EC, INSN_BYTES, Routing, route
 
 SMCCC_ARG_REGS = 18          # x0-x17 carry SMCCC v1.2 arguments and results (DEN0028 §2.6)
 
 
-@dataclass
+@dataclass(slots=True)
 class Return:
     values: dict[int, int]
     pc: int
 
+    def __iter__(self):
+        """`yield from` an answer forwards nothing and gives the answer: a generator model
+        extending one that answers some calls at once (pKVM's negotiated FFA_VERSION) can
+        still `return (yield from super().__call__(trap))`."""
+        return _answered(self)
 
-@dataclass
+
+def _answered(action):
+    return action
+    yield                   # a generator whose `yield from` value is `action`
+
+
+@dataclass(slots=True)
 class Forward:
     values: dict[int, int]
 
@@ -67,7 +78,7 @@ class Regs:
         return self._x[n]
 
     def w(self, n: int) -> int:
-        return w(self._x[n])
+        return self._x[n] & MASK32          # arch.bits.w, inline: models call it on every trap
 
     def s32(self, n: int) -> int:
         return s32(self._x[n])
@@ -150,14 +161,24 @@ class Trap(Regs):
     def ret(self, *values: int, advance: bool | None = None, **named: int) -> Return:
         """Return to the caller with x0.. set from `values` (and `x5=...` style names)."""
         skip = self.completes_insn if advance is None else advance
-        return Return(_values(values, named), self.elr + (INSN_BYTES if skip else 0))
+        if named or len(values) > SMCCC_ARG_REGS:
+            return Return(_values(values, named), self.elr + (INSN_BYTES if skip else 0))
+        return Return(dict(enumerate(values)), self.elr + (INSN_BYTES if skip else 0))
+
+    def ret_values(self, values: dict[int, int]) -> Return:
+        """`ret(**{f"x{n}": v})` without the names: x[n] = values[n] (n < 18), the
+        dict handed over as is."""
+        if values and max(values) >= SMCCC_ARG_REGS:
+            raise TypeError(f"result register must be x0..x{SMCCC_ARG_REGS - 1}, not x{max(values)}")
+        return Return(values, self.elr + (INSN_BYTES if self.completes_insn else 0))
 
     def forward(self, *values: int, **named: int) -> Forward:
         """SMC #0 from EL2 to EL3 with x0.. from `values`, defaulting to the caller's x0-x17."""
         if self.to_el != 2:
             raise TypeError("only an EL2 handler can forward a call to EL3")
         regs = dict(enumerate(self._x[:SMCCC_ARG_REGS]))
-        regs.update(_values(values, named))
+        if values or named:
+            regs.update(_values(values, named))
         return Forward(regs)
 
     def vector(self) -> Vector:

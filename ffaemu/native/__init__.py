@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import array
 import ctypes
+import struct
 import zlib
 import os
 import sys
@@ -31,6 +32,8 @@ TRAP_WORDS = 26
 TRAP_PC, TRAP_PSTATE, TRAP_SCR, TRAP_HCR, TRAP_INSN, TRAP_INFO, TRAP_ESR, TRAP_LOG = range(18, 26)
 RES_MASK, RES_PC = SMCCC_REGS, SMCCC_REGS + 1
 RES_VALID = 1 << 31
+_RES = struct.Struct(f"<{SMCCC_REGS + 2}Q")     # res: x0-x17, mask, pc
+_ALL_REGS, _ALL_MASK = list(range(SMCCC_REGS)), (1 << SMCCC_REGS) - 1
 MASK64 = 0xFFFF_FFFF_FFFF_FFFF
 
 _state: dict = {}
@@ -178,6 +181,28 @@ class Native:
             mask |= 1 << n
         res[RES_MASK] = mask
         res[RES_PC] = pc
+
+    def set_answer(self, xs: list[int], values: dict[int, int], pc: int) -> list[int]:
+        """`set_result`, returning x0-x17 as the caller will see them (`xs` with `values`)."""
+        if len(values) == SMCCC_REGS and list(values) == _ALL_REGS:   # x0-x17 in order
+            out = list(values.values())
+            try:                    # one C-level write; values outside u64 take the loop
+                _RES.pack_into(self._res, 0, *out, RES_VALID | _ALL_MASK, pc)
+                return out
+            except struct.error:
+                pass
+        out = xs[:]
+        res = self._res
+        mask = RES_VALID
+        for n, v in values.items():
+            v &= MASK64
+            res[n] = v
+            if n < SMCCC_REGS:
+                out[n] = v
+            mask |= 1 << n
+        res[RES_MASK] = mask
+        res[RES_PC] = pc
+        return out
 
     def _python_eret(self, uch, addr, size, user):
         try:

@@ -137,7 +137,7 @@ class Firmware:
     def __call__(self, trap: Trap):
         if trap.ec != EC.SMC64:
             return None
-        call = Call(trap.xs[:SMCCC_ARG_REGS], caller=NS_ENDPOINT, via_hypervisor=trap.from_el == 2)
+        call = Call(trap._x[:SMCCC_ARG_REGS], NS_ENDPOINT, trap.from_el == 2)
         if call.fid == Psci.SYSTEM_OFF:
             return trap.stop("system-off", None, f"PSCI SYSTEM_OFF from EL{trap.from_el}")
         delivered = len(self.ffa.deliveries) if self.ffa.deliveries is not None else 0
@@ -148,10 +148,13 @@ class Firmware:
             return trap.stop("fault", None, f"{self.name}: firmware panic: {panic}")
         if isinstance(result, Answer):
             values = self.fill_answer(result, call.conv)
-        else:
-            values = dict(enumerate(self.fill(result, call.conv)))
-        self._note_deliveries(delivered, call.xs, values)
-        return trap.ret(**{f"x{n}": v for n, v in values.items()})
+            if self.ffa.deliveries is not None:
+                self._note_deliveries(delivered, call.xs, values)
+            return trap.ret_values(values)
+        regs = self.fill(result, call.conv)
+        if self.ffa.deliveries is not None:
+            self._note_deliveries(delivered, call.xs, dict(enumerate(regs)))
+        return trap.ret(*regs)
 
     def _note_deliveries(self, first: int, xs: list[int], values: dict[int, int] | None) -> None:
         """Direct requests this call carried to a partition (echo_sp.Delivery): the
@@ -174,8 +177,8 @@ class Firmware:
         """An 18-register answer under the `--fw-upper` policy: "real" keeps the modelled
         bits; the others refill bits [63:32] of x0-x7 of an SMC32 result. An answer that is
         no FF-A response (e.g. SMC_UNK) has the call's convention: 64-bit after SMC64."""
-        not_ffa = func_of(answer.values.get(0, 0) & 0xFFFF_FFFF) is None
-        if self.policy is UpperPolicy.REAL or answer.smc64 or (not_ffa and conv is Conv.SMC64):
+        if self.policy is UpperPolicy.REAL or answer.smc64 or (
+                conv is Conv.SMC64 and func_of(answer.values.get(0, 0) & 0xFFFF_FFFF) is None):
             return answer.values
         out = dict(answer.values)
         low = {n: v for n, v in out.items() if n < 8}
@@ -235,19 +238,19 @@ class Firmware:
                  Func.SPM_ID_GET, Func.MSG_SEND_DIRECT_REQ, Func.MEM_SHARE, Func.MEM_LEND,
                  Func.MEM_RECLAIM}
 
+    SERVICES = {                  # FF-A function -> the method that serves it
+        Func.FEATURES: "_features", Func.ID_GET: "_id_get", Func.SPM_ID_GET: "_spm_id_get",
+        Func.RXTX_MAP: "_rxtx_map", Func.RXTX_UNMAP: "_rxtx_unmap", Func.RX_RELEASE: "_rx_release",
+        Func.PARTITION_INFO_GET: "_partition_info_get", Func.MSG_SEND_DIRECT_REQ: "_direct_req",
+        Func.MEM_SHARE: "_mem_share", Func.MEM_LEND: "_mem_share", Func.MEM_RECLAIM: "_mem_reclaim",
+        Func.MEM_RETRIEVE_REQ: "_mem_retrieve_req",
+    }
+
     def service(self, call: Call, func: Func, mem) -> Reply:
-        handler = {
-            Func.FEATURES: self._features, Func.ID_GET: self._id_get,
-            Func.SPM_ID_GET: self._spm_id_get, Func.RXTX_MAP: self._rxtx_map,
-            Func.RXTX_UNMAP: self._rxtx_unmap, Func.RX_RELEASE: self._rx_release,
-            Func.PARTITION_INFO_GET: self._partition_info_get,
-            Func.MSG_SEND_DIRECT_REQ: self._direct_req, Func.MEM_SHARE: self._mem_share,
-            Func.MEM_LEND: self._mem_share, Func.MEM_RECLAIM: self._mem_reclaim,
-            Func.MEM_RETRIEVE_REQ: self._mem_retrieve_req,
-        }.get(func)
-        if handler is None:
+        name = self.SERVICES.get(func)
+        if name is None:
             raise RefusedCall(FfaError.NOT_SUPPORTED)
-        return handler(call, mem)
+        return getattr(self, name)(call, mem)
 
     def _features(self, call: Call, mem) -> Reply:
         asked = func_of(call.w(1))

@@ -80,6 +80,10 @@ HANDLERS = {FfaId.FFA_RXTX_MAP_64: "_rxtx_map", FfaId.FFA_RXTX_UNMAP: "_rxtx_unm
 MEM_XFER = {FfaId.FFA_MEM_SHARE: FfaId.FFA_MEM_SHARE_64, FfaId.FFA_MEM_SHARE_64: FfaId.FFA_MEM_SHARE_64,
             FfaId.FFA_MEM_LEND: FfaId.FFA_MEM_LEND_64, FfaId.FFA_MEM_LEND_64: FfaId.FFA_MEM_LEND_64}
 
+VERSION_NS = sext32(FfaError.NOT_SUPPORTED)      # do_ffa_version: res->a0 = FFA_RET_NOT_SUPPORTED
+# kvm_host_ffa_handler(): the negotiated host's FF-A calls that are not passed through as they are.
+AT_EL2 = frozenset({FfaId.FFA_VERSION, FfaId.FFA_FEATURES, *MEM_XFER, *HANDLERS, *UNSUPPORTED})
+
 
 @dataclass
 class HostBuffers:
@@ -119,6 +123,7 @@ class Pkvm(PkvmMemory):
         self.downgrade = opt["downgrade"]                        # f41426939244
         self.max_func = int(opt["ffa-max-func"], 16)             # 0dd60c4632a1
         self.retval_regs = int(opt["retval-regs"])               # 6f4c348b1d5c
+        self._ffa_call_ids: dict[int, bool] = {}   # is_ffa_call's answers (max_func is fixed)
         self.machine = None
         self.initialised = False
         self.refused = False
@@ -138,6 +143,30 @@ class Pkvm(PkvmMemory):
 
     # Entry: hyp-main.c handle_trap / handle_host_smc ---------------------------------
     def __call__(self, trap: Trap):
+        """`_host_call`, a generator the machine drives, with two shortcuts taken before
+        any generator is made: FFA_VERSION once negotiated is answered at once, and an
+        FF-A call kvm_host_ffa_handler leaves alone goes straight to `_pass_through`."""
+        if trap.ec == EC.SMC64 and self._shortcuts:
+            func_id = w(trap.x(0) & ~SMCCC_CALL_HINTS)      # u32 func_id, hint bit masked
+            if self.is_ffa_call(func_id):
+                if func_id == FfaId.FFA_VERSION:
+                    res = self._version_at_el2(trap)
+                    if res is not None:
+                        return self._set_retval(trap, res)
+                elif self.negotiated and func_id not in AT_EL2:
+                    return self._pass_through(trap)
+        return self._host_call(trap)
+
+    _shortcuts = True
+
+    def __init_subclass__(cls, **kw):
+        """A subclass that changes how pKVM routes host calls gets no shortcuts."""
+        super().__init_subclass__(**kw)
+        cls._shortcuts = all(getattr(cls, name) is getattr(Pkvm, name) for name in
+                             ("_host_call", "_host_ffa", "_version", "_version_at_el2",
+                              "_pass_through", "_set_retval", "is_ffa_call"))
+
+    def _host_call(self, trap: Trap):
         if trap.ec == EC.HVC64:
             return (yield from self._hypercall(trap))
         if trap.ec != EC.SMC64:
@@ -151,9 +180,14 @@ class Pkvm(PkvmMemory):
         return self._set_retval(trap, res)
 
     def is_ffa_call(self, func_id: int) -> bool:
-        """ffa.c is_ffa_call(): a fast standard-service call numbered 0x60..FFA_MAX_FUNC_NUM."""
-        return (FID_FAST.get(func_id) == 1 and FID_OWNER.get(func_id) == Owner.STANDARD
+        """ffa.c is_ffa_call(): a fast standard-service call numbered 0x60..FFA_MAX_FUNC_NUM
+        (remembered per function ID: it is asked on every host SMC)."""
+        known = self._ffa_call_ids.get(func_id)
+        if known is None:
+            known = self._ffa_call_ids[func_id] = (
+                FID_FAST.get(func_id) == 1 and FID_OWNER.get(func_id) == Owner.STANDARD
                 and FFA_MIN_FUNC_NUM <= FID_NUMBER.get(func_id) <= self.max_func)
+        return known
 
     def _pass_through(self, trap: Trap):
         """__kvm_hyp_host_forward_smc: the host's x0-x17 to EL3, EL3's x0-x17 back."""
@@ -223,16 +257,12 @@ class Pkvm(PkvmMemory):
         stack to the host. They are zero here, as with CONFIG_INIT_STACK_ALL_ZERO
         (security/Kconfig.hardening's default where the compiler has
         -ftrivial-auto-var-init=zero); without it they are whatever the stack held."""
+        res = self._version_at_el2(trap)
+        if res is not None:
+            return res
         req = trap.w(1)
-        res = regs18()
-        ns = sext32(FfaError.NOT_SUPPORTED)
-        if VERSION_MAJOR.get(req) != 1:            # bit 31 is outside [30:16]: ignored
-            res[0] = ns
-            return res
         lower = VERSION_MINOR.get(req) < VERSION_MINOR.get(self.hyp_version)
-        if self.negotiated:
-            res[0] = ns if lower and self.downgrade == "refuse" else self.hyp_version
-            return res
+        res = regs18()
         if lower:                                  # "ask first if TEE supports it"
             res = yield from self._smc(trap, FfaId.FFA_VERSION, req)
             if self._is_not_supported(res[0]):
@@ -240,11 +270,26 @@ class Pkvm(PkvmMemory):
             self.hyp_version = req
         ok = yield from self._post_init(trap)
         if not ok:
-            res[0] = ns
+            res[0] = VERSION_NS
             return res
         self.negotiated = True                     # smp_store_release(&has_version_negotiated)
         res[0] = self.hyp_version
         return res
+
+    def _version_at_el2(self, trap: Trap) -> list[int] | None:
+        """do_ffa_version() up to its first SMC: the result registers when pKVM answers
+        at once (a major version other than 1, or the version already negotiated), None
+        when it goes on to ask EL3 (`_version`)."""
+        req = trap.w(1)
+        res = regs18()
+        if VERSION_MAJOR.get(req) != 1:            # bit 31 is outside [30:16]: ignored
+            res[0] = VERSION_NS
+            return res
+        lower = VERSION_MINOR.get(req) < VERSION_MINOR.get(self.hyp_version)
+        if self.negotiated:
+            res[0] = VERSION_NS if lower and self.downgrade == "refuse" else self.hyp_version
+            return res
+        return None
 
     def _post_init(self, trap: Trap):
         """hyp_ffa_post_init(): EL3 must know us as ID 0 and accept 4 KiB RX/TX buffers."""

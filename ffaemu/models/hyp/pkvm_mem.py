@@ -35,6 +35,8 @@ COMPOSITE_OFF_IN_EMAD = 4       # offsetof(struct ffa_mem_region_attributes, com
 
 def regs18(*values: int) -> list[int]:
     """A `struct arm_smccc_1_2_regs` built with designated initialisers: the rest is zero."""
+    if not values:
+        return [0] * SMCCC_ARG_REGS
     return [v & MASK64 for v in values] + [0] * (SMCCC_ARG_REGS - len(values))
 
 
