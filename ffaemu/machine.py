@@ -35,7 +35,7 @@ from .errors import FfaemuError, ImageError
 from .harness_memory import refuse_overlap
 from .loader import Image, Segment
 from .memory import PhysicalMemory
-from .trace import CallTracer
+from .trace import _REC as _CALL_REC, _RET as _CALL_RET, MAX_CALL_RECORDS, CallTracer
 from .native import TRAP_ESR, TRAP_HCR, TRAP_INFO, TRAP_INSN, TRAP_LOG, TRAP_PC, TRAP_PSTATE, TRAP_SCR
 from .trap import SMCCC_ARG_REGS, Forward, Result, Resume, Return, Stop, Trap, Vector
 
@@ -155,6 +155,8 @@ class _ModelTrapRecord:
 
 
 _lazy_trap = Trap.lazy
+_write_pos = native.write_pos
+_CALL_ECS = frozenset(int(ec) for ec in CALL_CLASSES)     # raw EC values, as C passes them
 _HYP_TRAP = int(UcIntr.HYP_TRAP)          # a plain int: enum attribute lookups cost per trap
 # An EL2 model's SMC to EL3 from the harness trampoline: always the same routing.
 FORWARD_ROUTING = Routing(EC.SMC64, 0, 2, 3, RESUME, "SMC (from the EL2 model)")
@@ -722,25 +724,66 @@ class Machine:
     def _on_model_trap(self, t: list[int]) -> None:
         """The lean trap path (fastpath.c model_trap): an SVC/HVC/SMC that C routed to an
         EL with a Python model; `t` holds x0-x17, PC, PSTATE, SCR_EL3, HCR_EL2, the
-        instruction, from/to/EC and ESR. Results go back through shared memory."""
-        native = self.native
+        instruction, from/to/EC and ESR. Results go back through shared memory.
+
+        The common case, a model that answers with `trap.ret(...)` and nobody tracing or
+        debugging, runs here in one function: the budget check, the exception record (a
+        tuple), the call record (a list) and the answer written to the C hook's words.
+        Everything else (generators, Resume, Stop, Vector, traces) takes `_dispatch`."""
         if t[TRAP_LOG]:
-            native.drain()
+            self.native.drain()
         pc, info = t[TRAP_PC], t[TRAP_INFO]
         to_el, intno = (info >> 8) & 0xFF, info >> 24
         if to_el == 3 and self._pending and pc == RESUME:
             return self._on_intr(self.uc, intno, None)     # the trampoline's SMC: vectored
-        if not self._charge():
+        traps = self.traps + 1
+        if traps * TRAP_WEIGHT > self.max_insns:
+            self._charge()                      # counts it and stops the run, with the message
             return
+        self.traps = traps
         # The exception record is kept as `route`'s arguments (a tuple; see _materialize).
         rec = (intno, t[TRAP_PSTATE], pc, t[TRAP_INSN], t[TRAP_SCR], t[TRAP_HCR])
+        if self._recorded < MAX_RECORDS:
+            self._exc_parts.append(rec)
+            self._recorded += 1
+        else:
+            self._keep_record(rec)
         xs = t[:SMCCC_ARG_REGS]
-        trap = _lazy_trap((info >> 16) & 0xFF, t[TRAP_ESR], info & 0xFF, to_el, xs,
+        ec = (info >> 16) & 0xFF
+        trap = _lazy_trap(ec, t[TRAP_ESR], info & 0xFF, to_el, xs,
                           pc if intno == _HYP_TRAP else pc - INSN_BYTES, self.memory, rec)
-        self._keep_record(rec)
+        calls = self.calls
         self._in_model_trap = True
         try:
-            self._dispatch(trap, self._handlers[to_el], rec)
+            if self._trace is not None or calls.events is not None or calls.context is not None \
+                    or self._debug is not None:
+                return self._dispatch(trap, self._handlers[to_el], rec)
+            call = ec in _CALL_ECS
+            if call:                            # CallTracer.enter, without a sink or context
+                opened = calls._open
+                entry = [info & 0xFF, to_el, self._handler_names[to_el], xs, None, None,
+                         len(opened), None]
+                if len(calls._log) < MAX_CALL_RECORDS:
+                    calls._log.append(entry)
+                else:
+                    calls.dropped += 1
+                opened.append(entry)
+            act = self._handlers[to_el](trap)
+            if type(act) is not Return:
+                if isinstance(act, types.GeneratorType):
+                    return self._drive(trap, rec, act, None, entered=False)
+                return self._finish(trap, rec, act, entered=False)
+            pos = act.pos
+            if pos is None:
+                out = self.native.set_answer(xs, act._values, act.pc)
+            else:
+                out = _write_pos(self.native._res, xs, pos, act.pc)
+            if call:
+                if entry[_CALL_REC] is None and opened and opened[-1] is entry:
+                    opened.pop()                # CallTracer.leave, for a record nobody read
+                    entry[_CALL_RET] = out
+                else:
+                    calls.leave(out, True)
         except _Halt:
             self.uc.emu_stop()
         finally:
@@ -983,7 +1026,7 @@ class Machine:
         cpu = self.cpu
         if isinstance(act, Return):
             if self._in_model_trap and not entered:
-                answered = self.native.set_answer(trap._x, act.values, act.pc)
+                answered = self.native.set_return(trap._x, act)
                 if trap.ec in CALL_CLASSES:
                     self.calls.leave(answered, True)
                 return

@@ -23,10 +23,33 @@ from .arch.exceptions import EC, INSN_BYTES, Routing, route
 SMCCC_ARG_REGS = 18          # x0-x17 carry SMCCC v1.2 arguments and results (DEN0028 §2.6)
 
 
-@dataclass(slots=True)
 class Return:
-    values: dict[int, int]
-    pc: int
+    """Resume the caller at `pc` with x[n] = values[n]. A positional answer (`trap.ret(a,
+    b, ...)`) is kept as the tuple `pos` (x0, x1, ...) and `values` is made from it only
+    when something asks: the lean trap path writes `pos` straight to the C hook's words."""
+
+    __slots__ = ("_values", "pos", "pc")
+
+    def __init__(self, values: dict[int, int] | None, pc: int, pos: tuple[int, ...] | None = None):
+        self._values = values
+        self.pc = pc
+        self.pos = pos              # x0.. in order, or None (then `values` was given)
+
+    @property
+    def values(self) -> dict[int, int]:
+        if self._values is None:
+            self._values = dict(enumerate(self.pos))
+        return self._values
+
+    def __eq__(self, other) -> bool:
+        if type(other) is not Return:
+            return NotImplemented
+        return self.values == other.values and self.pc == other.pc
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return f"Return(values={self.values!r}, pc={self.pc!r})"
 
     def __iter__(self):
         """`yield from` an answer forwards nothing and gives the answer: a generator model
@@ -160,10 +183,11 @@ class Trap(Regs):
 
     def ret(self, *values: int, advance: bool | None = None, **named: int) -> Return:
         """Return to the caller with x0.. set from `values` (and `x5=...` style names)."""
-        skip = self.completes_insn if advance is None else advance
+        if advance is None:             # completes_insn, inline: every answer asks it
+            advance = self.elr == self.insn_addr and self.ec in _CALLS_WITH_RETURN
         if named or len(values) > SMCCC_ARG_REGS:
-            return Return(_values(values, named), self.elr + (INSN_BYTES if skip else 0))
-        return Return(dict(enumerate(values)), self.elr + (INSN_BYTES if skip else 0))
+            return Return(_values(values, named), self.elr + (INSN_BYTES if advance else 0))
+        return Return(None, self.elr + (INSN_BYTES if advance else 0), values)
 
     def ret_values(self, values: dict[int, int]) -> Return:
         """`ret(**{f"x{n}": v})` without the names: x[n] = values[n] (n < 18), the

@@ -204,6 +204,14 @@ class Native:
         res[RES_PC] = pc
         return out
 
+    def set_return(self, xs: list[int], act) -> list[int]:
+        """`set_answer` for a `trap.Return`: its positional `pos` written as is when it has
+        one (no dict), else its `values`."""
+        pos = act.pos
+        if pos is None:
+            return self.set_answer(xs, act.values, act.pc)
+        return write_pos(self._res, xs, pos, act.pc)
+
     def _python_eret(self, uch, addr, size, user):
         try:
             self.m._on_eret(self.m.uc, addr, size, None)
@@ -256,6 +264,29 @@ class Native:
         if not self.ctx.last_vector:
             return None
         return self.ctx.last_vector, (info >> 16) & 3, (info >> 8) & 3, info & 0xFF
+
+
+# RES_VALID with bits x0..x(n-1): the result mask of an n-register positional answer.
+POS_MASKS = tuple(RES_VALID | ((1 << n) - 1) for n in range(SMCCC_REGS + 1))
+
+
+def write_pos(res: memoryview, xs: list[int], pos: tuple[int, ...], pc: int) -> list[int]:
+    """x0.. = `pos` and PC into the C hook's `res` words; x0-x17 as the caller will see them."""
+    if len(pos) == SMCCC_REGS:
+        try:                        # one C-level write; values outside u64 take the loop
+            _RES.pack_into(res, 0, *pos, POS_MASKS[SMCCC_REGS], pc)
+            return list(pos)
+        except struct.error:
+            pass
+    out = xs[:]
+    n = 0
+    for v in pos:
+        v &= MASK64
+        res[n] = out[n] = v
+        n += 1
+    res[RES_MASK] = POS_MASKS[n]
+    res[RES_PC] = pc
+    return out
 
 
 def _u64_view(array) -> memoryview:
