@@ -66,7 +66,7 @@ CALL_CLASSES = (EC.SMC64, EC.HVC64)      # exceptions that are SMCCC calls, for 
 
 def _with_values(xs: list[int], values: dict[int, int]) -> list[int]:
     """x0-x17 as the caller will see them: its registers with the handler's results."""
-    out = xs[:SMCCC_ARG_REGS]
+    out = list(xs[:SMCCC_ARG_REGS])         # `xs` may be the lean path's tuple
     for n, v in values.items():
         if n < SMCCC_ARG_REGS:
             out[n] = v & 0xFFFF_FFFF_FFFF_FFFF

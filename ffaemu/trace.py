@@ -54,6 +54,8 @@ def _record(entry: list) -> CallRecord:
     rec = entry[_REC]
     if rec is None:
         args, ret = entry[_ARGS], entry[_RET]
+        args = list(args)                    # kept as a list or a tuple (the lean trap path)
+        ret = None if ret is None else list(ret)
         rec = entry[_REC] = CallRecord(entry[_FROM], entry[_TO], entry[_HANDLER], args[:ARG_COUNT],
                                        None if ret is None else ret[:ARG_COUNT], entry[_VCPU],
                                        entry[_DEPTH], args, ret)
@@ -125,7 +127,8 @@ class CallTracer:
         ret = entry[_RET] = xs if owned else xs[:FULL_COUNT]
         rec = entry[_REC]
         if rec is not None:                    # already read as a CallRecord: complete it
-            rec.ret, rec.ret_full = ret[:ARG_COUNT], ret
+            rec.ret_full = list(ret)
+            rec.ret = rec.ret_full[:ARG_COUNT]
         if self.events:
             self.events({"type": "call", **_record(entry).as_json()})
         if self._sink:

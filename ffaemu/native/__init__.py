@@ -33,6 +33,10 @@ TRAP_PC, TRAP_PSTATE, TRAP_SCR, TRAP_HCR, TRAP_INSN, TRAP_INFO, TRAP_ESR, TRAP_L
 RES_MASK, RES_PC = SMCCC_REGS, SMCCC_REGS + 1
 RES_VALID = 1 << 31
 _RES = struct.Struct(f"<{SMCCC_REGS + 2}Q")     # res: x0-x17, mask, pc
+# The trap words as a tuple: the caller's x0-x17 stay a tuple in the call record, which
+# the garbage collector stops traversing after one look (a list it would walk on every
+# collection: a tenth of a bare trap's time).
+_TRAP_WORDS = struct.Struct(f"<{TRAP_WORDS}Q").unpack_from
 _ALL_REGS, _ALL_MASK = list(range(SMCCC_REGS)), (1 << SMCCC_REGS) - 1
 MASK64 = 0xFFFF_FFFF_FFFF_FFFF
 
@@ -126,7 +130,7 @@ class Native:
         ctx.python_control = self._control_cb
         self._trap_cb = TRAP_CB(self._python_trap)
         ctx.python_trap = self._trap_cb
-        self.trap_words = _u64_view(ctx.trap)          # read with one .tolist() per trap
+        self.trap_words = _u64_view(ctx.trap)          # read with one unpack per trap
         self._res = _u64_view(ctx.res)
         self._ctx_ptr = ctypes.cast(ctypes.pointer(ctx), ctypes.c_void_p)
         self._regs = (ctypes.c_uint64 * 23)()
@@ -167,7 +171,7 @@ class Native:
 
     def _python_trap(self):
         try:
-            self.m._on_model_trap(self.trap_words.tolist())
+            self.m._on_model_trap(_TRAP_WORDS(self.trap_words))
         except BaseException as e:       # noqa: BLE001 - re-raised by Machine.resume
             self.error = e
             self.m.uc.emu_stop()
@@ -183,7 +187,8 @@ class Native:
         res[RES_PC] = pc
 
     def set_answer(self, xs: list[int], values: dict[int, int], pc: int) -> list[int]:
-        """`set_result`, returning x0-x17 as the caller will see them (`xs` with `values`)."""
+        """`set_result`, returning x0-x17 as the caller will see them (`xs`, a list or a
+        tuple, with `values`)."""
         if len(values) == SMCCC_REGS and list(values) == _ALL_REGS:   # x0-x17 in order
             out = list(values.values())
             try:                    # one C-level write; values outside u64 take the loop
@@ -191,7 +196,7 @@ class Native:
                 return out
             except struct.error:
                 pass
-        out = xs[:]
+        out = list(xs)
         res = self._res
         mask = RES_VALID
         for n, v in values.items():
@@ -270,15 +275,16 @@ class Native:
 POS_MASKS = tuple(RES_VALID | ((1 << n) - 1) for n in range(SMCCC_REGS + 1))
 
 
-def write_pos(res: memoryview, xs: list[int], pos: tuple[int, ...], pc: int) -> list[int]:
-    """x0.. = `pos` and PC into the C hook's `res` words; x0-x17 as the caller will see them."""
+def write_pos(res: memoryview, xs, pos: tuple[int, ...], pc: int) -> tuple[int, ...]:
+    """x0.. = `pos` and PC into the C hook's `res` words; x0-x17 as the caller will see
+    them, as a tuple (see _TRAP_WORDS)."""
     if len(pos) == SMCCC_REGS:
         try:                        # one C-level write; values outside u64 take the loop
             _RES.pack_into(res, 0, *pos, POS_MASKS[SMCCC_REGS], pc)
-            return list(pos)
+            return pos
         except struct.error:
             pass
-    out = xs[:]
+    out = list(xs)
     n = 0
     for v in pos:
         v &= MASK64
@@ -286,7 +292,7 @@ def write_pos(res: memoryview, xs: list[int], pos: tuple[int, ...], pc: int) -> 
         n += 1
     res[RES_MASK] = POS_MASKS[n]
     res[RES_PC] = pc
-    return out
+    return tuple(out)
 
 
 def _u64_view(array) -> memoryview:
