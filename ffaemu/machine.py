@@ -36,6 +36,7 @@ from .harness_memory import refuse_overlap
 from .loader import Image, Segment
 from .memory import PhysicalMemory
 from .trace import _REC as _CALL_REC, _RET as _CALL_RET, MAX_CALL_RECORDS, CallTracer
+from .trace import _full as _full_answer
 from .native import TRAP_ESR, TRAP_HCR, TRAP_INFO, TRAP_INSN, TRAP_LOG, TRAP_PC, TRAP_PSTATE, TRAP_SCR
 from .trap import SMCCC_ARG_REGS, Forward, Result, Resume, Return, Stop, Trap, Vector
 
@@ -154,7 +155,8 @@ class _ModelTrapRecord:
                                r.reason, self.handler)
 
 
-_lazy_trap = Trap.lazy
+_new_trap = object.__new__
+_EC_OF = {ec.value: ec for ec in EC}      # a dict lookup is cheaper than EC(value)
 _write_pos = native.write_pos
 _CALL_ECS = frozenset(int(ec) for ec in CALL_CLASSES)     # raw EC values, as C passes them
 _HYP_TRAP = int(UcIntr.HYP_TRAP)          # a plain int: enum attribute lookups cost per trap
@@ -750,8 +752,11 @@ class Machine:
             self._keep_record(rec)
         xs = t[:SMCCC_ARG_REGS]
         ec = (info >> 16) & 0xFF
-        trap = _lazy_trap(ec, t[TRAP_ESR], info & 0xFF, to_el, xs,
-                          pc if intno == _HYP_TRAP else pc - INSN_BYTES, self.memory, rec)
+        trap = _new_trap(Trap)                  # Trap.lazy, inline: one call less per trap
+        trap._x, trap._routing, trap._route_args = xs, None, rec
+        trap.ec, trap.esr, trap.elr, trap.spsr = _EC_OF[ec], t[TRAP_ESR], pc, rec[1]
+        trap.from_el, trap.to_el, trap.mem = info & 0xFF, to_el, self.memory
+        trap.insn_addr = pc if intno == _HYP_TRAP else pc - INSN_BYTES
         calls = self.calls
         self._in_model_trap = True
         try:
@@ -776,8 +781,8 @@ class Machine:
             pos = act.pos
             if pos is None:
                 out = self.native.set_answer(xs, act._values, act.pc)
-            else:
-                out = _write_pos(self.native._res, xs, pos, act.pc)
+            else:                               # kept as given: trace.py _full
+                out = _write_pos(self.native._res, pos, act.pc)
             if call:
                 if entry[_CALL_REC] is None and opened and opened[-1] is entry:
                     opened.pop()                # CallTracer.leave, for a record nobody read
@@ -1026,7 +1031,11 @@ class Machine:
         cpu = self.cpu
         if isinstance(act, Return):
             if self._in_model_trap and not entered:
-                answered = self.native.set_return(trap._x, act)
+                pos = act.pos
+                if pos is None:
+                    answered = self.native.set_answer(trap._x, act._values, act.pc)
+                else:                           # full x0-x17: a trace prints them
+                    answered = _full_answer(trap._x, _write_pos(self.native._res, pos, act.pc))
                 if trap.ec in CALL_CLASSES:
                     self.calls.leave(answered, True)
                 return

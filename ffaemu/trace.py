@@ -16,6 +16,7 @@ from .ffa.decode import describe_call, describe_result, fid_name
 ARG_COUNT = 8              # x0-x7: what traces and `--json` show
 FULL_COUNT = 18            # x0-x17: what the SMCCC v1.2 register checks read (smccc_rules.py)
 MAX_CALL_RECORDS = 100_000
+MASK64 = 0xFFFF_FFFF_FFFF_FFFF
 
 
 @dataclass(slots=True)
@@ -49,13 +50,24 @@ class CallRecord:
 _FROM, _TO, _HANDLER, _ARGS, _RET, _VCPU, _DEPTH, _REC = range(8)
 
 
+def _full(args, ret) -> list[int]:
+    """x0-x17 of a kept result. The lean trap path keeps `trap.ret(a, b, ...)`'s values
+    as given: fewer than x0-x17, over the caller's registers, 64-bit."""
+    if len(ret) >= FULL_COUNT:
+        return list(ret)
+    out = list(args[:FULL_COUNT])
+    for n, v in enumerate(ret):
+        out[n] = v & MASK64
+    return out
+
+
 def _record(entry: list) -> CallRecord:
     """The CallRecord of a kept call (made once, then kept with it)."""
     rec = entry[_REC]
     if rec is None:
         args, ret = entry[_ARGS], entry[_RET]
         args = list(args)                    # kept as a list or a tuple (the lean trap path)
-        ret = None if ret is None else list(ret)
+        ret = None if ret is None else _full(args, ret)
         rec = entry[_REC] = CallRecord(entry[_FROM], entry[_TO], entry[_HANDLER], args[:ARG_COUNT],
                                        None if ret is None else ret[:ARG_COUNT], entry[_VCPU],
                                        entry[_DEPTH], args, ret)
@@ -127,7 +139,7 @@ class CallTracer:
         ret = entry[_RET] = xs if owned else xs[:FULL_COUNT]
         rec = entry[_REC]
         if rec is not None:                    # already read as a CallRecord: complete it
-            rec.ret_full = list(ret)
+            rec.ret_full = _full(entry[_ARGS], ret)
             rec.ret = rec.ret_full[:ARG_COUNT]
         if self.events:
             self.events({"type": "call", **_record(entry).as_json()})

@@ -58,6 +58,9 @@ class Return:
         return _answered(self)
 
 
+_new = object.__new__
+
+
 def _answered(action):
     return action
     yield                   # a generator whose `yield from` value is `action`
@@ -187,7 +190,10 @@ class Trap(Regs):
             advance = self.elr == self.insn_addr and self.ec in _CALLS_WITH_RETURN
         if named or len(values) > SMCCC_ARG_REGS:
             return Return(_values(values, named), self.elr + (INSN_BYTES if advance else 0))
-        return Return(None, self.elr + (INSN_BYTES if advance else 0), values)
+        answer = _new(Return)                   # Return(None, pc, values) without __init__
+        answer._values, answer.pos = None, values
+        answer.pc = self.elr + (INSN_BYTES if advance else 0)
+        return answer
 
     def ret_values(self, values: dict[int, int]) -> Return:
         """`ret(**{f"x{n}": v})` without the names: x[n] = values[n] (n < 18), the

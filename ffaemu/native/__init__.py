@@ -209,14 +209,6 @@ class Native:
         res[RES_PC] = pc
         return out
 
-    def set_return(self, xs: list[int], act) -> list[int]:
-        """`set_answer` for a `trap.Return`: its positional `pos` written as is when it has
-        one (no dict), else its `values`."""
-        pos = act.pos
-        if pos is None:
-            return self.set_answer(xs, act.values, act.pc)
-        return write_pos(self._res, xs, pos, act.pc)
-
     def _python_eret(self, uch, addr, size, user):
         try:
             self.m._on_eret(self.m.uc, addr, size, None)
@@ -275,24 +267,24 @@ class Native:
 POS_MASKS = tuple(RES_VALID | ((1 << n) - 1) for n in range(SMCCC_REGS + 1))
 
 
-def write_pos(res: memoryview, xs, pos: tuple[int, ...], pc: int) -> tuple[int, ...]:
-    """x0.. = `pos` and PC into the C hook's `res` words; x0-x17 as the caller will see
-    them, as a tuple (see _TRAP_WORDS)."""
-    if len(pos) == SMCCC_REGS:
+def write_pos(res: memoryview, pos: tuple[int, ...], pc: int) -> tuple[int, ...]:
+    """x0.. = `pos` (a positional answer, x0 first) and PC into the C hook's `res` words.
+    Returns the answer as the call record keeps it (trace.py `_full`): `pos` itself, or
+    for x0-x17 outside u64, the 64-bit values."""
+    n = len(pos)
+    if n == SMCCC_REGS:
         try:                        # one C-level write; values outside u64 take the loop
             _RES.pack_into(res, 0, *pos, POS_MASKS[SMCCC_REGS], pc)
             return pos
         except struct.error:
-            pass
-    out = list(xs)
-    n = 0
+            pos = tuple(v & MASK64 for v in pos)
+    i = 0
     for v in pos:
-        v &= MASK64
-        res[n] = out[n] = v
-        n += 1
+        res[i] = v & MASK64
+        i += 1
     res[RES_MASK] = POS_MASKS[n]
     res[RES_PC] = pc
-    return tuple(out)
+    return pos
 
 
 def _u64_view(array) -> memoryview:
