@@ -723,18 +723,21 @@ class Machine:
             return
         self._vector(r, pstate, pc, insn_addr)
 
-    def _on_model_trap(self, t: list[int]) -> None:
+    def _on_model_trap(self, t: tuple[int, ...]) -> None:
         """The lean trap path (fastpath.c model_trap): an SVC/HVC/SMC that C routed to an
         EL with a Python model; `t` holds x0-x17, PC, PSTATE, SCR_EL3, HCR_EL2, the
-        instruction, from/to/EC and ESR. Results go back through shared memory.
+        instruction, from/to/EC, ESR and the C log's count (native.TRAP_WORDS). Results
+        go back through shared memory.
 
         The common case, a model that answers with `trap.ret(...)` and nobody tracing or
-        debugging, runs here in one function: the budget check, the exception record (a
-        tuple), the call record (a list) and the answer written to the C hook's words.
-        Everything else (generators, Resume, Stop, Vector, traces) takes `_dispatch`."""
-        if t[TRAP_LOG]:
+        debugging, runs here in one function with locals bound once: the budget check,
+        the exception record (a tuple), the call record (a list, with the answer as
+        given) and the answer written to the C hook's words. Everything else (generators,
+        Resume, Stop, Vector, traces, a debugger) goes on through `_drive`/`_finish` or
+        `_dispatch`."""
+        pc, pstate, scr, hcr, insn, info, esr, log = t[TRAP_PC:]     # native.TRAP_* order
+        if log:
             self.native.drain()
-        pc, info = t[TRAP_PC], t[TRAP_INFO]
         to_el, intno = (info >> 8) & 0xFF, info >> 24
         if to_el == 3 and self._pending and pc == RESUME:
             return self._on_intr(self.uc, intno, None)     # the trampoline's SMC: vectored
@@ -744,7 +747,7 @@ class Machine:
             return
         self.traps = traps
         # The exception record is kept as `route`'s arguments (a tuple; see _materialize).
-        rec = (intno, t[TRAP_PSTATE], pc, t[TRAP_INSN], t[TRAP_SCR], t[TRAP_HCR])
+        rec = (intno, pstate, pc, insn, scr, hcr)
         if self._recorded < MAX_RECORDS:
             self._exc_parts.append(rec)
             self._recorded += 1
@@ -754,7 +757,7 @@ class Machine:
         ec = (info >> 16) & 0xFF
         trap = _new_trap(Trap)                  # Trap.lazy, inline: one call less per trap
         trap._x, trap._routing, trap._route_args = xs, None, rec
-        trap.ec, trap.esr, trap.elr, trap.spsr = _EC_OF[ec], t[TRAP_ESR], pc, rec[1]
+        trap.ec, trap.esr, trap.elr, trap.spsr = _EC_OF[ec], esr, pc, pstate
         trap.from_el, trap.to_el, trap.mem = info & 0xFF, to_el, self.memory
         trap.insn_addr = pc if intno == _HYP_TRAP else pc - INSN_BYTES
         calls = self.calls
@@ -763,18 +766,19 @@ class Machine:
             if self._trace is not None or calls.events is not None or calls.context is not None \
                     or self._debug is not None:
                 return self._dispatch(trap, self._handlers[to_el], rec)
-            call = ec in _CALL_ECS
-            if call:                            # CallTracer.enter, without a sink or context
-                opened = calls._open
+            entry = None
+            if ec in _CALL_ECS:                 # CallTracer.enter without a sink or context;
+                opened = calls._open            # opened only if the answer is not at once
                 entry = [info & 0xFF, to_el, self._handler_names[to_el], xs, None, None,
                          len(opened), None]
                 if len(calls._log) < MAX_CALL_RECORDS:
                     calls._log.append(entry)
                 else:
                     calls.dropped += 1
-                opened.append(entry)
             act = self._handlers[to_el](trap)
             if type(act) is not Return:
+                if entry is not None:
+                    opened.append(entry)
                 if isinstance(act, types.GeneratorType):
                     return self._drive(trap, rec, act, None, entered=False)
                 return self._finish(trap, rec, act, entered=False)
@@ -783,11 +787,10 @@ class Machine:
                 out = self.native.set_answer(xs, act._values, act.pc)
             else:                               # kept as given: trace.py _full
                 out = _write_pos(self.native._res, pos, act.pc)
-            if call:
-                if entry[_CALL_REC] is None and opened and opened[-1] is entry:
-                    opened.pop()                # CallTracer.leave, for a record nobody read
-                    entry[_CALL_RET] = out
-                else:
+            if entry is not None:
+                entry[_CALL_RET] = out          # CallTracer.leave
+                if entry[_CALL_REC] is not None:     # read while the model ran: complete it
+                    opened.append(entry)
                     calls.leave(out, True)
         except _Halt:
             self.uc.emu_stop()

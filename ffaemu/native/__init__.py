@@ -128,9 +128,9 @@ class Native:
         ctx.python_intr, ctx.python_eret = self._intr_cb, self._eret_cb
         self._control_cb = CODE_CB(self._python_control)
         ctx.python_control = self._control_cb
-        self._trap_cb = TRAP_CB(self._python_trap)
-        ctx.python_trap = self._trap_cb
         self.trap_words = _u64_view(ctx.trap)          # read with one unpack per trap
+        self._trap_cb = TRAP_CB(self._trap_callback(machine))
+        ctx.python_trap = self._trap_cb
         self._res = _u64_view(ctx.res)
         self._ctx_ptr = ctypes.cast(ctypes.pointer(ctx), ctypes.c_void_p)
         self._regs = (ctypes.c_uint64 * 23)()
@@ -169,12 +169,18 @@ class Native:
             self.error = e
             self.m.uc.emu_stop()
 
-    def _python_trap(self):
-        try:
-            self.m._on_model_trap(_TRAP_WORDS(self.trap_words))
-        except BaseException as e:       # noqa: BLE001 - re-raised by Machine.resume
-            self.error = e
-            self.m.uc.emu_stop()
+    def _trap_callback(self, machine):
+        """fastpath.c model_trap's callback: the shared words, unpacked at once, to
+        `machine._on_model_trap` (names bound once: it runs on every trap)."""
+        on_trap, words, unpack = machine._on_model_trap, self.trap_words, _TRAP_WORDS
+
+        def python_trap():
+            try:
+                on_trap(unpack(words))
+            except BaseException as e:       # noqa: BLE001 - re-raised by Machine.resume
+                self.error = e
+                machine.uc.emu_stop()
+        return python_trap
 
     def set_result(self, values: dict[int, int], pc: int) -> None:
         """From inside `_on_model_trap`: x[n] = values[n] and PC, written by C on return."""
