@@ -164,7 +164,7 @@ _HYP_TRAP = int(UcIntr.HYP_TRAP)          # a plain int: enum attribute lookups 
 FORWARD_ROUTING = Routing(EC.SMC64, 0, 2, 3, RESUME, "SMC (from the EL2 model)")
 FORWARD_SPSR = entry_pstate(2)
 FORWARD_ESR = FORWARD_ROUTING.esr
-_ARG_REGS, _ZEROS = range(SMCCC_ARG_REGS), (0,) * SMCCC_ARG_REGS
+MASK64 = 0xFFFF_FFFF_FFFF_FFFF
 _FORWARD_RECORD = object()      # in _exc_parts: the record of a forward a Python EL3 answered
 
 
@@ -979,8 +979,7 @@ class Machine:
         if handler is None:
             return None
         r = FORWARD_ROUTING
-        values = act.values
-        xs = list(map(values.get, _ARG_REGS, _ZEROS))          # x0-x17, 0 where not given
+        xs = list(act.pos)                      # x0-x17
         trap3 = Trap(r, FORWARD_SPSR, xs, TRAMPOLINE, self.memory, FORWARD_ESR)
         if not self._charge():
             raise _Halt
@@ -998,9 +997,14 @@ class Machine:
             raise _Halt
         if not isinstance(answer, Return):
             raise ModelError(f"EL3 handler answered {answer!r}; expected trap.ret() or trap.stop()")
-        out = xs[:]
-        for n, v in answer.values.items():
-            out[n] = v & 0xFFFF_FFFF_FFFF_FFFF
+        pos = answer.pos
+        if pos is None:
+            out = xs[:]
+            for n, v in answer._values.items():
+                out[n] = v & MASK64
+        else:                                   # x0.. given in order, the rest kept
+            out = [v & MASK64 for v in pos]
+            out += xs[len(out):]
         self.calls.leave(out, True)
         return Result(out)
 

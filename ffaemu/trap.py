@@ -66,9 +66,32 @@ def _answered(action):
     yield                   # a generator whose `yield from` value is `action`
 
 
-@dataclass(slots=True)
 class Forward:
-    values: dict[int, int]
+    """Issue SMC #0 to EL3 with x0-x17 = `pos` (a tuple, x0 first); `values` is the same
+    as a dict, made when something asks for it."""
+
+    __slots__ = ("_values", "pos")
+
+    def __init__(self, values: dict[int, int] | None, pos: tuple[int, ...] | None = None):
+        if values is not None:
+            pos = tuple(map(values.get, range(SMCCC_ARG_REGS), (0,) * SMCCC_ARG_REGS))
+        self._values, self.pos = values, pos
+
+    @property
+    def values(self) -> dict[int, int]:
+        if self._values is None:
+            self._values = dict(enumerate(self.pos))
+        return self._values
+
+    def __eq__(self, other) -> bool:
+        if type(other) is not Forward:
+            return NotImplemented
+        return self.pos == other.pos
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return f"Forward(values={self.values!r})"
 
 
 @dataclass
@@ -206,10 +229,11 @@ class Trap(Regs):
         """SMC #0 from EL2 to EL3 with x0.. from `values`, defaulting to the caller's x0-x17."""
         if self.to_el != 2:
             raise TypeError("only an EL2 handler can forward a call to EL3")
-        regs = dict(enumerate(self._x[:SMCCC_ARG_REGS]))
-        if values or named:
+        if named or len(values) > SMCCC_ARG_REGS:
+            regs = dict(enumerate(self._x[:SMCCC_ARG_REGS]))
             regs.update(_values(values, named))
-        return Forward(regs)
+            return Forward(regs)
+        return Forward(None, values + tuple(self._x[len(values):SMCCC_ARG_REGS]))
 
     def vector(self) -> Vector:
         return Vector()
