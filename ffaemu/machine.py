@@ -165,6 +165,7 @@ FORWARD_ROUTING = Routing(EC.SMC64, 0, 2, 3, RESUME, "SMC (from the EL2 model)")
 FORWARD_SPSR = entry_pstate(2)
 FORWARD_ESR = FORWARD_ROUTING.esr
 MASK64 = 0xFFFF_FFFF_FFFF_FFFF
+_MASK64_AND = MASK64.__and__            # map(_MASK64_AND, values): 64-bit, without a comprehension
 _FORWARD_RECORD = object()      # in _exc_parts: the record of a forward a Python EL3 answered
 
 
@@ -978,35 +979,59 @@ class Machine:
         handler = self._handlers.get(3)
         if handler is None:
             return None
-        r = FORWARD_ROUTING
         xs = list(act.pos)                      # x0-x17
-        trap3 = Trap(r, FORWARD_SPSR, xs, TRAMPOLINE, self.memory, FORWARD_ESR)
-        if not self._charge():
+        trap3 = _new_trap(Trap)                 # Trap(FORWARD_ROUTING, ...), inline
+        trap3._x, trap3._routing, trap3.spsr, trap3.mem = xs, FORWARD_ROUTING, FORWARD_SPSR, self.memory
+        trap3.ec, trap3.esr, trap3.elr = EC.SMC64, FORWARD_ESR, RESUME
+        trap3.from_el, trap3.to_el, trap3.insn_addr = 2, 3, TRAMPOLINE
+        if (self.traps + 1) * TRAP_WEIGHT > self.max_insns:
+            self._charge()                      # counts it and stops the run, with the message
             raise _Halt
-        self.calls.enter(2, 3, self._handler_names[3], xs, "", True)
-        answer = handler(trap3)
-        if answer is None or isinstance(answer, Vector):
-            self.calls.forget()
-            return None
-        if self._debug is None and self._events is None and self._trace is None:
-            self._keep_record(_FORWARD_RECORD)
+        self.traps += 1
+        calls = self.calls
+        plain = calls._sink is None and calls.events is None and calls.context is None
+        if plain:                               # CallTracer.enter, without a sink or context
+            opened = calls._open
+            entry = [2, 3, self._handler_names[3], xs, None, None, len(opened), None]
+            if len(calls._log) < MAX_CALL_RECORDS:
+                calls._log.append(entry)
+            else:
+                calls.dropped += 1
+            opened.append(entry)
         else:
-            self._record(r, FORWARD_SPSR, "python")
-        if isinstance(answer, Stop):
-            self.stop(StopReason(answer.reason), answer.code, answer.message)
-            raise _Halt
-        if not isinstance(answer, Return):
+            calls.enter(2, 3, self._handler_names[3], xs, "", True)
+        answer = handler(trap3)
+        if type(answer) is not Return:
+            if answer is None or isinstance(answer, Vector):
+                calls.forget()
+                return None
+            self._forward_recorded()
+            if isinstance(answer, Stop):
+                self.stop(StopReason(answer.reason), answer.code, answer.message)
+                raise _Halt
             raise ModelError(f"EL3 handler answered {answer!r}; expected trap.ret() or trap.stop()")
+        self._forward_recorded()
         pos = answer.pos
         if pos is None:
             out = xs[:]
             for n, v in answer._values.items():
                 out[n] = v & MASK64
         else:                                   # x0.. given in order, the rest kept
-            out = [v & MASK64 for v in pos]
+            out = list(map(_MASK64_AND, pos))
             out += xs[len(out):]
-        self.calls.leave(out, True)
+        if plain and entry[_CALL_REC] is None and opened and opened[-1] is entry:
+            opened.pop()                        # CallTracer.leave, for a record nobody read
+            entry[_CALL_RET] = out
+        else:
+            calls.leave(out, True)
         return Result(out)
+
+    def _forward_recorded(self) -> None:
+        """The exception record of a forward a Python EL3 handler answered."""
+        if self._debug is None and self._events is None and self._trace is None:
+            self._keep_record(_FORWARD_RECORD)
+        else:
+            self._record(FORWARD_ROUTING, FORWARD_SPSR, "python")
 
     def _forward_to_asm(self, trap: Trap, rec: ExceptionRecord, gen, act: Forward,
                         entered: bool) -> None:

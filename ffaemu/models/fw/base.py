@@ -147,7 +147,9 @@ class Firmware:
             self._note_deliveries(delivered, call.xs, None)
             return trap.stop("fault", None, f"{self.name}: firmware panic: {panic}")
         if isinstance(result, Answer):
-            values = self.fill_answer(result, call.conv)
+            # fill_answer keeps an answer as it is under --fw-upper real: skip the
+            # convention's decoding then (unless a subclass fills answers its own way).
+            values = result.values if self._answers_as_is else self.fill_answer(result, call.conv)
             if self.ffa.deliveries is not None:
                 self._note_deliveries(delivered, call.xs, values)
             return trap.ret_values(values)
@@ -155,6 +157,10 @@ class Firmware:
         if self.ffa.deliveries is not None:
             self._note_deliveries(delivered, call.xs, dict(enumerate(regs)))
         return trap.ret(*regs)
+
+    @property
+    def _answers_as_is(self) -> bool:
+        return self.policy is UpperPolicy.REAL and type(self).fill_answer is Firmware.fill_answer
 
     def _note_deliveries(self, first: int, xs: list[int], values: dict[int, int] | None) -> None:
         """Direct requests this call carried to a partition (echo_sp.Delivery): the
