@@ -44,6 +44,7 @@ STD_SVC_CALLS = 0x19                 # real-firmware run (STD_SVC_CALL_COUNT)
 PSCI_FNUM_MAX = 0x1F                 # is_psci_fid: PSCI function numbers 0x00-0x1f
 AFFINITY_INFO = (0x8400_0004, 0xC400_0004)
 FC_RESERVED_MASK = 0x00FE_0000       # fast-call FID bits [23:17]: non-zero -> smc_unknown
+_W = MASK32.__and__                  # map(_W, xs): the W views, without a comprehension
 SVE_HINT = 1 << 16                   # FUNCID_SVE_HINT (SMCCC v1.3), masked before dispatch
 FFA_FNUM_MIN = 0x60
 NS_ENDPOINT_ID = 0                   # FFA_NS_ENDPOINT_ID
@@ -114,8 +115,10 @@ DIRECT_REQ = {_ID.FFA_MSG_SEND_DIRECT_REQ, _ID.FFA_MSG_SEND_DIRECT_REQ_64, _ID.F
 def ret8(*values: int) -> Answer:
     """SMC_RET8 of an SPMD answer (all SMC32 results: FFA_SUCCESS_32, FFA_ERROR, a version):
     x0-x7 written (unnamed ones MBZ), x8-x17 keep the caller's values."""
-    vals = (list(values) + [0] * 8)[:8]
-    return Answer(dict(enumerate(vals)))
+    return Answer(dict(zip(_RET8_REGS, values + _RET8_MBZ)))     # x0-x7, the rest 0
+
+
+_RET8_REGS, _RET8_MBZ = range(8), (0,) * 8
 
 
 def ffa_error(code: FfaError) -> Answer:
@@ -280,7 +283,7 @@ class Bl31:
         if self.spmd is not None and FID_OWNER.get(fid) == Owner.STANDARD and self.spmd.routes(fid):
             args = list(xs)
             if not FID_SMC64.get(fid):           # std_svc_smc_handler clears x1-x4[63:32]
-                args[1:5] = [x & MASK32 for x in xs[1:5]]
+                args[1:5] = map(_W, xs[1:5])
             return self.spmd.smc(fid, args, mem)
         return Answer({0: self.smc_unk})         # "Unimplemented Standard Service Call"
 
