@@ -1085,6 +1085,13 @@ class Machine:
                 for n, v in act.values.items():
                     cpu.set_x(n, v)
                 cpu.pc = act.pc
+        elif type(act) is Forward:              # `return trap.forward()`: a pass-through
+            res = self._forward_to_python(act)
+            if res is None:                     # EL3 assembly: resumed as a generator would be
+                gen = iter(act if act.trap is trap else Forward(None, act.pos, trap))
+                next(gen)
+                return self._forward_to_asm(trap, rec, gen, act, entered)
+            return self._finish(trap, rec, trap.ret(*res._x), entered)
         elif isinstance(act, Resume):
             if entered:
                 raise ModelError("a handler cannot switch contexts after forwarding to EL3 assembly")

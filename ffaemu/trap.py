@@ -9,6 +9,9 @@ exception taken to its EL from a lower EL. It returns one action:
 - `trap.forward(...)` (EL2 only, from a generator handler: `res = yield trap.forward()`):
   issue `SMC #0` from EL2 to EL3 with the given x0-x17, so that EL3's handler,
   Python or assembly, sees exactly the registers and syndrome firmware would see.
+  Returned instead of yielded, `return trap.forward()` passes the call through: the
+  caller gets EL3's x0-x17 as they come back (a hypervisor's plain forward, such as
+  pKVM's `__kvm_hyp_host_forward_smc`), with no generator to drive.
 - `trap.vector()` or None: take the exception into assembly at VBAR_ELx.
 - `trap.stop(reason, code)`: end the run (e.g. PSCI SYSTEM_OFF at EL3).
 - `Resume(pc, values)`: the handler installed another context itself (a vCPU switch).
@@ -61,6 +64,11 @@ class Return:
 _new = object.__new__
 
 
+def _passed_through(forward: Forward):
+    res = yield forward
+    return forward.trap.ret(*res.xs)
+
+
 def _answered(action):
     return action
     yield                   # a generator whose `yield from` value is `action`
@@ -70,12 +78,20 @@ class Forward:
     """Issue SMC #0 to EL3 with x0-x17 = `pos` (a tuple, x0 first); `values` is the same
     as a dict, made when something asks for it."""
 
-    __slots__ = ("_values", "pos")
+    __slots__ = ("_values", "pos", "trap")
 
-    def __init__(self, values: dict[int, int] | None, pos: tuple[int, ...] | None = None):
+    def __init__(self, values: dict[int, int] | None, pos: tuple[int, ...] | None = None,
+                 trap: "Trap | None" = None):
         if values is not None:
             pos = tuple(map(values.get, range(SMCCC_ARG_REGS), (0,) * SMCCC_ARG_REGS))
         self._values, self.pos = values, pos
+        self.trap = trap            # the trap it forwards, for a pass-through (`__iter__`)
+
+    def __iter__(self):
+        """`yield from` a forward a handler returned (a pass-through) forwards it and gives
+        the answer with EL3's x0-x17, so that a generator model extending one that passes
+        calls through can still `return (yield from super().__call__(trap))`."""
+        return _passed_through(self)
 
     @property
     def values(self) -> dict[int, int]:
@@ -232,8 +248,8 @@ class Trap(Regs):
         if named or len(values) > SMCCC_ARG_REGS:
             regs = dict(enumerate(self._x[:SMCCC_ARG_REGS]))
             regs.update(_values(values, named))
-            return Forward(regs)
-        return Forward(None, values + tuple(self._x[len(values):SMCCC_ARG_REGS]))
+            return Forward(regs, None, self)
+        return Forward(None, values + tuple(self._x[len(values):SMCCC_ARG_REGS]), self)
 
     def vector(self) -> Vector:
         return Vector()

@@ -145,7 +145,8 @@ class Pkvm(PkvmMemory):
     def __call__(self, trap: Trap):
         """`_host_call`, a generator the machine drives, with two shortcuts taken before
         any generator is made: FFA_VERSION once negotiated is answered at once, and an
-        FF-A call kvm_host_ffa_handler leaves alone goes straight to `_pass_through`."""
+        FF-A call kvm_host_ffa_handler leaves alone is passed through as `_pass_through`
+        does, by returning the forward (trap.py: the machine gives the host EL3's x0-x17)."""
         if trap.ec == EC.SMC64 and self._shortcuts:
             func_id = w(trap.x(0) & ~SMCCC_CALL_HINTS)      # u32 func_id, hint bit masked
             if self.is_ffa_call(func_id):
@@ -154,7 +155,7 @@ class Pkvm(PkvmMemory):
                     if res is not None:
                         return self._set_retval(trap, res)
                 elif self.negotiated and func_id not in AT_EL2:
-                    return self._pass_through(trap)
+                    return trap.forward()       # _pass_through, by the machine (trap.py)
         return self._host_call(trap)
 
     _shortcuts = True
