@@ -9,14 +9,19 @@ middle of a call are completed when it returns.
 from __future__ import annotations
 
 import gc
+from pathlib import Path
 
-from hyp_regs import FFA_SUCCESS, R, hvc, last, smc
+import pytest
+
+from hyp_regs import FFA_SUCCESS, KEPT, MASK64, R, hvc, last, smc
+from ffaemu.regguest import run_table
 from ffaemu.gcpolicy import RUN_THRESHOLD0
 from ffaemu.models.hyp import HYPERVISORS
 from ffaemu.models.hyp.pkvm import Pkvm
 from ffaemu.trace import CallTracer
 
 VERSION, ID_GET = 0x8400_0063, 0x8400_0069
+ROOT = Path(__file__).resolve().parent.parent
 NEGOTIATED = [hvc(0xC600_0001), smc(VERSION, 0x10002)]
 
 
@@ -91,3 +96,37 @@ def test_call_record_read_before_its_call_returns_is_completed():
     tracer.leave(out, True)
     assert tracer.records == [first] and (first.ret, first.ret_full) == ([7] * 8, out)
     assert list(tracer.view()) == [first] and tracer.view() == [first]
+
+
+class ReturnedForwardPkvm(Pkvm):
+    """Every host SMC passed through, by returning the forward (trap.py)."""
+
+    traps_smc = True
+
+    def __call__(self, trap):
+        return trap.forward()
+
+
+class YieldedForwardPkvm(Pkvm):
+    """The same pass-through as a generator: `_pass_through` of pkvm.py."""
+
+    traps_smc = True
+
+    def __call__(self, trap):
+        res = yield trap.forward()
+        return trap.ret(*res.xs)
+
+
+@pytest.mark.parametrize("el3, expected", [
+    # TF-A SPMD, spmd_smc_handler: FFA_SUCCESS, w2 = ID 0, x3-x7 MBZ (SMC_RET8), x8-x17 kept.
+    ("tfa-spmd", R(FFA_SUCCESS, 0, 0, rest="kept")),
+    # asm/el3/lib/monitor.S: any other function -> x0 = -1, every other register kept.
+    (str(ROOT / "asm/el3/monitor_ns_zext.S"), KEPT(MASK64)),
+])
+def test_returned_forward_passes_through_as_a_generator_does(monkeypatch, el3, expected):
+    monkeypatch.setitem(HYPERVISORS._factories, "pass-ret", (ReturnedForwardPkvm, "test"))
+    monkeypatch.setitem(HYPERVISORS._factories, "pass-gen", (YieldedForwardPkvm, "test"))
+    (run_ret, ret), (run_gen, gen) = (run_table(el3, el2, [smc(ID_GET)]) for el2 in ("pass-ret", "pass-gen"))
+    assert ret[-1] == gen[-1] == expected
+    assert [c.as_json() for c in run_ret.result.calls] == [c.as_json() for c in run_gen.result.calls]
+    assert len(run_ret.result.calls) == 4         # ID_GET and SYSTEM_OFF, each EL1->EL2->EL3
