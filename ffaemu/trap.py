@@ -249,7 +249,9 @@ class Trap(Regs):
             regs = dict(enumerate(self._x[:SMCCC_ARG_REGS]))
             regs.update(_values(values, named))
             return Forward(regs, None, self)
-        return Forward(None, values + tuple(self._x[len(values):SMCCC_ARG_REGS]), self)
+        act = _new(Forward)                     # Forward(None, x0-x17, self) without __init__
+        act._values, act.pos, act.trap = None, values + tuple(self._x[len(values):SMCCC_ARG_REGS]), self
+        return act
 
     def vector(self) -> Vector:
         return Vector()
