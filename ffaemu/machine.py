@@ -155,7 +155,10 @@ class _ModelTrapRecord:
                                r.reason, self.handler)
 
 
-_new_trap = object.__new__
+_new = object.__new__
+# _on_model_trap unpacks the words after x0-x17 in this order (native.TRAP_*).
+assert (TRAP_PC, TRAP_PSTATE, TRAP_SCR, TRAP_HCR, TRAP_INSN, TRAP_INFO, TRAP_ESR, TRAP_LOG) == \
+    tuple(range(SMCCC_ARG_REGS, SMCCC_ARG_REGS + 8))
 _EC_OF = {ec.value: ec for ec in EC}      # a dict lookup is cheaper than EC(value)
 _write_pos = native.write_pos
 _CALL_ECS = frozenset(int(ec) for ec in CALL_CLASSES)     # raw EC values, as C passes them
@@ -756,7 +759,7 @@ class Machine:
             self._keep_record(rec)
         xs = t[:SMCCC_ARG_REGS]
         ec = (info >> 16) & 0xFF
-        trap = _new_trap(Trap)                  # Trap.lazy, inline: one call less per trap
+        trap = _new(Trap)                  # Trap.lazy, inline: one call less per trap
         trap._x, trap._routing, trap._route_args = xs, None, rec
         trap.ec, trap.esr, trap.elr, trap.spsr = _EC_OF[ec], esr, pc, pstate
         trap.from_el, trap.to_el, trap.mem = info & 0xFF, to_el, self.memory
@@ -980,7 +983,7 @@ class Machine:
         if handler is None:
             return None
         xs = list(act.pos)                      # x0-x17
-        trap3 = _new_trap(Trap)                 # Trap(FORWARD_ROUTING, ...), inline
+        trap3 = _new(Trap)                 # Trap(FORWARD_ROUTING, ...), inline
         trap3._x, trap3._routing, trap3.spsr, trap3.mem = xs, FORWARD_ROUTING, FORWARD_SPSR, self.memory
         trap3.ec, trap3.esr, trap3.elr = EC.SMC64, FORWARD_ESR, RESUME
         trap3.from_el, trap3.to_el, trap3.insn_addr = 2, 3, TRAMPOLINE
@@ -1024,7 +1027,9 @@ class Machine:
             entry[_CALL_RET] = out
         else:
             calls.leave(out, True)
-        return Result(out)
+        res = _new(Result)                 # Result(out) without __init__
+        res._x = out
+        return res
 
     def _forward_recorded(self) -> None:
         """The exception record of a forward a Python EL3 handler answered."""

@@ -239,7 +239,10 @@ class Trap(Regs):
         dict handed over as is."""
         if values and max(values) >= SMCCC_ARG_REGS:
             raise TypeError(f"result register must be x0..x{SMCCC_ARG_REGS - 1}, not x{max(values)}")
-        return Return(values, self.elr + (INSN_BYTES if self.completes_insn else 0))
+        answer = _new(Return)                   # Return(values, pc) without __init__
+        answer._values, answer.pos = values, None
+        answer.pc = self.elr + (INSN_BYTES if self.completes_insn else 0)
+        return answer
 
     def forward(self, *values: int, **named: int) -> Forward:
         """SMC #0 from EL2 to EL3 with x0.. from `values`, defaulting to the caller's x0-x17."""
