@@ -52,39 +52,20 @@ from .models.fw.optee import Optee
 from .models.fw.tfa import Tfa
 from .models.fw.tfa_el3_spmc import TfaEl3Spmc
 from .models.fw.tfa_spmd import TfaSpmd
+from .models.hyp.base import HypervisorModel
 from .models.hyp.none import NoHypervisor
 from .models.hyp.pkvm import Pkvm
 from .models.hyp.xen import Xen
 from .trap import Regs, Result, Trap
 
 
-class Hypervisor:
+class Hypervisor(HypervisorModel):
     """An EL2 model from scratch: traps the guest's SMCs (HCR_EL2.TSC) and, unless a
-    subclass answers, forwards each call to EL3 unchanged and hands back x0-x17."""
+    subclass answers, forwards each call to EL3 unchanged and hands back x0-x17. `options`,
+    `opts`, `smccc_deviations`, `bind(machine)` and `machine` come from HypervisorModel
+    (models/hyp/base.py), the base of pKVM and Xen too."""
 
     name = "hypervisor"
-    traps_smc = True                      # set HCR_EL2.TSC at boot
-    options: dict[str, tuple[str, ...]] = {}
-    smccc_deviations: dict[str, str] = {}
-
-    def __init__(self, **options: str):
-        for key, value in options.items():
-            if key not in self.options:
-                raise FfaemuError(f"hypervisor model '{self.name}' has no option '{key}' "
-                                  f"(valid: {', '.join(self.options) or 'none'})")
-            if value not in self.options[key]:
-                raise FfaemuError(f"invalid value '{value}' for {self.name}:{key} "
-                                  f"(valid: {', '.join(self.options[key])})")
-        self.opts = dict(options)
-        self.machine = None
-
-    @property
-    def handler(self):
-        return self
-
-    def bind(self, machine) -> None:
-        """Called once when attached: `machine.cpu` gives system registers (e.g. HCR_EL2)."""
-        self.machine = machine
 
     def __call__(self, trap: Trap):
         res = yield trap.forward()

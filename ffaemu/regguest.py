@@ -18,37 +18,75 @@ from .loader import DEFAULT_BASE, Image, Segment, write_elf
 from .runner import build_guest
 
 REGS = 18
-MAX_CALLS = 64
+MAX_CALLS = 512
 SENTINEL = 0x5E5E_0000_0000_0000          # x(n) = SENTINEL | n unless a call names it
 BUFFERS = DEFAULT_BASE + 0x10_0000        # guest RAM for RX/TX pairs and shared pages
 
-_LOAD = "\n".join(f"    ldp x{n}, x{n + 1}, [x19], #16" for n in range(0, REGS, 2))
-_STORE = "\n".join(f"    stp x{n}, x{n + 1}, [x20], #16" for n in range(0, REGS, 2))
+_LOADS = "\n".join(f"    ldp x{n}, x{n + 1}, [x19], #16" for n in range(0, REGS, 2))
+_STORES = "\n".join(f"    stp x{n}, x{n + 1}, [x20], #16" for n in range(0, REGS, 2))
+# Each table row: via HVC (1) or SMC (0), then x0-x17. `done` counts the calls that
+# returned (a call that never returns leaves it short). The width fuzzer runs it too.
 GUEST = f"""
 _start:
     adr x19, calls
     adr x20, results
     adr x21, count
     ldr x21, [x21]
-1:
-{_LOAD}
-    ldr x22, [x19], #8
+    cbz x21, 4f
+1:  ldr x22, [x19], #8                 // 1: HVC, 0: SMC
+{_LOADS}
     cbnz x22, 2f
     smc #0
     b 3f
 2:  hvc #0
 3:
-{_STORE}
+{_STORES}
+    adr x23, done                   // calls completed (a call that never returns: fewer)
+    ldr x24, [x23]
+    add x24, x24, #1
+    str x24, [x23]
     subs x21, x21, #1
     b.ne 1b
-    ldr x0, =0x84000008             // PSCI SYSTEM_OFF
+4:  ldr x0, =0x84000008             // PSCI SYSTEM_OFF
     smc #0
     b .
     .balign 8
 count:   .quad 0
+done:    .quad 0
 calls:   .space {8 * (REGS + 1) * MAX_CALLS}
 results: .space {8 * REGS * MAX_CALLS}
 """
+
+
+@functools.lru_cache(maxsize=1)
+def guest() -> tuple[Path, int, int, int, int]:
+    """The guest's ELF and the addresses of count, calls, results and done."""
+    a = assemble(GUEST, DEFAULT_BASE, "<18-register call table guest>")
+    path = Path(tempfile.mkdtemp(prefix="ffaemu-regguest-")) / "guest.elf"
+    write_elf(path, Image([Segment(DEFAULT_BASE, a.code)], DEFAULT_BASE, a.labels))
+    return path, a.labels["count"], a.labels["calls"], a.labels["results"], a.labels["done"]
+
+
+def load_table(mem, calls) -> None:
+    """Put `calls` [(x0.. values, up to x17, via HVC?)] into a booted guest's memory."""
+    if len(calls) > MAX_CALLS:
+        raise ValueError(f"at most {MAX_CALLS} calls per run, not {len(calls)}")
+    _, count_at, calls_at, _, _ = guest()
+    table = b"".join(struct.pack(f"<{REGS + 1}Q", int(hvc), *(list(regs) + [0] * REGS)[:REGS])
+                     for regs, hvc in calls)
+    mem.write(count_at, struct.pack("<Q", len(calls)))
+    mem.write(calls_at, table)
+
+
+def read_results(mem, count: int) -> list[list[int]]:
+    """x0-x17 as the guest saw them after each of the first `count` calls."""
+    results_at = guest()[3]
+    raw = mem.read(results_at, 8 * REGS * count)
+    return [list(struct.unpack_from(f"<{REGS}Q", raw, 8 * REGS * i)) for i in range(count)]
+
+
+def calls_done(mem) -> int:
+    return struct.unpack("<Q", mem.read(guest()[4], 8))[0]
 
 
 def sentinels(*values: int, **named: int) -> list[int]:
@@ -60,27 +98,15 @@ def sentinels(*values: int, **named: int) -> list[int]:
     return regs
 
 
-@functools.lru_cache(maxsize=1)
-def _guest() -> tuple[Path, int, int, int]:
-    a = assemble(GUEST, DEFAULT_BASE, "<18-register call table guest>")
-    path = Path(tempfile.mkdtemp(prefix="ffaemu-regguest-")) / "guest.elf"
-    write_elf(path, Image([Segment(DEFAULT_BASE, a.code)], DEFAULT_BASE, a.labels))
-    return path, a.labels["count"], a.labels["calls"], a.labels["results"]
-
-
 def run_table(el3: str, el2: str, calls, memory: dict[int, bytes] | None = None,
               upper: str = "real"):
     """Run `calls` [(x0-x17, via HVC?)]; return (GuestRun, [x0-x17 after each call])."""
-    if not 1 <= len(calls) <= MAX_CALLS:
-        raise ValueError(f"1..{MAX_CALLS} calls per run, not {len(calls)}")
-    path, count_at, calls_at, results_at = _guest()
-    table = b"".join(struct.pack(f"<{REGS + 1}Q", *regs, int(hvc)) for regs, hvc in calls)
-    setup = build_guest(path, el3, el2, fw_upper=upper, max_insns=2_000_000)
+    if not calls:
+        raise ValueError(f"1..{MAX_CALLS} calls per run, not 0")
+    setup = build_guest(guest()[0], el3, el2, fw_upper=upper, max_insns=2_000_000)
     mem = setup.machine.memory
-    mem.write(count_at, struct.pack("<Q", len(calls)))
-    mem.write(calls_at, table)
+    load_table(mem, calls)
     for addr, blob in (memory or {}).items():
         mem.write(addr, blob)
     run = setup.run()
-    raw = mem.read(results_at, 8 * REGS * len(calls))
-    return run, [list(struct.unpack_from(f"<{REGS}Q", raw, 8 * REGS * i)) for i in range(len(calls))]
+    return run, read_results(mem, len(calls))

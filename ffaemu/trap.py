@@ -26,7 +26,20 @@ from .arch.exceptions import EC, INSN_BYTES, Routing, route
 SMCCC_ARG_REGS = 18          # x0-x17 carry SMCCC v1.2 arguments and results (DEN0028 §2.6)
 
 
-class Return:
+class _Registers:
+    """x0.. as the tuple `pos` (x0 first), with `values`, the same as a dict {n: x[n]}, made
+    only when something asks for it (the lean trap path reads `pos`)."""
+
+    __slots__ = ()
+
+    @property
+    def values(self) -> dict[int, int]:
+        if self._values is None:
+            self._values = dict(enumerate(self.pos))
+        return self._values
+
+
+class Return(_Registers):
     """Resume the caller at `pc` with x[n] = values[n]. A positional answer (`trap.ret(a,
     b, ...)`) is kept as the tuple `pos` (x0, x1, ...) and `values` is made from it only
     when something asks: the lean trap path writes `pos` straight to the C hook's words."""
@@ -37,12 +50,6 @@ class Return:
         self._values = values
         self.pc = pc
         self.pos = pos              # x0.. in order, or None (then `values` was given)
-
-    @property
-    def values(self) -> dict[int, int]:
-        if self._values is None:
-            self._values = dict(enumerate(self.pos))
-        return self._values
 
     def __eq__(self, other) -> bool:
         if type(other) is not Return:
@@ -74,7 +81,7 @@ def _answered(action):
     yield                   # a generator whose `yield from` value is `action`
 
 
-class Forward:
+class Forward(_Registers):
     """Issue SMC #0 to EL3 with x0-x17 = `pos` (a tuple, x0 first); `values` is the same
     as a dict, made when something asks for it."""
 
@@ -92,12 +99,6 @@ class Forward:
         the answer with EL3's x0-x17, so that a generator model extending one that passes
         calls through can still `return (yield from super().__call__(trap))`."""
         return _passed_through(self)
-
-    @property
-    def values(self) -> dict[int, int]:
-        if self._values is None:
-            self._values = dict(enumerate(self.pos))
-        return self._values
 
     def __eq__(self, other) -> bool:
         if type(other) is not Forward:

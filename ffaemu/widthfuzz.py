@@ -22,61 +22,23 @@ from __future__ import annotations
 
 import functools
 import random
-import struct
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 from .arch.bits import w
-from .assembler import assemble
 from .ffa.abi import FfaId, id_name, is_smc64
 from .ffa.conv import Conv, Reply, UpperPolicy
 from .ffa.smccc import VendorHyp
 from .ffa.smccc_rules import (SMCCC_REGS, Violation, call_name, check, check_deliveries,
                                check_delivery, check_records, response_is_smc64, result_view)
-from .loader import DEFAULT_BASE, Image, Segment, write_elf
 from .models.fw.base import Firmware
+from .regguest import MAX_CALLS, calls_done, guest, load_table, read_results
 from .runner import build_guest
 
 ARGS = SMCCC_REGS                          # x0-x17 per call
 SMC32_ARGS = 8                             # x0-x7: the W registers of an SMC32 call
-MAX_CALLS = 512
 FIRMWARE = ("tfa", "tfa-spmd:spmc=absent", "tfa-spmd", "tfa-el3-spmc", "optee")
 HYPERVISORS = ("none", "pkvm", "xen")
 UPPERS = ("zero", "sign", "garbage")
-
-_LOADS = "\n".join(f"    ldp x{n}, x{n + 1}, [x19], #16" for n in range(0, ARGS, 2))
-_STORES = "\n".join(f"    stp x{n}, x{n + 1}, [x20], #16" for n in range(0, ARGS, 2))
-GUEST = f"""
-_start:
-    adr x19, calls
-    adr x20, results
-    adr x21, count
-    ldr x21, [x21]
-    cbz x21, 4f
-1:  ldr x22, [x19], #8                 // 1: HVC, 0: SMC
-{_LOADS}
-    cbnz x22, 2f
-    smc #0
-    b 3f
-2:  hvc #0
-3:
-{_STORES}
-    adr x23, done                   // calls completed (a call that never returns: fewer)
-    ldr x24, [x23]
-    add x24, x24, #1
-    str x24, [x23]
-    subs x21, x21, #1
-    b.ne 1b
-4:  ldr x0, =0x84000008             // PSCI SYSTEM_OFF
-    smc #0
-    b .
-    .balign 8
-count:   .quad 0
-done:    .quad 0
-calls:   .space {8 * (ARGS + 1) * MAX_CALLS}
-results: .space {8 * ARGS * MAX_CALLS}
-"""
 
 # pKVM's init hypercall (SMC64, vendor hypervisor), made first in every run under pKVM.
 PKVM_INIT = (VendorHyp.PKVM_INIT, (0,) * 7, True)
@@ -137,14 +99,6 @@ def _table(case: Case, el2: str) -> list[tuple[list[int], bool]]:
     return table
 
 
-@functools.lru_cache(maxsize=1)
-def _guest() -> tuple[Path, int, int, int, int]:
-    a = assemble(GUEST, DEFAULT_BASE, "<width fuzz guest>")
-    path = Path(tempfile.mkdtemp(prefix="ffaemu-widthfuzz-")) / "guest.elf"
-    write_elf(path, Image([Segment(DEFAULT_BASE, a.code)], DEFAULT_BASE, a.labels))
-    return path, a.labels["count"], a.labels["calls"], a.labels["results"], a.labels["done"]
-
-
 MAX_BOOTED = 16                            # booted machines kept for reuse (one per stack)
 _booted: dict[tuple, object] = {}
 
@@ -153,7 +107,7 @@ def _setup(el3: str, el2: str, upper: str, seed: int, upper_on, trace, reuse: bo
     """The guest booted under the models: built fresh, or (`reuse`, no trace) a machine
     booted once per stack and restored from its snapshot (Machine.snapshot)."""
     if trace is not None or not reuse:
-        setup = build_guest(_guest()[0], el3, el2, fw_upper=upper, seed=seed, max_insns=1_000_000,
+        setup = build_guest(guest()[0], el3, el2, fw_upper=upper, seed=seed, max_insns=1_000_000,
                             trace=trace)
         if isinstance(setup.firmware, Firmware):
             setup.firmware.ffa.deliveries = []       # what the partitions receive, checked
@@ -185,21 +139,13 @@ def run_calls(el3: str, el2: str, calls, upper: str = "real", seed: int = 0,
     before the guest does (e.g. to put a memory descriptor in its TX buffer). With
     `reuse` (and no trace) the booted machine of an earlier run of the same stack is
     restored from its snapshot instead of built again: same results, byte for byte."""
-    if len(calls) > MAX_CALLS:
-        raise ValueError(f"at most {MAX_CALLS} calls per run, not {len(calls)}")
-    _, count_at, calls_at, results_at, done_at = _guest()
-    table = b"".join(struct.pack(f"<{ARGS + 1}Q", int(hvc), *(list(regs) + [0] * ARGS)[:ARGS])
-                     for regs, hvc in calls)
     setup = _setup(el3, el2, upper, seed, upper_on, trace, reuse)
     mem = setup.machine.memory
-    mem.write(count_at, struct.pack("<Q", len(calls)))
-    mem.write(calls_at, table)
+    load_table(mem, calls)
     if prepare is not None:
         prepare(setup.machine)
     run = setup.run()
-    done = min(struct.unpack("<Q", mem.read(done_at, 8))[0], len(calls))
-    raw = mem.read(results_at, 8 * ARGS * len(calls))
-    regs = [list(struct.unpack_from(f"<{ARGS}Q", raw, 8 * ARGS * i)) for i in range(done)]
+    regs = read_results(mem, min(calls_done(mem), len(calls)))
     return run.result, run, regs
 
 
@@ -319,5 +265,5 @@ def differs(el3: str, el2: str, case: Case) -> bool:
     return bool(problems(el3, el2, case))
 
 
-__all__ = ["Case", "POOL", "DEFAULT_CALLS", "observe", "outcome", "problems", "differs",
+__all__ = ["Case", "MAX_CALLS", "POOL", "DEFAULT_CALLS", "observe", "outcome", "problems", "differs",
            "run_calls", "forget", "FIRMWARE", "HYPERVISORS", "UPPERS"]

@@ -224,9 +224,10 @@ def test_partitions_record_only_for_the_fuzzer():
     any other run records nothing, so a long run of direct requests grows no log."""
     from ffaemu.models.fw.base import FfaServices
     from ffaemu.runner import build_guest
-    from ffaemu.widthfuzz import _guest, _table, run_calls
+    from ffaemu.regguest import guest
+    from ffaemu.widthfuzz import _table, run_calls
     case = Case(calls=("version-1.2", "direct-req2"))
     _, run, _ = run_calls("tfa-el3-spmc", "none", _table(case, "none"), reuse=False)
     assert len(run.firmware.ffa.deliveries) == 1
     assert FfaServices().deliveries is None
-    assert build_guest(_guest()[0], "tfa-el3-spmc", "none").firmware.ffa.deliveries is None
+    assert build_guest(guest()[0], "tfa-el3-spmc", "none").firmware.ffa.deliveries is None

@@ -20,6 +20,20 @@ def parse_spec(spec: str) -> tuple[str, dict[str, str]]:
     return name.strip(), options
 
 
+def check_options(role: str, name: str, options: dict[str, str],
+                  valid: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    """`options` (from `NAME:key=value,...`) checked against `valid` (each key's values, the
+    default first); a copy, or a one-line error naming the model, the key and what is valid."""
+    for key, value in options.items():
+        if key not in valid:
+            raise FfaemuError(f"{role} model '{name}' has no option '{key}' "
+                              f"(valid: {', '.join(valid) or 'none'})")
+        if value not in valid[key]:
+            raise FfaemuError(f"invalid value '{value}' for {name}:{key} "
+                              f"(valid: {', '.join(valid[key])})")
+    return dict(options)
+
+
 class ModelRegistry:
     """Named model factories for one role (EL3 firmware or EL2 hypervisor)."""
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from ...arch.bits import s32
 from ...arch.exceptions import EC
 from ... import memmap
+from .. import check_options
 from ...errors import FfaemuError
 from ...ffa.abi import (V1_0, V1_1, VERSION_MINOR, FfaError, FfaId, Func, ffa_fid, func_of)
 from ...ffa import memdesc
@@ -125,12 +126,7 @@ class Firmware:
         self.upper = _choice("--fw-upper", upper, [p.value for p in UpperPolicy])
         self.policy = UpperPolicy(self.upper)
         self.rng = random.Random(seed)
-        self.opts = {}
-        for key, value in options.items():
-            if key not in self.options:
-                valid = ", ".join(self.options) or "none"
-                raise FfaemuError(f"firmware model '{self.name}' has no option '{key}' (valid: {valid})")
-            self.opts[key] = _choice(f"{self.name}:{key}", value, self.options[key])
+        self.opts = check_options("firmware", self.name, options, self.options)
         self.ffa = FfaServices()
 
     # Entry -----------------------------------------------------------------------

@@ -35,10 +35,10 @@ from ... import memmap
 from ...arch.bits import MASK64, Field, s32, sext32, w
 from ...arch.exceptions import EC
 from ...arch.sysregs import HCR, HCR_EL2
-from ...errors import FfaemuError
 from ...ffa.abi import V1_0, V1_2, VERSION_MAJOR, VERSION_MINOR, FfaError, FfaId
 from ...ffa.smccc import FID_FAST, FID_NUMBER, FID_OWNER, SMCCC_UNKNOWN_X0, Owner, VendorHyp, fid
 from ...trap import SMCCC_ARG_REGS, Trap
+from .base import HypervisorModel
 from .pkvm_mem import (HOST_FFA_ID, HYP_RX, HYP_TX, MBOX_BYTES, MBOX_PAGES, PAGE, PkvmMemory,
                        regs18, smccc_error, smccc_res)
 
@@ -91,7 +91,7 @@ class HostBuffers:
     rx: int
 
 
-class Pkvm(PkvmMemory):
+class Pkvm(PkvmMemory, HypervisorModel):
     """The pKVM FF-A proxy; `name`, `traps_smc` and the options are what the CLI uses."""
 
     name = "pkvm"
@@ -108,13 +108,7 @@ class Pkvm(PkvmMemory):
                "ffa-max-func": ("0xff", "0x7f"), "retval-regs": ("18", "4")}
 
     def __init__(self, **options: str):
-        for key, value in options.items():
-            if key not in self.options:
-                raise FfaemuError(f"hypervisor model 'pkvm' has no option '{key}' "
-                                  f"(valid: {', '.join(self.options)})")
-            if value not in self.options[key]:
-                raise FfaemuError(f"invalid value '{value}' for pkvm:{key} "
-                                  f"(valid: {', '.join(self.options[key])})")
+        super().__init__(**options)
         opt = {key: options.get(key, values[0]) for key, values in self.options.items()}
         self.version_check = opt["version-check"]
         self.negotiate_at_init = opt["negotiate-at-init"] == "on"
@@ -124,7 +118,6 @@ class Pkvm(PkvmMemory):
         self.max_func = int(opt["ffa-max-func"], 16)             # 0dd60c4632a1
         self.retval_regs = int(opt["retval-regs"])               # 6f4c348b1d5c
         self._ffa_call_ids: dict[int, bool] = {}   # is_ffa_call's answers (max_func is fixed)
-        self.machine = None
         self.initialised = False
         self.refused = False
         self.ffa_available = False              # informational: what hyp_ffa_init found
@@ -133,13 +126,6 @@ class Pkvm(PkvmMemory):
         self.host_buffers: HostBuffers | None = None
         self.init_answer: int | None = None     # x0 of FFA_VERSION at init, as EL3 left it
         self.shared_pages: set[int] = set()     # host pages in the FF-A shared state
-
-    @property
-    def handler(self):
-        return self
-
-    def bind(self, machine) -> None:
-        self.machine = machine
 
     # Entry: hyp-main.c handle_trap / handle_host_smc ---------------------------------
     def __call__(self, trap: Trap):

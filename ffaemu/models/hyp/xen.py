@@ -61,6 +61,7 @@ from ...errors import FfaemuError
 from ...ffa.abi import V1_0, V1_1, V1_2, VERSION_MAJOR, VERSION_MINOR, FfaError, FfaId, id_name
 from ...ffa.smccc import FID_NUMBER, FID_OWNER, PSCI_VERSION_1_1, SMCCC_UNKNOWN_X0, Owner, Psci, fid
 from ...trap import SMCCC_ARG_REGS, Resume, Trap
+from .base import HypervisorModel
 from .xen_abis import XenAbis
 from .xen_ffa import FW_ABI_NEEDED, MAX_NUM_SP, PAGE, PARTINFO_1_1_SIZE, SECURE_ID, Firmware, Mailbox, ret_code
 
@@ -121,7 +122,7 @@ class Event:
     listed: tuple[int, ...]
 
 
-class Xen(XenAbis):
+class Xen(XenAbis, HypervisorModel):
     name = "xen"
     traps_smc = True
     # The first value is the default; bug-zoo variants (BUGZOO.md) list the fixed value first.
@@ -134,13 +135,7 @@ class Xen(XenAbis):
                "features-args": ("ignore", "check"), "fw-version-check": ("compatible", "exact")}
 
     def __init__(self, **options: str):
-        for key, value in options.items():
-            if key not in self.options:
-                raise FfaemuError(f"hypervisor model 'xen' has no option '{key}' "
-                                  f"(valid: {', '.join(self.options)})")
-            if value not in self.options[key]:
-                raise FfaemuError(f"invalid value '{value}' for xen:{key} "
-                                  f"(valid: {', '.join(self.options[key])})")
+        super().__init__(**options)
         self.negotiation = options.get("negotiation", "per-vm")
         self.vm_to_vm = options.get("vm-to-vm", "on") == "on"
         # features-args=check: FFA_FEATURES refused when any of x2-x7 (64-bit) is non-zero,
@@ -165,22 +160,14 @@ class Xen(XenAbis):
         self.mediator: bool | None = None       # ffa_probe() result, at the first trap
         self.tag = 1                            # ffa_partinfo_tag
         self.spmc_tx = SPMC_TX
-        self.machine = None
 
     @property
     def fw_ffa(self) -> bool:
         return bool(self.fw.version)
 
-    @property
-    def handler(self):
-        return self
-
     def caller(self) -> str | None:
         """The running vCPU ('vm1.0'), for call traces; None with a single vCPU."""
         return self.vcpus[self.current].name if len(self.vcpus) > 1 else None
-
-    def bind(self, machine) -> None:
-        self.machine = machine
 
     def setup(self, entries: list[int], vcpus: int) -> None:
         """One domain per entry (each a copy of the guest), `vcpus` vCPUs each."""
