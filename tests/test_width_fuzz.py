@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
+from hypothesis.internal.conjecture import providers as _providers
 
 from ffaemu.widthfuzz import (FIRMWARE, HYPERVISORS, POOL, UPPERS, Case, forget, observe,
                               outcome, problems)
@@ -65,12 +66,20 @@ def test_fixed_stacks_follow_the_rules(el3, el2):
 
 
 @pytest.fixture(autouse=True)
-def fresh_process_state(request):
+def fresh_process_state(request, monkeypatch):
     """Each search starts with no booted machine and no cached reference run, so what it
     finds, and after how many examples, cannot depend on which tests ran before it in
-    this process (xdist scheduling)."""
+    this process (xdist scheduling). For the same reason hypothesis's pool of "local
+    constants" is pinned empty: hypothesis (6.1xx, internal/conjecture/providers.py
+    `_get_local_constants`) also draws integers from the constants of every project module
+    loaded so far, so a search run after a test that imported, say, ffaemu.scenarios drew
+    other examples (and features-mask=off found nothing in 1,000)."""
     if request.node.name.startswith("test_finds_"):
         forget()
+    monkeypatch.setattr(_providers, "_get_local_constants", _providers.Constants)
+    _providers.CONSTANTS_CACHE.cache.clear()
+    yield
+    _providers.CONSTANTS_CACHE.cache.clear()
 
 
 def shrunk(el3s, el2s):
@@ -150,7 +159,8 @@ def test_finds_pkvm_features_mask_off():
     # Rarer than the others: only OP-TEE writes x2 of this answer at all (the EL3 SPMC
     # answers FFA_FEATURES with SMC_RET1, Hafnium with w2 = 1 << 16 that both variants
     # see), and garbage must reach that one register only. The search is deterministic
-    # (SEARCH): the first hit is example 238, every run, under xdist or not.
+    # (SEARCH, and the constants pool pinned): 307 examples in all, every run, under xdist
+    # or not.
     el3, el2, case = found("pkvm:features-mask=off", "pkvm", "el2", examples=1000)
     # Garbage in bits [63:32] of one register of one firmware answer: x2 of the answer to
     # pKVM's own FFA_FEATURES(FFA_RXTX_MAP_64) (hyp_ffa_post_init), so the host's
